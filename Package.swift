@@ -1,0 +1,153 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSwift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "crm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crm-contacts", targets: ["crm-contacts"]),
+        .executable(name: "crmctl", targets: ["crmctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // librdkafka through pkg-config (Debian: librdkafka-dev).
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Kafka",
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "WireSchema",
+            dependencies: ["Kafka"],
+            path: "Shared/WireSchema",
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "EventStore",
+            dependencies: [
+                "Kafka",
+                "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/EventStore",
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "ServiceRuntime",
+            dependencies: [
+                "Kafka",
+                "WireSchema",
+                "EventStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceRuntime",
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "ContactsService",
+            dependencies: [
+                "ServiceRuntime",
+                "EventStore",
+                "WireSchema",
+                "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Services/Contacts/ContactsService",
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crm-contacts",
+            dependencies: [
+                "ContactsService", "ServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Contacts/crm-contacts",
+            swiftSettings: strictSwift6
+        ),
+        .target(
+            name: "CRMControl",
+            dependencies: [
+                "Kafka",
+                "WireSchema",
+                "EventStore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/crmctl/CRMControl",
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crmctl",
+            dependencies: [
+                "CRMControl",
+                "ServiceRuntime",
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/crmctl/crmctl",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka"],
+            path: "Tests/KafkaTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "WireSchemaTests",
+            dependencies: ["WireSchema"],
+            path: "Tests/WireSchemaTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: ["EventStore", "Kafka", "WireSchema"],
+            path: "Tests/EventStoreTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "ContactsServiceTests",
+            dependencies: [
+                "ContactsService", "ServiceRuntime", "Kafka",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ContactsServiceTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "CRMControlTests",
+            dependencies: ["CRMControl"],
+            path: "Tests/CRMControlTests",
+            swiftSettings: strictSwift6
+        ),
+    ]
+)

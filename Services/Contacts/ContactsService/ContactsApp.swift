@@ -1,0 +1,79 @@
+import EventStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceRuntime
+import WireSchema
+
+/// The contacts service: counterparties over HTTP, published on `crm.counterparties.v1`.
+public enum ContactsApp {
+    public static let serviceName = "contacts"
+    public static let defaultPort = 8081
+
+    public static func configuration() throws -> ServiceConfiguration {
+        try ServiceConfiguration.fromEnvironment(serviceName: serviceName, defaultPort: defaultPort)
+    }
+
+    public static func makeHost(
+        _ configuration: ServiceConfiguration, logger: Logger, options: ProjectorOptions = ProjectorOptions()
+    ) throws -> ServiceHost<ContactsProjection> {
+        let store = try ContactsStore.open(path: configuration.storePath, logger: logger)
+        return try ServiceHost(
+            configuration: configuration, projection: ContactsProjection(), store: store, logger: logger,
+            projectorOptions: options)
+    }
+
+    /// The service's API routes (also used by tests with `app.test(.router)`).
+    public static func addRoutes(to group: RouterGroup<CRMRequestContext>, host: ServiceHost<ContactsProjection>) {
+        CounterpartyController(
+            store: host.store, commands: host.commands, maxBodyBytes: host.configuration.maxRequestBodyBytes
+        ).addRoutes(to: group)
+        group.get("/openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(bytes: openAPIDocument)))
+        }
+    }
+
+    static let openAPIDocument: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let data = try? Data(contentsOf: url) else { return Array("openapi: 3.1.0\n".utf8) }
+        return Array(data)
+    }()
+
+    public static func serve(_ configuration: ServiceConfiguration) async throws {
+        RuntimeBootstrap.bootstrap(logLevel: configuration.logLevel)
+        let logger = Logger(label: "crm-\(serviceName)")
+        let host = try makeHost(configuration, logger: logger)
+        try await host.run { group in addRoutes(to: group, host: host) }
+    }
+
+    /// Deletes the store and rebuilds it from what the topics hold now, even if the log has lost its
+    /// beginning; returns the number of events applied.
+    public static func rebuild(_ configuration: ServiceConfiguration) async throws -> (applied: Int64, deadLettered: Int64) {
+        RuntimeBootstrap.bootstrap(logLevel: configuration.logLevel)
+        let logger = Logger(label: "crm-\(serviceName)")
+        try ServiceStore.deleteFiles(at: configuration.storePath)
+        var options = ProjectorOptions()
+        options.acceptTruncatedLog = true
+        let host = try makeHost(configuration, logger: logger, options: options)
+        let projector = host.projector
+        let run = Task { try await runOnThread(name: "rebuild") { try projector.runBlocking() } }
+        while !projector.status.isReady {
+            if let failure = projector.status.failure { throw ConfigurationError("rebuild failed: \(failure)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // Give dead letters a moment to leave the outbox before stopping.
+        projector.stop()
+        try await run.value
+        host.producer.close()
+        return (projector.status.appliedCount, projector.status.deadLetterCount)
+    }
+
+    /// Writes the canonical dump of the store (one JSON line per counterparty, in id order).
+    public static func dump(_ configuration: ServiceConfiguration, output: (String) -> Void) throws {
+        let logger = Logger(label: "crm-\(serviceName)")
+        let store = try ContactsStore.open(path: configuration.storePath, logger: logger)
+        try store.database.read { db in try StoredCounterparty.canonicalDump(db, into: output) }
+    }
+}

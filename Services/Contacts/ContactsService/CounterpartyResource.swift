@@ -1,0 +1,46 @@
+import Foundation
+import WireSchema
+
+/// The JSON of a counterparty in responses: the record's fields plus read-only bookkeeping.
+public struct CounterpartyResource: Encodable, Sendable {
+    let stored: StoredCounterparty
+
+    public init(_ stored: StoredCounterparty) { self.stored = stored }
+
+    enum Extra: String, CodingKey { case version, createdAt, createdBy, updatedAt, updatedBy }
+
+    public func encode(to encoder: any Encoder) throws {
+        try stored.record.encode(to: encoder)
+        var container = encoder.container(keyedBy: Extra.self)
+        try container.encode(stored.version, forKey: .version)
+        try container.encode(stored.createdAt, forKey: .createdAt)
+        try container.encodeIfPresent(stored.createdBy, forKey: .createdBy)
+        try container.encode(stored.updatedAt, forKey: .updatedAt)
+        try container.encodeIfPresent(stored.updatedBy, forKey: .updatedBy)
+    }
+}
+
+/// The body of `POST /counterparties` (and of `PUT`, where `id` comes from the path).
+struct CounterpartyDraft: Decodable {
+    var id: String?
+    var kind: CounterpartyKind
+    var roles: [CounterpartyRole]?
+    var legalName: String
+    var shortName: String?
+    var taxId: String?
+    var addresses: Addresses?
+    var phones: [String]?
+    var emails: [String]?
+    var website: String?
+    var responsibleManagerId: String?
+    var source: String?
+    var tags: [String]?
+    var notes: String?
+
+    func record(id: String, archived: Bool) -> CounterpartyRecord {
+        CounterpartyRecord(
+            id: id, kind: kind, roles: roles ?? [], legalName: legalName, shortName: shortName, taxId: taxId,
+            addresses: addresses ?? Addresses(), phones: phones ?? [], emails: emails ?? [], website: website,
+            responsibleManagerId: responsibleManagerId, source: source, tags: tags ?? [], notes: notes, archived: archived)
+    }
+}

@@ -1,0 +1,59 @@
+import GRDB
+import Kafka
+import WireSchema
+
+/// A decoded record, ready to apply. `id` is the event id used to refuse a redelivered event.
+public struct ProjectedEvent<Event: Sendable>: Sendable {
+    public let id: String
+    public let event: Event
+    public let attributes: CloudEventAttributes?
+    /// The record it came from, kept so a refused event is dead-lettered with its original bytes.
+    public let record: ConsumedRecord
+
+    public init(id: String, event: Event, attributes: CloudEventAttributes?, record: ConsumedRecord) {
+        self.id = id
+        self.event = event
+        self.attributes = attributes
+        self.record = record
+    }
+
+    public var topic: String { record.topic }
+    public var partition: Int32 { record.partition }
+    public var offset: Int64 { record.offset }
+}
+
+/// A service's read model: how records of its topics become rows.
+///
+/// `decode` runs on the consumer thread, off the write transaction; `apply` runs inside the batch
+/// transaction. Either may throw `ProjectionRejection` (or a decoding error) to dead-letter the record;
+/// any other error stops the projector, since it means the store itself is failing.
+public protocol Projection: Sendable {
+    associatedtype Event: Sendable
+    /// Names the consumer in logs and dead letters (`contacts`).
+    var name: String { get }
+    var topics: [String] { get }
+    func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<Event>
+    func apply(_ event: ProjectedEvent<Event>, in db: Database) throws
+}
+
+/// A record that is well-formed but cannot be applied (it contradicts the state): dead-lettered.
+public struct ProjectionRejection: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Projection {
+    /// Decodes a CloudEvents binary-mode record: attributes from headers, data from the value.
+    public func decodeCloudEvent(
+        _ record: ConsumedRecord, _ decodeData: (_ type: String, _ data: [UInt8]) throws -> Event
+    ) throws -> ProjectedEvent<Event> {
+        guard let attributes = CloudEventAttributes(headers: record.headers) else {
+            throw WireFormatError("record has no CloudEvents ce_id/ce_type headers")
+        }
+        guard let value = record.value else {
+            throw WireFormatError("event \(attributes.type) has no value (tombstone)")
+        }
+        let event = try decodeData(attributes.type, value)
+        return ProjectedEvent(id: attributes.id, event: event, attributes: attributes, record: record)
+    }
+}

@@ -1,0 +1,415 @@
+import Foundation
+import GRDB
+import Kafka
+import Logging
+import Synchronization
+import WireSchema
+
+public struct ProjectorOptions: Sendable {
+    /// Set only by an explicit rebuild: start from whatever the log still holds.
+    public var acceptTruncatedLog = false
+    /// Upper bound of records per SQLite transaction.
+    public var maxBatchRecords = 20_000
+    /// How long start-up keeps retrying while the brokers or topics are not there yet.
+    public var startupRetryInterval: Duration = .seconds(2)
+
+    public init() {}
+}
+
+public enum ProjectorError: Error, CustomStringConvertible, Sendable {
+    case storedOffsetBelowLogStart(store: String, partitions: [(TopicPartition, stored: Int64, logStart: Int64)])
+    case logTruncated(store: String, partitions: [(TopicPartition, logStart: Int64)])
+    case offsetOutOfRange(String)
+    case storeFailed(String)
+
+    public var description: String {
+        switch self {
+        case let .storedOffsetBelowLogStart(store, partitions):
+            let list = partitions.map { "\($0.0): stored next offset \($0.stored) < log start \($0.logStart)" }.joined(separator: "; ")
+            return "the log no longer holds events this store has not applied yet (\(list)); those events are gone "
+                + "from Kafka, so the store cannot be brought up to date. Run the service's `rebuild` command to rebuild "
+                + "\(store) from what the log still holds."
+        case let .logTruncated(store, partitions):
+            let list = partitions.map { "\($0.0): log starts at \($0.logStart)" }.joined(separator: "; ")
+            return "the log has lost its beginning (\(list)); replaying it would build an incomplete store. "
+                + "Run the service's `rebuild` command to build \(store) from what the log still holds anyway."
+        case let .offsetOutOfRange(text): return "consumer offset out of range: \(text)"
+        case let .storeFailed(text): return "the store failed: \(text)"
+        }
+    }
+}
+
+/// Applies a service's topics to its store: batches in one transaction each, offsets stored in the
+/// same transaction, redelivered event ids refused, bad records dead-lettered through an outbox.
+public final class Projector<P: Projection>: Sendable {
+    public let status = ProjectorStatus()
+    private let projection: P
+    private let store: ServiceStore
+    private let consumerConfiguration: KafkaConfiguration
+    private let deadLetters: KafkaProducer?
+    private let logger: Logger
+    private let options: ProjectorOptions
+    private let running = Mutex(true)
+    private let outboxSignal = DispatchSemaphore(value: 0)
+
+    private enum Item: Sendable {
+        case event(ProjectedEvent<P.Event>)
+        case deadLetter(ConsumedRecord, reason: String)
+
+        var partition: TopicPartition {
+            switch self {
+            case .event(let e): TopicPartition(e.topic, e.partition)
+            case .deadLetter(let r, _): TopicPartition(r.topic, r.partition)
+            }
+        }
+
+        var offset: Int64 {
+            switch self {
+            case .event(let e): e.offset
+            case .deadLetter(let r, _): r.offset
+            }
+        }
+    }
+
+    public init(
+        projection: P, store: ServiceStore, consumerConfiguration: KafkaConfiguration,
+        deadLetterProducer: KafkaProducer?, logger: Logger, options: ProjectorOptions = ProjectorOptions()
+    ) {
+        self.projection = projection
+        self.store = store
+        self.consumerConfiguration = consumerConfiguration
+        self.deadLetters = deadLetterProducer
+        self.logger = logger
+        self.options = options
+    }
+
+    private var isRunning: Bool { running.withLock { $0 } }
+
+    public func stop() {
+        running.withLock { $0 = false }
+        outboxSignal.signal()
+    }
+
+    /// Runs until `stop()`; blocking, so call it from a thread of its own. Throws `ProjectorError`
+    /// when the store cannot be kept correct (the service must not serve stale state silently).
+    public func runBlocking() throws {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, name: projection.name, logger: logger)
+        defer { consumer.close() }
+        guard let starts = try prepare(consumer) else { return }
+        try consumer.assign(starts)
+
+        let queue = BlockingQueue<[Item]>(capacity: 8)
+        let writerError = Mutex<(any Error)?>(nil)
+        let writerDone = DispatchSemaphore(value: 0)
+        let writer = Thread { [self] in
+            do {
+                try writeLoop(queue)
+            } catch {
+                writerError.withLock { $0 = error }
+                stop()
+            }
+            writerDone.signal()
+        }
+        writer.name = "\(projection.name)-projector-writer"
+        writer.start()
+
+        let outboxDone = DispatchSemaphore(value: 0)
+        let outbox = Thread { [self] in
+            outboxLoop()
+            outboxDone.signal()
+        }
+        outbox.name = "\(projection.name)-outbox"
+        outbox.start()
+
+        var consumeError: (any Error)?
+        do {
+            try consumeLoop(consumer, queue)
+        } catch {
+            consumeError = error
+        }
+        stop()
+        queue.close()
+        writerDone.wait()
+        outboxDone.wait()
+        if let error = writerError.withLock({ $0 }) ?? consumeError {
+            status.failed("\(error)")
+            throw error
+        }
+    }
+
+    /// Works out where every partition starts, checking that the log still holds what the store needs.
+    private func prepare(_ consumer: KafkaConsumer) throws -> [TopicPartition: Int64?]? {
+        while isRunning {
+            do {
+                let counts = try consumer.partitionCounts(projection.topics)
+                let stored = try store.storedOffsets()
+                var starts: [TopicPartition: Int64?] = [:]
+                var highs: [TopicPartition: Int64] = [:]
+                var below: [(TopicPartition, stored: Int64, logStart: Int64)] = []
+                var truncated: [(TopicPartition, logStart: Int64)] = []
+                for (topic, count) in counts.sorted(by: { $0.key < $1.key }) {
+                    for partition in 0..<count {
+                        let tp = TopicPartition(topic, partition)
+                        let (low, high) = try consumer.watermarks(tp)
+                        highs[tp] = high
+                        if let next = stored[tp] {
+                            if next < low { below.append((tp, next, low)) }
+                            starts[tp] = options.acceptTruncatedLog ? max(next, low) : next
+                        } else {
+                            if low > 0 { truncated.append((tp, low)) }
+                            starts[tp] = .some(nil)
+                        }
+                    }
+                }
+                if !options.acceptTruncatedLog {
+                    if !below.isEmpty { throw ProjectorError.storedOffsetBelowLogStart(store: store.path, partitions: below) }
+                    if !truncated.isEmpty { throw ProjectorError.logTruncated(store: store.path, partitions: truncated) }
+                } else if !below.isEmpty || !truncated.isEmpty {
+                    logger.warning("rebuilding from a truncated log: events before the log start are lost",
+                                   metadata: ["partitions": "\(below.map { $0.0 } + truncated.map { $0.0 })"])
+                }
+                var current: [TopicPartition: Int64] = [:]
+                for (tp, start) in starts { current[tp] = start ?? 0 }
+                if options.acceptTruncatedLog {
+                    // Remember the accepted starting points, so the next normal start does not refuse them.
+                    try store.saveOffsets(current.filter { $0.value > 0 })
+                }
+                status.started(nextOffsets: current, highWatermarks: highs)
+                logger.info("projector started", metadata: [
+                    "partitions": "\(starts.count)", "records_to_catch_up": "\(highs.reduce(0) { $0 + max(0, $1.value - (current[$1.key] ?? 0)) })",
+                ])
+                return starts
+            } catch let error as ProjectorError {
+                throw error
+            } catch let error as KafkaError {
+                logger.warning("waiting for Kafka before starting the projector", metadata: ["error": "\(error)"])
+                let deadline = ContinuousClock.now + options.startupRetryInterval
+                while isRunning && ContinuousClock.now < deadline { usleep(50_000) }
+            }
+        }
+        return nil
+    }
+
+    private func consumeLoop(_ consumer: KafkaConsumer, _ queue: BlockingQueue<[Item]>) throws {
+        var lastWatermarkCheck = ContinuousClock.now
+        while isRunning {
+            let events = consumer.poll(max: 10_000, timeoutMs: 100)
+            var items: [Item] = []
+            items.reserveCapacity(events.count)
+            for event in events {
+                switch event {
+                case .record(let record):
+                    do {
+                        items.append(.event(try projection.decode(record)))
+                    } catch {
+                        items.append(.deadLetter(record, reason: WireFormatError.describing(error).description))
+                    }
+                case .endOfPartition(let tp, let next):
+                    status.reachedEnd(tp, nextOffset: next)
+                case .error(let tp, let error):
+                    let code = error.code
+                    if code == -140 || code == 1 {  // _AUTO_OFFSET_RESET, OFFSET_OUT_OF_RANGE
+                        throw ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
+                    }
+                    logger.warning("consumer error", metadata: ["error": "\(error)"])
+                }
+            }
+            if !items.isEmpty && !queue.put(items) { return }
+            if ContinuousClock.now - lastWatermarkCheck > .seconds(1) {
+                lastWatermarkCheck = ContinuousClock.now
+                for tp in status.nextOffsets.keys {
+                    if let marks = consumer.cachedWatermarks(tp) { status.observedHighWatermark(tp, marks.high) }
+                }
+            }
+        }
+    }
+
+    private func writeLoop(_ queue: BlockingQueue<[Item]>) throws {
+        while true {
+            guard let first = queue.take(timeout: .now() + .milliseconds(100)) else {
+                if !isRunning { return }
+                continue
+            }
+            var items = first
+            while items.count < options.maxBatchRecords {
+                let more = queue.takeAvailable(limit: 1)
+                guard let next = more.first else { break }
+                items += next
+            }
+            try write(items)
+        }
+    }
+
+    private struct BatchOutcome {
+        var applied = 0
+        var deadLettered = 0
+        var duplicates = 0
+        var nextOffsets: [TopicPartition: Int64] = [:]
+    }
+
+    /// Needs record-by-record savepoints because some record of the batch was refused.
+    private struct RetryCarefully: Error {}
+
+    private func write(_ items: [Item]) throws {
+        var outcome: BatchOutcome
+        do {
+            outcome = try writeTransaction(items, careful: false)
+        } catch is RetryCarefully {
+            outcome = try writeTransaction(items, careful: true)
+        }
+        status.committed(nextOffsets: outcome.nextOffsets, applied: outcome.applied, deadLettered: outcome.deadLettered)
+        if outcome.deadLettered > 0 { outboxSignal.signal() }
+        if outcome.duplicates > 0 {
+            logger.info("skipped redelivered events", metadata: ["count": "\(outcome.duplicates)"])
+        }
+    }
+
+    private func writeTransaction(_ items: [Item], careful: Bool) throws -> BatchOutcome {
+        do {
+            return try store.database.writeWithoutTransaction { db in
+                var outcome = BatchOutcome()
+                try db.inTransaction(.immediate) {
+                    let markApplied = try db.cachedStatement(
+                        sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
+                    for item in items {
+                        switch item {
+                        case .event(let event):
+                            if careful {
+                                do {
+                                    try db.inSavepoint {
+                                        if try markNew(event.id, markApplied, db) {
+                                            try projection.apply(event, in: db)
+                                            outcome.applied += 1
+                                        } else {
+                                            outcome.duplicates += 1
+                                        }
+                                        return .commit
+                                    }
+                                } catch let error where Self.isRejection(error) {
+                                    try enqueueDeadLetter(event.record, reason: Self.reason(error), db)
+                                    outcome.deadLettered += 1
+                                }
+                            } else {
+                                if try markNew(event.id, markApplied, db) {
+                                    do {
+                                        try projection.apply(event, in: db)
+                                    } catch let error where Self.isRejection(error) {
+                                        throw RetryCarefully()
+                                    }
+                                    outcome.applied += 1
+                                } else {
+                                    outcome.duplicates += 1
+                                }
+                            }
+                        case .deadLetter(let record, let reason):
+                            try enqueueDeadLetter(record, reason: reason, db)
+                            outcome.deadLettered += 1
+                        }
+                        outcome.nextOffsets[item.partition] = item.offset + 1
+                    }
+                    let saveOffset = try db.cachedStatement(sql: """
+                        INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
+                        ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+                        """)
+                    for (tp, next) in outcome.nextOffsets {
+                        saveOffset.setUncheckedArguments([tp.topic, tp.partition, next])
+                        try saveOffset.execute()
+                    }
+                    return .commit
+                }
+                return outcome
+            }
+        } catch is RetryCarefully {
+            throw RetryCarefully()
+        } catch {
+            throw ProjectorError.storeFailed("\(error)")
+        }
+    }
+
+    private func markNew(_ id: String, _ statement: Statement, _ db: Database) throws -> Bool {
+        statement.setUncheckedArguments([id])
+        try statement.execute()
+        return db.changesCount > 0
+    }
+
+    static func isRejection(_ error: any Error) -> Bool {
+        if error is ProjectionRejection || error is DecodingError || error is WireFormatError { return true }
+        if let error = error as? DatabaseError {
+            return error.resultCode == .SQLITE_CONSTRAINT
+        }
+        return false
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? ProjectionRejection { return error.description }
+        return WireFormatError.describing(error).description
+    }
+
+    private func enqueueDeadLetter(_ record: ConsumedRecord, reason: String, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO crm_outbox(topic, record_key, record_value, headers) VALUES (?, ?, ?, ?)",
+            arguments: [
+                Topics.deadLetter, record.key.map { Data($0) }, record.value.map { Data($0) },
+                Self.deadLetterHeaders(
+                    topic: record.topic, partition: record.partition, offset: record.offset, reason: reason,
+                    consumer: projection.name, eventType: record.header(CloudEventAttributes.Header.type)?.stringValue),
+            ])
+        logger.warning("dead-lettered a record", metadata: [
+            "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(reason)",
+        ])
+    }
+
+    static func deadLetterHeaders(
+        topic: String, partition: Int32, offset: Int64, reason: String, consumer: String, eventType: String?
+    ) -> String {
+        var headers: [String: String] = [
+            DeadLetterHeader.sourceTopic: topic,
+            DeadLetterHeader.sourcePartition: String(partition),
+            DeadLetterHeader.sourceOffset: String(offset),
+            DeadLetterHeader.error: reason,
+            DeadLetterHeader.consumer: consumer,
+        ]
+        if let eventType { headers[CloudEventAttributes.Header.type] = eventType }
+        let data = try? JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys])
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Publishes dead letters written by committed batches, deleting each once Kafka has it.
+    private func outboxLoop() {
+        guard let producer = deadLetters else { return }
+        while true {
+            _ = outboxSignal.wait(timeout: .now() + .seconds(1))
+            let stopping = !isRunning
+            do {
+                try drainOutbox(producer)
+            } catch {
+                logger.warning("dead letters not published yet; will retry", metadata: ["error": "\(error)"])
+            }
+            if stopping { return }
+        }
+    }
+
+    private func drainOutbox(_ producer: KafkaProducer) throws {
+        while true {
+            let rows = try store.database.read { db in
+                try Row.fetchAll(db, sql: "SELECT id, topic, record_key, record_value, headers FROM crm_outbox ORDER BY id LIMIT 1000")
+            }
+            if rows.isEmpty { return }
+            var records: [OutgoingRecord] = []
+            for row in rows {
+                let headerText: String = row[4]
+                let map = (try? JSONSerialization.jsonObject(with: Data(headerText.utf8))) as? [String: String] ?? [:]
+                let key: Data? = row[2]
+                let value: Data? = row[3]
+                records.append(OutgoingRecord(
+                    topic: row[1], key: key.map { Array($0) }, value: value.map { Array($0) },
+                    headers: map.sorted { $0.key < $1.key }.map { KafkaHeader($0.key, $0.value) }))
+            }
+            try producer.sendAllBlocking(records)
+            let lastId: Int64 = rows.last![0]
+            try store.database.write { db in
+                try db.execute(sql: "DELETE FROM crm_outbox WHERE id <= ?", arguments: [lastId])
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Kafka
+import Synchronization
+
+/// What the projector has applied so far, shared with HTTP handlers: readiness, per-partition
+/// progress, and waiters for read-your-writes.
+public final class ProjectorStatus: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let partition: TopicPartition
+        let offset: Int64
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        var nextOffsets: [TopicPartition: Int64] = [:]
+        var startHighWatermarks: [TopicPartition: Int64]?
+        var highWatermarks: [TopicPartition: Int64] = [:]
+        var caughtUp = false
+        var failure: String?
+        var waiters: [Waiter] = []
+        var nextWaiterId: UInt64 = 0
+        var expiredBeforeWaiting: Set<UInt64> = []
+        var applied: Int64 = 0
+        var deadLettered: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Ready = caught up with the high watermarks seen at start, and not failed.
+    public var isReady: Bool { state.withLock { $0.caughtUp && $0.failure == nil } }
+    public var failure: String? { state.withLock { $0.failure } }
+    public var appliedCount: Int64 { state.withLock { $0.applied } }
+    public var deadLetterCount: Int64 { state.withLock { $0.deadLettered } }
+    public var nextOffsets: [TopicPartition: Int64] { state.withLock { $0.nextOffsets } }
+
+    /// Lag per partition: last known high watermark minus next offset to apply.
+    public var lag: [TopicPartition: Int64] {
+        state.withLock { state in
+            var lag: [TopicPartition: Int64] = [:]
+            for (tp, high) in state.highWatermarks {
+                lag[tp] = max(0, high - (state.nextOffsets[tp] ?? 0))
+            }
+            return lag
+        }
+    }
+
+    func started(nextOffsets: [TopicPartition: Int64], highWatermarks: [TopicPartition: Int64]) {
+        let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.nextOffsets = nextOffsets
+            state.startHighWatermarks = highWatermarks
+            state.highWatermarks = highWatermarks
+            return Self.refresh(&state)
+        }
+        ready.forEach { $0.resume(returning: true) }
+    }
+
+    func committed(nextOffsets: [TopicPartition: Int64], applied: Int, deadLettered: Int) {
+        let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            for (tp, offset) in nextOffsets { state.nextOffsets[tp] = max(state.nextOffsets[tp] ?? 0, offset) }
+            state.applied += Int64(applied)
+            state.deadLettered += Int64(deadLettered)
+            return Self.refresh(&state)
+        }
+        ready.forEach { $0.resume(returning: true) }
+    }
+
+    func observedHighWatermark(_ tp: TopicPartition, _ high: Int64) {
+        state.withLock { state in
+            state.highWatermarks[tp] = max(state.highWatermarks[tp] ?? 0, high)
+        }
+    }
+
+    func reachedEnd(_ tp: TopicPartition, nextOffset: Int64) {
+        let ready = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.highWatermarks[tp] = max(state.highWatermarks[tp] ?? 0, nextOffset)
+            return Self.refresh(&state)
+        }
+        ready.forEach { $0.resume(returning: true) }
+    }
+
+    func failed(_ reason: String) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.failure = reason
+            defer { state.waiters = [] }
+            return state.waiters.map(\.continuation)
+        }
+        waiters.forEach { $0.resume(returning: false) }
+    }
+
+    private static func refresh(_ state: inout State) -> [CheckedContinuation<Bool, Never>] {
+        if !state.caughtUp, let start = state.startHighWatermarks {
+            state.caughtUp = start.allSatisfy { tp, high in (state.nextOffsets[tp] ?? 0) >= high }
+        }
+        var done: [CheckedContinuation<Bool, Never>] = []
+        state.waiters.removeAll { waiter in
+            guard (state.nextOffsets[waiter.partition] ?? 0) > waiter.offset else { return false }
+            done.append(waiter.continuation)
+            return true
+        }
+        return done
+    }
+
+    /// Waits until the record at `offset` of `partition` has been applied (read-your-writes).
+    /// Returns false on timeout or if the projector failed.
+    public func waitUntilApplied(_ partition: TopicPartition, offset: Int64, timeout: Duration) async -> Bool {
+        let id: UInt64? = state.withLock { state in
+            if (state.nextOffsets[partition] ?? 0) > offset { return nil }
+            state.nextWaiterId += 1
+            return state.nextWaiterId
+        }
+        guard let id else { return true }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if Task.isCancelled { return }
+            let expired = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+                    // The timer won the race against the registration below.
+                    state.expiredBeforeWaiting.insert(id)
+                    return nil
+                }
+                return state.waiters.remove(at: index).continuation
+            }
+            expired?.resume(returning: false)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            let immediate: Bool? = state.withLock { state in
+                if state.failure != nil { return false }
+                if (state.nextOffsets[partition] ?? 0) > offset { return true }
+                if state.expiredBeforeWaiting.remove(id) != nil { return false }
+                state.waiters.append(Waiter(id: id, partition: partition, offset: offset, continuation: continuation))
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    /// Waits until the projector is caught up (or failed); used by the `rebuild` command and tests.
+    public func waitUntilReady(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if isReady { return true }
+            if failure != nil { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return isReady
+    }
+}

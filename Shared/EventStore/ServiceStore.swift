@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+import Kafka
+import Logging
+
+/// One service's SQLite store: the service's own tables plus what the projector needs to resume
+/// exactly where it stopped (next offset per partition, ids of applied events, the dead-letter outbox).
+public final class ServiceStore: Sendable {
+    public let database: DatabasePool
+    public let path: String
+    public let projectionVersion: Int
+
+    /// Opens (or creates) the store. When the stored projection version differs from
+    /// `projectionVersion`, the store is deleted and rebuilt from the topics.
+    public init(
+        path: String, projectionVersion: Int, logger: Logger,
+        migrations: @Sendable (inout DatabaseMigrator) -> Void
+    ) throws {
+        self.path = path
+        self.projectionVersion = projectionVersion
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if let stored = try Self.storedProjectionVersion(at: path), stored != projectionVersion {
+            logger.warning("projection version changed: rebuilding the store from the topics",
+                           metadata: ["store": "\(path)", "stored": "\(stored)", "current": "\(projectionVersion)"])
+            try Self.deleteFiles(at: path)
+        }
+        database = try DatabasePool(path: path, configuration: Self.configuration())
+        var migrator = DatabaseMigrator()
+        Self.registerPlatformMigrations(&migrator)
+        migrations(&migrator)
+        try migrator.migrate(database)
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO crm_store_meta(key, value) VALUES('projection_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [String(projectionVersion)])
+        }
+    }
+
+    static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a killed process loses no committed transaction; only power loss could.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        configuration.busyMode = .timeout(10)
+        return configuration
+    }
+
+    /// Deletes the database and its WAL files (used by `rebuild` and projection-version bumps).
+    public static func deleteFiles(at path: String) throws {
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.removeItem(atPath: path + suffix)
+        }
+    }
+
+    static func storedProjectionVersion(at path: String) throws -> Int? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db -> Int? in
+            guard try db.tableExists("crm_store_meta") else { return nil }
+            let value = try String.fetchOne(db, sql: "SELECT value FROM crm_store_meta WHERE key = 'projection_version'")
+            return value.flatMap { Int($0) }
+        }
+    }
+
+    private static func registerPlatformMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("platform-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE crm_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE crm_partition_offsets (
+                    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+                CREATE TABLE crm_applied_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+                CREATE TABLE crm_outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, record_key BLOB,
+                    record_value BLOB, headers TEXT NOT NULL);
+                """)
+        }
+    }
+
+    /// The next offset to read per partition, as of the last committed batch.
+    public func storedOffsets() throws -> [TopicPartition: Int64] {
+        try database.read { db in
+            var offsets: [TopicPartition: Int64] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT topic, partition, next_offset FROM crm_partition_offsets")
+            while let row = try rows.next() {
+                offsets[TopicPartition(row[0], row[1])] = row[2]
+            }
+            return offsets
+        }
+    }
+
+    func saveOffsets(_ offsets: [TopicPartition: Int64]) throws {
+        try database.write { db in
+            for (tp, next) in offsets {
+                try db.execute(sql: """
+                    INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
+                    ON CONFLICT(topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)
+                    """, arguments: [tp.topic, tp.partition, next])
+            }
+        }
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM crm_store_meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO crm_store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
+        }
+    }
+
+    public func close() throws { try database.close() }
+}

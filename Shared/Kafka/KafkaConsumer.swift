@@ -1,0 +1,203 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// What a poll returns: records, the news that a partition is caught up, or a partition error.
+public enum ConsumerEvent: Sendable {
+    case record(ConsumedRecord)
+    /// The consumer has read everything up to `nextOffset` (the high watermark at that moment).
+    case endOfPartition(TopicPartition, nextOffset: Int64)
+    case error(TopicPartition?, KafkaError)
+}
+
+/// A consumer that reads partitions it assigns itself, from offsets its caller keeps, and never
+/// commits anything to Kafka. Blocking calls: use it from a dedicated thread.
+public final class KafkaConsumer: @unchecked Sendable {
+    // One thread polls; the lifecycle flag is only read by that thread and `close`.
+    private let handle: OpaquePointer
+    private let queue: OpaquePointer
+    private let contextPointer: UnsafeMutableRawPointer
+    private var topicNames: [OpaquePointer: String] = [:]
+    private var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
+    private let bufferCapacity = 10_000
+    private var isClosed = false
+    public let logger: Logger
+
+    /// Offsets live in the service's store, in the same transaction as the state they produced.
+    public static let requiredProperties: [String: String] = [
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "enable.partition.eof": "true",
+        // A start offset outside the log is lost data: report it, never jump silently.
+        "auto.offset.reset": "error",
+    ]
+
+    public static let defaultProperties: [String: String] = [
+        "queued.min.messages": "1000000",
+        "queued.max.messages.kbytes": "1048576",
+        "fetch.max.bytes": "52428800",
+        "max.partition.fetch.bytes": "10485760",
+        "fetch.wait.max.ms": "10",
+        "isolation.level": "read_committed",
+    ]
+
+    public init(configuration: KafkaConfiguration, name: String = "consumer", logger: Logger) throws {
+        self.logger = logger
+        var properties = configuration.withDefaults(Self.defaultProperties).merging(Self.requiredProperties).properties
+        // A group id is required by librdkafka's consumer even though we never join the group.
+        if properties["group.id"] == nil { properties["group.id"] = "crm-\(name)-\(UUID().uuidString.prefix(8))" }
+        let conf = try makeNativeConfiguration(properties)
+        contextPointer = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger))
+        do {
+            handle = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        } catch {
+            releaseContext(contextPointer)
+            throw error
+        }
+        rd_kafka_poll_set_consumer(handle)
+        queue = rd_kafka_queue_get_consumer(handle)
+        messageBuffer = .allocate(capacity: bufferCapacity)
+    }
+
+    deinit {
+        close()
+        messageBuffer.deallocate()
+    }
+
+    /// Starts each partition at the given offset, or at the beginning of the log where it is nil.
+    public func assign(_ starts: [TopicPartition: Int64?]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(starts.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (tp, offset) in starts.sorted(by: { $0.key < $1.key }) {
+            let element = rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)
+            element?.pointee.offset = offset ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        let err = rd_kafka_assign(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "assign partitions") }
+    }
+
+    /// Waits up to `timeoutMs` for the first message, then returns what has arrived (at most `max`).
+    public func poll(max: Int = 10_000, timeoutMs: Int32 = 100) -> [ConsumerEvent] {
+        let wanted = Swift.min(max, bufferCapacity)
+        let count = rd_kafka_consume_batch_queue(queue, Int32(timeoutMs), messageBuffer, wanted)
+        if count <= 0 { return [] }
+        var events: [ConsumerEvent] = []
+        events.reserveCapacity(count)
+        for index in 0..<count {
+            guard let message = messageBuffer[index] else { continue }
+            events.append(convert(message))
+            rd_kafka_message_destroy(message)
+        }
+        return events
+    }
+
+    private func topicName(_ rkt: OpaquePointer?) -> String {
+        guard let rkt else { return "" }
+        if let name = topicNames[rkt] { return name }
+        let name = String(cString: rd_kafka_topic_name(rkt))
+        topicNames[rkt] = name
+        return name
+    }
+
+    private func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerEvent {
+        let m = message.pointee
+        let topic = topicName(m.rkt)
+        let tp = TopicPartition(topic, m.partition)
+        switch m.err {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            break
+        case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+            return .endOfPartition(tp, nextOffset: m.offset)
+        default:
+            var text = String(cString: rd_kafka_err2str(m.err))
+            if let payload = m.payload, m.len > 0 {
+                text += ": " + String(decoding: UnsafeRawBufferPointer(start: payload, count: m.len), as: UTF8.self)
+            }
+            return .error(m.rkt == nil ? nil : tp, KafkaError(code: m.err.rawValue, message: "\(tp): \(text)"))
+        }
+        let key: [UInt8]? = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        let value: [UInt8]? = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var pointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(list, index, &name, &pointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = pointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", bytes))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return .record(ConsumedRecord(
+            topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
+            headers: headers, timestampMs: timestamp))
+    }
+
+    /// Low (log start) and high (next offset to be written) watermarks, asked of the leader.
+    public func watermarks(_ tp: TopicPartition, timeoutMs: Int32 = 5000) throws -> (low: Int64, high: Int64) {
+        try queryWatermarks(handle: handle, tp, timeoutMs: timeoutMs)
+    }
+
+    /// Partition counts of the named topics, from cluster metadata. A missing topic is an error.
+    public func partitionCounts(_ topics: [String], timeoutMs: Int32 = 10_000) throws -> [String: Int32] {
+        try fetchPartitionCounts(handle: handle, topics: topics, timeoutMs: timeoutMs)
+    }
+
+    var handleForExtensions: OpaquePointer { handle }
+
+    public func close() {
+        if isClosed { return }
+        isClosed = true
+        rd_kafka_queue_destroy(queue)
+        _ = rd_kafka_consumer_close(handle)
+        rd_kafka_destroy(handle)
+        releaseContext(contextPointer)
+    }
+}
+
+func queryWatermarks(handle: OpaquePointer, _ tp: TopicPartition, timeoutMs: Int32) throws -> (low: Int64, high: Int64) {
+    var low: Int64 = 0
+    var high: Int64 = 0
+    let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs)
+    if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "watermarks of \(tp)") }
+    return (low, high)
+}
+
+func fetchPartitionCounts(handle: OpaquePointer, topics: [String], timeoutMs: Int32) throws -> [String: Int32] {
+    var metadata: UnsafePointer<rd_kafka_metadata>?
+    let err = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+    guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+        throw KafkaError(err, context: "cluster metadata")
+    }
+    defer { rd_kafka_metadata_destroy(metadata) }
+    var counts: [String: Int32] = [:]
+    for index in 0..<Int(metadata.pointee.topic_cnt) {
+        let topic = metadata.pointee.topics[index]
+        guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+        counts[String(cString: topic.topic)] = topic.partition_cnt
+    }
+    var result: [String: Int32] = [:]
+    for name in topics {
+        guard let count = counts[name] else {
+            throw KafkaError(code: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue,
+                             message: "topic \(name) does not exist on the cluster (create it with `crmctl topics apply`)")
+        }
+        result[name] = count
+    }
+    return result
+}
+
+extension KafkaConsumer {
+    /// Watermarks as last seen in fetch responses (no broker round trip); nil before the first fetch.
+    public func cachedWatermarks(_ tp: TopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(handleForExtensions, tp.topic, tp.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return (low, high)
+    }
+}

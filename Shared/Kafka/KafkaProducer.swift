@@ -1,0 +1,249 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// An idempotent producer (acks=all, lz4, murmur2_random) with an awaitable delivery result per record
+/// and a blocking bulk path. A record whose delivery fails is reported to its caller; nothing is
+/// dropped silently.
+public final class KafkaProducer: @unchecked Sendable {
+    // librdkafka handles are thread-safe; the class only guards its own lifecycle state.
+    private let handle: OpaquePointer
+    private let contextPointer: UnsafeMutableRawPointer
+    private let running = RunFlag()
+    private let pollThreadDone = DispatchSemaphore(value: 0)
+    private let closed = Mutex(false)
+    public let logger: Logger
+
+    /// Settings an event-sourced writer needs whatever the deployment says (see docs/architecture.md).
+    public static let requiredProperties: [String: String] = [
+        "enable.idempotence": "true",
+        "acks": "all",
+    ]
+
+    public static let defaultProperties: [String: String] = [
+        "compression.type": "lz4",
+        "partitioner": "murmur2_random",
+        "message.timeout.ms": "10000",
+        "linger.ms": "2",
+        "batch.num.messages": "10000",
+        "queue.buffering.max.messages": "1000000",
+        "queue.buffering.max.kbytes": "1048576",
+    ]
+
+    public init(configuration: KafkaConfiguration, name: String = "producer", logger: Logger) throws {
+        self.logger = logger
+        let properties = configuration.withDefaults(Self.defaultProperties).merging(Self.requiredProperties).properties
+        let conf = try makeNativeConfiguration(properties)
+        contextPointer = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger))
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+            guard let message, let opaque = message.pointee._private else { return }
+            let delivery = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
+            let err = message.pointee.err
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                delivery.complete(.success(DeliveryReport(
+                    topic: delivery.topic, partition: message.pointee.partition, offset: message.pointee.offset)))
+            } else {
+                delivery.complete(.failure(KafkaError(err, context: "delivery to \(delivery.topic) failed")))
+            }
+        }
+        do {
+            handle = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        } catch {
+            releaseContext(contextPointer)
+            throw error
+        }
+        let pollHandle = SendableHandle(pointer: handle)
+        let thread = Thread { [running, pollThreadDone] in
+            // Delivery reports are served only while someone polls.
+            while running.isRunning {
+                rd_kafka_poll(pollHandle.pointer, 50)
+            }
+            pollThreadDone.signal()
+        }
+        thread.name = "kafka-producer-poll"
+        thread.start()
+    }
+
+    deinit {
+        close(flushTimeoutMs: 0)
+    }
+
+    /// Publishes one record and returns where it landed once the brokers acknowledged it.
+    public func send(_ record: OutgoingRecord) async throws -> DeliveryReport {
+        try await withCheckedThrowingContinuation { continuation in
+            let delivery = PendingDelivery(topic: record.topic) { continuation.resume(with: $0) }
+            do {
+                try enqueue(record, delivery: delivery, retryWhenFull: false)
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Publishes records as fast as the client queue accepts them and blocks until every one is
+    /// acknowledged. Throws the first delivery failure. Blocking: call from a thread, not a task.
+    @discardableResult
+    public func sendAllBlocking<S: Sequence>(_ records: S, progress: ((Int) -> Void)? = nil) throws -> Int
+    where S.Element == OutgoingRecord {
+        let tracker = BatchTracker()
+        var count = 0
+        for record in records {
+            if let failure = tracker.firstFailure { throw failure }
+            tracker.add()
+            let delivery = PendingDelivery(topic: record.topic) { tracker.finish($0) }
+            try enqueue(record, delivery: delivery, retryWhenFull: true)
+            count += 1
+            if count % 100_000 == 0 { progress?(count) }
+        }
+        tracker.waitForAll()
+        if let failure = tracker.firstFailure { throw failure }
+        return count
+    }
+
+    /// Waits until everything queued is delivered or the timeout passes; returns the number still queued.
+    @discardableResult
+    public func flush(timeoutMs: Int32) -> Int32 {
+        _ = rd_kafka_flush(handle, timeoutMs)
+        return rd_kafka_outq_len(handle)
+    }
+
+    public func close(flushTimeoutMs: Int32 = 10_000) {
+        let alreadyClosed = closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        if alreadyClosed { return }
+        if flushTimeoutMs > 0 {
+            let left = flush(timeoutMs: flushTimeoutMs)
+            if left > 0 { logger.error("producer closed with undelivered records", metadata: ["queued": "\(left)"]) }
+        }
+        running.stop()
+        pollThreadDone.wait()
+        // Undelivered records get their failure callbacks during destroy.
+        rd_kafka_destroy(handle)
+        releaseContext(contextPointer)
+    }
+
+    /// The raw handle, for the mock cluster that must be owned by a client.
+    var nativeHandle: OpaquePointer { handle }
+
+    private func enqueue(_ record: OutgoingRecord, delivery: PendingDelivery, retryWhenFull: Bool) throws {
+        while true {
+            let opaque = Unmanaged.passRetained(delivery).toOpaque()
+            let headers = makeHeaders(record.headers)
+            let error = produce(record, headers: headers, opaque: opaque)
+            guard let error else { return }
+            let code = rd_kafka_error_code(error)
+            let text = String(cString: rd_kafka_error_string(error))
+            rd_kafka_error_destroy(error)
+            if let headers { rd_kafka_headers_destroy(headers) }
+            Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && retryWhenFull {
+                usleep(1000)
+                continue
+            }
+            throw KafkaError(code: code.rawValue, message: "cannot publish to \(record.topic): \(text)")
+        }
+    }
+
+    private func produce(
+        _ record: OutgoingRecord, headers: OpaquePointer?, opaque: UnsafeMutableRawPointer
+    ) -> OpaquePointer? {
+        record.topic.withCString { topic in
+            withOptionalBytes(record.key) { key, keyLength in
+                withOptionalBytes(record.value) { value, valueLength in
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 8)
+                    var n = 0
+                    fields[n].vtype = RD_KAFKA_VTYPE_TOPIC; fields[n].u.cstr = topic; n += 1
+                    fields[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS; fields[n].u.i = RD_KAFKA_MSG_F_COPY; n += 1
+                    fields[n].vtype = RD_KAFKA_VTYPE_VALUE
+                    fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: value); fields[n].u.mem.size = valueLength
+                    n += 1
+                    if let key {
+                        fields[n].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: key); fields[n].u.mem.size = keyLength
+                        n += 1
+                    }
+                    if let partition = record.partition {
+                        fields[n].vtype = RD_KAFKA_VTYPE_PARTITION; fields[n].u.i32 = partition; n += 1
+                    }
+                    if let timestamp = record.timestampMs {
+                        fields[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP; fields[n].u.i64 = timestamp; n += 1
+                    }
+                    if let headers {
+                        fields[n].vtype = RD_KAFKA_VTYPE_HEADERS; fields[n].u.headers = headers; n += 1
+                    }
+                    fields[n].vtype = RD_KAFKA_VTYPE_OPAQUE; fields[n].u.ptr = opaque; n += 1
+                    return rd_kafka_produceva(handle, fields, n)
+                }
+            }
+        }
+    }
+
+    private func makeHeaders(_ headers: [KafkaHeader]) -> OpaquePointer? {
+        if headers.isEmpty { return nil }
+        let list = rd_kafka_headers_new(headers.count)
+        for header in headers {
+            withOptionalBytes(header.value) { pointer, length in
+                _ = rd_kafka_header_add(list, header.name, -1, pointer, pointer == nil ? 0 : length)
+            }
+        }
+        return list
+    }
+}
+
+/// Gives a C call a pointer and length for optional bytes; `nil` stays `nil` (null key, tombstone).
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+    guard let bytes else { return body(nil, 0) }
+    return bytes.withUnsafeBytes { buffer in
+        // An empty array may give a nil base address; librdkafka needs non-null for an empty value.
+        body(buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), buffer.count)
+    }
+}
+
+/// One record waiting for its delivery report; retained across the C boundary by the message opaque.
+final class PendingDelivery: Sendable {
+    let topic: String
+    let completion: @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+
+    init(topic: String, completion: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void) {
+        self.topic = topic
+        self.completion = completion
+    }
+
+    func complete(_ result: Result<DeliveryReport, KafkaError>) { completion(result) }
+}
+
+/// Counts outstanding deliveries of a bulk send and remembers the first failure.
+final class BatchTracker: Sendable {
+    private struct State {
+        var outstanding = 0
+        var failure: KafkaError?
+        var waiter: DispatchSemaphore?
+    }
+    private let state = Mutex(State())
+
+    func add() { state.withLock { $0.outstanding += 1 } }
+
+    func finish(_ result: Result<DeliveryReport, KafkaError>) {
+        let waiter: DispatchSemaphore? = state.withLock { state in
+            state.outstanding -= 1
+            if case .failure(let error) = result, state.failure == nil { state.failure = error }
+            return state.outstanding == 0 ? state.waiter : nil
+        }
+        waiter?.signal()
+    }
+
+    var firstFailure: KafkaError? { state.withLock { $0.failure } }
+
+    func waitForAll() {
+        let semaphore = DispatchSemaphore(value: 0)
+        let mustWait = state.withLock { state -> Bool in
+            if state.outstanding == 0 { return false }
+            state.waiter = semaphore
+            return true
+        }
+        if mustWait { semaphore.wait() }
+    }
+}

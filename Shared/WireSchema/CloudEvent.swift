@@ -1,0 +1,99 @@
+import Foundation
+import Kafka
+
+/// CloudEvents 1.0 attributes carried as Kafka headers (binary content mode): the record value is
+/// the event data, the key is the id of the thing the event is about.
+public struct CloudEventAttributes: Sendable, Equatable {
+    public var id: String
+    public var type: String
+    public var source: String
+    public var time: Date
+    public var subject: String?
+    /// The user whose request caused the event (extension attribute `actor`): the audit trail.
+    public var actor: String?
+    public var traceparent: String?
+
+    public init(
+        id: String, type: String, source: String, time: Date, subject: String? = nil,
+        actor: String? = nil, traceparent: String? = nil
+    ) {
+        self.id = id
+        self.type = type
+        self.source = source
+        self.time = time
+        self.subject = subject
+        self.actor = actor
+        self.traceparent = traceparent
+    }
+
+    public enum Header {
+        public static let specVersion = "ce_specversion"
+        public static let id = "ce_id"
+        public static let type = "ce_type"
+        public static let source = "ce_source"
+        public static let time = "ce_time"
+        public static let subject = "ce_subject"
+        public static let actor = "ce_actor"
+        public static let contentType = "content-type"
+        public static let traceparent = "traceparent"
+    }
+
+    public var headers: [KafkaHeader] {
+        var headers = [
+            KafkaHeader(Header.specVersion, "1.0"),
+            KafkaHeader(Header.id, id),
+            KafkaHeader(Header.type, type),
+            KafkaHeader(Header.source, source),
+            KafkaHeader(Header.time, Timestamp.format(time)),
+            KafkaHeader(Header.contentType, "application/json"),
+        ]
+        if let subject { headers.append(KafkaHeader(Header.subject, subject)) }
+        if let actor { headers.append(KafkaHeader(Header.actor, actor)) }
+        if let traceparent { headers.append(KafkaHeader(Header.traceparent, traceparent)) }
+        return headers
+    }
+
+    /// Reads the attributes of a record in binary mode; nil when it carries no `ce_type`/`ce_id`.
+    public init?(headers: [KafkaHeader]) {
+        var values: [String: String] = [:]
+        for header in headers where header.name.hasPrefix("ce_") || header.name == Header.traceparent {
+            values[header.name] = header.stringValue
+        }
+        guard let id = values[Header.id], let type = values[Header.type] else { return nil }
+        self.id = id
+        self.type = type
+        self.source = values[Header.source] ?? ""
+        self.time = values[Header.time].flatMap(Timestamp.parse) ?? Date(timeIntervalSince1970: 0)
+        self.subject = values[Header.subject]
+        self.actor = values[Header.actor]
+        self.traceparent = values[Header.traceparent]
+    }
+}
+
+/// Why a record could not become an event. The projector dead-letters it with this text.
+public struct WireFormatError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+
+    /// Turns a decoding failure into a one-line reason naming the field.
+    public static func describing(_ error: any Error) -> WireFormatError {
+        if let error = error as? WireFormatError { return error }
+        if let error = error as? JSONParseError { return WireFormatError(error.description) }
+        if let error = error as? DecodingError {
+            func path(_ context: DecodingError.Context) -> String {
+                let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+                return text.isEmpty ? "value" : "'\(text)'"
+            }
+            switch error {
+            case .keyNotFound(let key, let context):
+                let parent = context.codingPath.isEmpty ? "" : " in \(path(context))"
+                return WireFormatError("missing field '\(key.stringValue)'\(parent)")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                return WireFormatError("\(path(context)): \(context.debugDescription)")
+            @unknown default:
+                return WireFormatError("\(error)")
+            }
+        }
+        return WireFormatError("\(error)")
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+public enum CounterpartyKind: String, Codable, Sendable, CaseIterable {
+    case organization
+    case person
+}
+
+public enum CounterpartyRole: String, Codable, Sendable, CaseIterable {
+    case customer
+    case supplier
+    case prospect
+}
+
+public struct Addresses: Codable, Sendable, Equatable {
+    public var legal: String?
+    public var actual: String?
+    public var delivery: String?
+
+    public init(legal: String? = nil, actual: String? = nil, delivery: String? = nil) {
+        self.legal = legal
+        self.actual = actual
+        self.delivery = delivery
+    }
+
+    public var isEmpty: Bool { legal == nil && actual == nil && delivery == nil }
+}
+
+/// A counterparty as it travels on `crm.counterparties.v1`: the whole state after the change, so
+/// applying an event never depends on having seen the one before it.
+public struct CounterpartyRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var kind: CounterpartyKind
+    public var roles: [CounterpartyRole]
+    public var legalName: String
+    public var shortName: String?
+    public var taxId: String?
+    public var addresses: Addresses
+    public var phones: [String]
+    public var emails: [String]
+    public var website: String?
+    public var responsibleManagerId: String?
+    public var source: String?
+    public var tags: [String]
+    public var notes: String?
+    public var archived: Bool
+
+    public init(
+        id: String, kind: CounterpartyKind, roles: [CounterpartyRole], legalName: String, shortName: String? = nil,
+        taxId: String? = nil, addresses: Addresses = Addresses(), phones: [String] = [], emails: [String] = [],
+        website: String? = nil, responsibleManagerId: String? = nil, source: String? = nil, tags: [String] = [],
+        notes: String? = nil, archived: Bool = false
+    ) {
+        self.id = id
+        self.kind = kind
+        self.roles = roles
+        self.legalName = legalName
+        self.shortName = shortName
+        self.taxId = taxId
+        self.addresses = addresses
+        self.phones = phones
+        self.emails = emails
+        self.website = website
+        self.responsibleManagerId = responsibleManagerId
+        self.source = source
+        self.tags = tags
+        self.notes = notes
+        self.archived = archived
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, roles, legalName, shortName, taxId, addresses, phones, emails, website
+        case responsibleManagerId, source, tags, notes, archived
+    }
+
+    // Lists and flags may be omitted by older or leaner producers.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        kind = try c.decode(CounterpartyKind.self, forKey: .kind)
+        roles = try c.decodeIfPresent([CounterpartyRole].self, forKey: .roles) ?? []
+        legalName = try c.decode(String.self, forKey: .legalName)
+        shortName = try c.decodeIfPresent(String.self, forKey: .shortName)
+        taxId = try c.decodeIfPresent(String.self, forKey: .taxId)
+        addresses = try c.decodeIfPresent(Addresses.self, forKey: .addresses) ?? Addresses()
+        phones = try c.decodeIfPresent([String].self, forKey: .phones) ?? []
+        emails = try c.decodeIfPresent([String].self, forKey: .emails) ?? []
+        website = try c.decodeIfPresent(String.self, forKey: .website)
+        responsibleManagerId = try c.decodeIfPresent(String.self, forKey: .responsibleManagerId)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
+        notes = try c.decodeIfPresent(String.self, forKey: .notes)
+        archived = try c.decodeIfPresent(Bool.self, forKey: .archived) ?? false
+    }
+}
+
+public struct CounterpartyReference: Codable, Sendable, Equatable {
+    public var id: String
+    public init(id: String) { self.id = id }
+}
+
+/// Events on `crm.counterparties.v1`, keyed by counterparty id.
+public enum CounterpartyEvent: Sendable, Equatable {
+    case registered(CounterpartyRecord)
+    case updated(CounterpartyRecord)
+    case archived(CounterpartyReference)
+    case unarchived(CounterpartyReference)
+
+    public enum EventType {
+        public static let registered = "CounterpartyRegistered"
+        public static let updated = "CounterpartyUpdated"
+        public static let archived = "CounterpartyArchived"
+        public static let unarchived = "CounterpartyUnarchived"
+        public static let all = [registered, updated, archived, unarchived]
+    }
+
+    public var type: String {
+        switch self {
+        case .registered: EventType.registered
+        case .updated: EventType.updated
+        case .archived: EventType.archived
+        case .unarchived: EventType.unarchived
+        }
+    }
+
+    public var counterpartyId: String {
+        switch self {
+        case .registered(let r), .updated(let r): r.id
+        case .archived(let r), .unarchived(let r): r.id
+        }
+    }
+
+    public static func decode(type: String, data: [UInt8]) throws -> CounterpartyEvent {
+        do {
+            switch type {
+            case EventType.registered: return .registered(try WireDecoder.decode(CounterpartyRecord.self, from: data))
+            case EventType.updated: return .updated(try WireDecoder.decode(CounterpartyRecord.self, from: data))
+            case EventType.archived: return .archived(try WireDecoder.decode(CounterpartyReference.self, from: data))
+            case EventType.unarchived: return .unarchived(try WireDecoder.decode(CounterpartyReference.self, from: data))
+            default: throw WireFormatError("unknown event type '\(type)' on \(Topics.counterparties)")
+            }
+        } catch {
+            throw WireFormatError.describing(error)
+        }
+    }
+
+    public func encodeData() throws -> [UInt8] {
+        switch self {
+        case .registered(let r), .updated(let r): try WireEncoder.encode(r)
+        case .archived(let r), .unarchived(let r): try WireEncoder.encode(r)
+        }
+    }
+}
