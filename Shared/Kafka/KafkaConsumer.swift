@@ -38,6 +38,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         "fetch.max.bytes": "52428800",
         "max.partition.fetch.bytes": "10485760",
         "fetch.wait.max.ms": "10",
+        // Come back within a second of a broker returning (the default backs off up to 10 s).
+        "reconnect.backoff.max.ms": "1000",
         "isolation.level": "read_committed",
     ]
 

@@ -26,6 +26,8 @@ public final class KafkaProducer: @unchecked Sendable {
         "partitioner": "murmur2_random",
         "message.timeout.ms": "10000",
         "linger.ms": "2",
+        // Come back within a second of a broker returning (the default backs off up to 10 s).
+        "reconnect.backoff.max.ms": "1000",
         "batch.num.messages": "10000",
         "queue.buffering.max.messages": "1000000",
         "queue.buffering.max.kbytes": "1048576",
@@ -125,8 +127,10 @@ public final class KafkaProducer: @unchecked Sendable {
         releaseContext(contextPointer)
     }
 
-    /// The raw handle, for the mock cluster that must be owned by a client.
-    var nativeHandle: OpaquePointer { handle }
+    /// Low and high watermarks of a partition, asked of its leader.
+    public func watermarks(_ tp: TopicPartition, timeoutMs: Int32 = 5000) throws -> (low: Int64, high: Int64) {
+        try queryWatermarks(handle: handle, tp, timeoutMs: timeoutMs)
+    }
 
     private func enqueue(_ record: OutgoingRecord, delivery: PendingDelivery, retryWhenFull: Bool) throws {
         while true {

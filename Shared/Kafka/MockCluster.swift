@@ -8,6 +8,8 @@ public final class MockCluster: @unchecked Sendable {
     private let owner: OpaquePointer
     private let cluster: OpaquePointer
     private let contextPointer: UnsafeMutableRawPointer
+    /// A client connected to the cluster, for queries (the owner handle has no bootstrap servers).
+    private let queryClient: KafkaProducer
     public let bootstrapServers: String
     public let brokerCount: Int32
 
@@ -33,9 +35,12 @@ public final class MockCluster: @unchecked Sendable {
         }
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        queryClient = try KafkaProducer(
+            configuration: KafkaConfiguration(brokers: bootstrapServers), name: "mock-cluster-query", logger: logger)
     }
 
     deinit {
+        queryClient.close(flushTimeoutMs: 0)
         rd_kafka_mock_cluster_destroy(cluster)
         rd_kafka_destroy(owner)
         releaseContext(contextPointer)
@@ -79,7 +84,7 @@ public final class MockCluster: @unchecked Sendable {
 
     /// Watermarks as a client sees them, asked through the owner handle.
     public func watermarks(_ tp: TopicPartition, timeoutMs: Int32 = 5000) throws -> (low: Int64, high: Int64) {
-        try queryWatermarks(handle: owner, tp, timeoutMs: timeoutMs)
+        try queryClient.watermarks(tp, timeoutMs: timeoutMs)
     }
 
     private func check(_ err: rd_kafka_resp_err_t, _ what: String) throws {

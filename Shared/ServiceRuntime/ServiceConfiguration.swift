@@ -20,7 +20,7 @@ public struct ServiceConfiguration: Sendable {
 
     public init(
         serviceName: String, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String = "./data",
-        kafka: KafkaConfiguration, tokens: [String: String] = [:], commandTimeout: Duration = .seconds(10),
+        kafka: KafkaConfiguration, tokens: [String: String] = [:], commandTimeout: Duration = .seconds(5),
         logLevel: Logger.Level = .info, maxRequestBodyBytes: Int = 1 << 20
     ) {
         self.serviceName = serviceName

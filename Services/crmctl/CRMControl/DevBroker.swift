@@ -87,18 +87,21 @@ public final class DevBroker: Sendable {
         var lastCapacityCheck = ContinuousClock.now
         var warned: Set<TopicPartition> = []
         var droppedReported: [TopicPartition: Int64] = [:]
-        var stopping = false
-        var caughtUp: Set<TopicPartition> = []
+        // On stop: the high watermarks the journal must reach before exit, and a deadline.
+        var drainTargets: [TopicPartition: Int64]?
+        var drainDeadline = ContinuousClock.now
         while true {
-            if !stopping && !running.withLock({ $0 }) {
-                stopping = true
-                caughtUp = []
+            if drainTargets == nil && !running.withLock({ $0 }) {
+                var targets: [TopicPartition: Int64] = [:]
+                for tp in partitions { targets[tp] = (try? consumer.watermarks(tp, timeoutMs: 2000).high) ?? 0 }
+                drainTargets = targets
+                drainDeadline = ContinuousClock.now + .seconds(30)
             }
             let events = consumer.poll(max: 10_000, timeoutMs: 50)
             for event in events {
                 switch event {
                 case .record(let record): journal.append(record)
-                case .endOfPartition(let tp, _): caughtUp.insert(tp)
+                case .endOfPartition: break
                 case .error(_, let error): logger.warning("journal consumer error", metadata: ["error": "\(error)"])
                 }
             }
@@ -112,9 +115,12 @@ public final class DevBroker: Sendable {
                 checkCapacity(consumer: consumer, journal: journal, warned: &warned, dropped: &droppedReported)
             }
             // On stop, drain: everything acknowledged so far must be on disk before exit.
-            if stopping {
-                let highs = partitions.map { tp in (tp, (try? cluster.watermarks(tp, timeoutMs: 1000).high) ?? 0) }
-                if highs.allSatisfy({ (journal.counts[$0.0] ?? 0) >= $0.1 }) { break }
+            if let targets = drainTargets {
+                if targets.allSatisfy({ (journal.counts[$0.key] ?? 0) >= $0.value }) { break }
+                if ContinuousClock.now > drainDeadline {
+                    logger.error("journal could not catch up before exit; the newest records may be lost")
+                    break
+                }
             }
         }
         try journal.close()

@@ -1,0 +1,184 @@
+import Foundation
+import Kafka
+import Logging
+import Testing
+
+let quietLogger: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// Kafka's murmur2 (as in the Java client), to check that keys land where a Java producer puts them.
+func javaPartition(_ key: [UInt8], partitions: Int32) -> Int32 {
+    let m: UInt32 = 0x5bd1_e995
+    var h: UInt32 = 0x9747_b28c ^ UInt32(key.count)
+    var i = 0
+    while i + 4 <= key.count {
+        var k = UInt32(key[i]) | UInt32(key[i + 1]) << 8 | UInt32(key[i + 2]) << 16 | UInt32(key[i + 3]) << 24
+        k = k &* m; k ^= k >> 24; k = k &* m
+        h = h &* m; h ^= k
+        i += 4
+    }
+    let rest = key.count - i
+    if rest >= 3 { h ^= UInt32(key[i + 2]) << 16 }
+    if rest >= 2 { h ^= UInt32(key[i + 1]) << 8 }
+    if rest >= 1 { h ^= UInt32(key[i]); h = h &* m }
+    h ^= h >> 13; h = h &* m; h ^= h >> 15
+    return Int32(bitPattern: h & 0x7fff_ffff) % partitions
+}
+
+func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(20)) -> [ConsumedRecord] {
+    var records: [ConsumedRecord] = []
+    let deadline = ContinuousClock.now + timeout
+    while records.count < count && ContinuousClock.now < deadline {
+        for event in consumer.poll(max: 1000, timeoutMs: 100) {
+            if case .record(let record) = event { records.append(record) }
+        }
+    }
+    return records
+}
+
+@Suite(.serialized) struct KafkaRoundTripTests {
+    @Test func producesAndConsumesHeadersTombstonesAndNullKeys() async throws {
+        let cluster = try MockCluster(brokers: 3, logger: quietLogger)
+        try cluster.createTopic("t", partitions: 4)
+        let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: config, logger: quietLogger)
+        defer { producer.close() }
+        let withHeaders = try await producer.send(OutgoingRecord(
+            topic: "t", key: "k1", value: Array("v1".utf8), headers: [KafkaHeader("h", "x"), KafkaHeader("empty", nil)]))
+        let tombstone = try await producer.send(OutgoingRecord(topic: "t", key: Array("k1".utf8), value: nil))
+        let nullKey = try await producer.send(OutgoingRecord(topic: "t", partition: 2, key: nil, value: []))
+        #expect(withHeaders.partition == tombstone.partition)
+        #expect(tombstone.offset == withHeaders.offset + 1)
+        #expect(nullKey.partition == 2)
+
+        let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
+        defer { consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<4).map { (TopicPartition("t", $0), Int64?.none) }))
+        let records = consumeAll(consumer, count: 3)
+        #expect(records.count == 3)
+        let first = try #require(records.first { $0.offset == withHeaders.offset && $0.partition == withHeaders.partition && $0.value != nil })
+        #expect(first.keyString == "k1")
+        #expect(first.header("h")?.stringValue == "x")
+        #expect(first.header("empty") != nil && first.header("empty")?.value == nil)
+        #expect(records.contains { $0.value == nil && $0.keyString == "k1" })
+        #expect(records.contains { $0.key == nil && $0.partition == 2 && $0.value == [] })
+    }
+
+    @Test func partitionsKeysLikeTheJavaClient() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: quietLogger)
+        try cluster.createTopic("keys", partitions: 16)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers), logger: quietLogger)
+        defer { producer.close() }
+        for index in 0..<40 {
+            let key = "SO-\(index * 7919)"
+            let report = try await producer.send(OutgoingRecord(topic: "keys", key: key, value: [1]))
+            #expect(report.partition == javaPartition(Array(key.utf8), partitions: 16), "key \(key)")
+        }
+    }
+
+    @Test func bulkSendDeliversEverythingInOrderPerPartition() throws {
+        let cluster = try MockCluster(brokers: 3, logger: quietLogger)
+        try cluster.createTopic("bulk", partitions: 8)
+        let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: config, logger: quietLogger)
+        defer { producer.close() }
+        let records = (0..<20_000).map { OutgoingRecord(topic: "bulk", key: "k\($0 % 100)", value: Array("\($0)".utf8)) }
+        #expect(try producer.sendAllBlocking(records) == 20_000)
+        var total: Int64 = 0
+        for partition in 0..<8 { total += try cluster.watermarks(TopicPartition("bulk", Int32(partition))).high }
+        #expect(total == 20_000)
+
+        let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
+        defer { consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<8).map { (TopicPartition("bulk", $0), Int64?.none) }))
+        let consumed = consumeAll(consumer, count: 20_000)
+        #expect(consumed.count == 20_000)
+        var lastPerKey: [String: Int] = [:]
+        for record in consumed {
+            let value = Int(String(decoding: record.value ?? [], as: UTF8.self))!
+            let key = record.keyString!
+            if let last = lastPerKey[key] { #expect(value > last, "per-key order broken for \(key)") }
+            lastPerKey[key] = value
+        }
+    }
+
+    @Test func consumerStartsAtTheGivenOffsetAndReportsTheEnd() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: quietLogger)
+        try cluster.createTopic("offsets", partitions: 1)
+        let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: config, logger: quietLogger)
+        defer { producer.close() }
+        for index in 0..<10 { _ = try await producer.send(OutgoingRecord(topic: "offsets", partition: 0, key: nil, value: [UInt8(index)])) }
+        let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
+        defer { consumer.close() }
+        try consumer.assign([TopicPartition("offsets", 0): 7])
+        var values: [UInt8] = []
+        var end: Int64?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while end == nil && ContinuousClock.now < deadline {
+            for event in consumer.poll(max: 100, timeoutMs: 100) {
+                switch event {
+                case .record(let record): values.append(record.value![0])
+                case .endOfPartition(_, let next): end = next
+                case .error: break
+                }
+            }
+        }
+        #expect(values == [7, 8, 9])
+        #expect(end == 10)
+    }
+
+    @Test func aFailedDeliveryReachesTheCaller() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: quietLogger)
+        try cluster.createTopic("down", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(brokers: cluster.bootstrapServers, properties: ["message.timeout.ms": "1500"]),
+            logger: quietLogger)
+        defer { producer.close(flushTimeoutMs: 0) }
+        _ = try await producer.send(OutgoingRecord(topic: "down", key: "a", value: [1]))
+        try cluster.setBrokerDown(1)
+        await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(OutgoingRecord(topic: "down", key: "a", value: [2]))
+        }
+        try cluster.setBrokerUp(1)
+        let report = try await producer.send(OutgoingRecord(topic: "down", key: "a", value: [3]))
+        #expect(report.offset >= 1)
+    }
+
+    @Test func rejectsUnknownProperties() {
+        #expect(throws: KafkaError.self) {
+            _ = try KafkaProducer(configuration: KafkaConfiguration(brokers: "x:1", properties: ["no.such.property": "1"]), logger: quietLogger)
+        }
+    }
+}
+
+@Suite struct KafkaConfigurationTests {
+    @Test func readsEnvironmentAndMasksSecrets() throws {
+        let config = try KafkaConfiguration.fromEnvironment([
+            "CRM_KAFKA_BROKERS": "k1:9092,k2:9092",
+            "CRM_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "CRM_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "CRM_KAFKA_SASL_PASSWORD": "hunter2",
+            "OTHER": "x",
+        ])
+        #expect(config.brokers == "k1:9092,k2:9092")
+        #expect(config.properties["security.protocol"] == "SASL_SSL")
+        #expect(config.properties["sasl.mechanism"] == "SCRAM-SHA-512")
+        #expect(config.properties["sasl.password"] == "hunter2")
+        #expect(config.redacted["sasl.password"] == "*****")
+        #expect(!config.redacted.values.contains("hunter2"))
+    }
+
+    @Test func readsAPropertiesFile() throws {
+        let path = NSTemporaryDirectory() + "kafka-\(UUID().uuidString).properties"
+        try "# comment\nssl.ca.location = /etc/ca.pem\nsasl.username=crm\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try KafkaConfiguration.fromEnvironment(["CRM_KAFKA_CONFIG_FILE": path, "CRM_KAFKA_SASL_USERNAME": "env-wins"])
+        #expect(config.properties["ssl.ca.location"] == "/etc/ca.pem")
+        #expect(config.properties["sasl.username"] == "env-wins")
+        #expect(config.brokers == "localhost:9092")
+    }
+}

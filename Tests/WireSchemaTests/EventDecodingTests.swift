@@ -1,0 +1,87 @@
+import Foundation
+import Kafka
+import Testing
+@testable import WireSchema
+
+@Suite struct EventDecodingTests {
+    let registered = #"{"id":"C-1","kind":"organization","legalName":"Acme","roles":["customer"],"futureField":{"x":1}}"#
+
+    @Test func ignoresUnknownFieldsAndDefaultsLists() throws {
+        let event = try CounterpartyEvent.decode(type: "CounterpartyRegistered", data: Array(registered.utf8))
+        guard case .registered(let record) = event else { Issue.record("wrong case"); return }
+        #expect(record.id == "C-1")
+        #expect(record.roles == [.customer])
+        #expect(record.phones.isEmpty && record.tags.isEmpty && !record.archived)
+    }
+
+    @Test func roundTripsThroughTheEncoder() throws {
+        let record = CounterpartyRecord(
+            id: "C-2", kind: .person, roles: [.prospect, .supplier], legalName: "Иван \"Ivan\" Petrov",
+            taxId: "123", addresses: Addresses(legal: "Moscow\nTverskaya 1"), phones: ["+7 495 1234567"],
+            emails: ["a@b.ru"], tags: ["vip"], notes: "multi\u{0001}line")
+        let event = CounterpartyEvent.updated(record)
+        #expect(try CounterpartyEvent.decode(type: event.type, data: try event.encodeData()) == event)
+    }
+
+    @Test func unknownTypeIsAWireFormatError() {
+        #expect(throws: WireFormatError.self) {
+            try CounterpartyEvent.decode(type: "CounterpartyTeleported", data: Array(registered.utf8))
+        }
+    }
+
+    @Test func errorsNameTheField() {
+        do {
+            _ = try CounterpartyEvent.decode(type: "CounterpartyRegistered", data: Array(#"{"id":"C","kind":"organization","legalName":5}"#.utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("legalName"))
+        }
+        do {
+            _ = try CounterpartyEvent.decode(type: "CounterpartyRegistered", data: Array(#"{"id":"C","kind":"robot","legalName":"x"}"#.utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("kind"))
+        }
+    }
+
+    @Test func erpOrderAmountsAreExactFromNumbersAndStrings() throws {
+        let json = #"""
+        {"eventId":"e1","type":"OrderPlaced","occurredAt":"2026-03-14T09:30:00Z","orderId":"SO-1","customerId":"C-1",
+         "currency":"EUR","lines":[{"sku":"A","quantity":2,"price":"100.10","cost":70.05},{"sku":"B","quantity":"0.3","price":0.1}]}
+        """#
+        let order = try ERPOrderEvent.decode(Array(json.utf8))
+        let lines = try #require(order.lines)
+        let revenue = lines.reduce(Decimal(0)) { $0 + $1.quantity.value * $1.price.value }
+        #expect(revenue == ExactDecimal.parse("200.23"))
+        #expect(lines[0].cost?.value == ExactDecimal.parse("70.05"))
+        #expect(order.type == .placed)
+    }
+
+    @Test func erpOrderPlacedNeedsLines() {
+        let json = #"{"eventId":"e1","type":"OrderPlaced","occurredAt":"2026-03-14T09:30:00Z","orderId":"SO-1","customerId":"C-1"}"#
+        #expect(throws: WireFormatError.self) { try ERPOrderEvent.decode(Array(json.utf8)) }
+        let completed = #"{"eventId":"e2","type":"OrderCompleted","occurredAt":"2026-03-15T09:30:00Z","orderId":"SO-1","customerId":"C-1"}"#
+        #expect(throws: Never.self) { try ERPOrderEvent.decode(Array(completed.utf8)) }
+    }
+
+    @Test func erpPurchaseContract() throws {
+        let placed = #"{"eventId":"p1","type":"PurchaseOrderPlaced","occurredAt":"2026-03-14T09:30:00Z","purchaseOrderId":"PO-77","supplierId":"S-1","promisedDate":"2026-03-20","lines":[{"sku":"A","quantity":10,"price":"5.00","rejectedQuantity":0}]}"#
+        let event = try ERPPurchaseEvent.decode(Array(placed.utf8))
+        #expect(event.promisedDate?.description == "2026-03-20")
+        let badDate = placed.replacingOccurrences(of: "2026-03-20", with: "2026-02-30")
+        #expect(throws: WireFormatError.self) { try ERPPurchaseEvent.decode(Array(badDate.utf8)) }
+        let badAmount = placed.replacingOccurrences(of: "\"5.00\"", with: "\"5,00\"")
+        #expect(throws: WireFormatError.self) { try ERPPurchaseEvent.decode(Array(badAmount.utf8)) }
+    }
+
+    @Test func cloudEventHeadersRoundTrip() throws {
+        let attributes = CloudEventAttributes(
+            id: "01", type: "CounterpartyRegistered", source: "crm-contacts",
+            time: try #require(Timestamp.parse("2026-03-14T09:30:00.123Z")), subject: "C-1", actor: "alice")
+        let headers = attributes.headers
+        #expect(headers.contains(KafkaHeader("ce_specversion", "1.0")))
+        #expect(headers.contains(KafkaHeader("content-type", "application/json")))
+        #expect(CloudEventAttributes(headers: headers) == attributes)
+        #expect(CloudEventAttributes(headers: [KafkaHeader("ce_type", "x")]) == nil)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import WireSchema
+
+@Suite struct ScalarTests {
+    @Test(arguments: ["0", "-1", "100.00", "0.1", "1e3", "-2.5E-2", "12345678901234567890.123456789"])
+    func acceptsDecimals(_ text: String) {
+        #expect(ExactDecimal.parse(text) != nil)
+    }
+
+    @Test(arguments: ["", "abc", "1.", ".5", "1e", "12abc", "1,5", "--1", "+1", "1.2.3", "1e+", "NaN", String(repeating: "9", count: 39)])
+    func rejectsNonDecimals(_ text: String) {
+        #expect(ExactDecimal.parse(text) == nil)
+    }
+
+    @Test func decimalsAreExact() throws {
+        let a = try #require(ExactDecimal.parse("0.1"))
+        let b = try #require(ExactDecimal.parse("0.2"))
+        #expect(a + b == ExactDecimal.parse("0.3"))
+        #expect(ExactDecimal.format(try #require(ExactDecimal.parse("100.50"))) == "100.5")
+    }
+
+    @Test func timestampsRoundTripInUTC() throws {
+        let date = try #require(Timestamp.parse("2026-03-14T09:30:00Z"))
+        #expect(Timestamp.format(date) == "2026-03-14T09:30:00.000Z")
+        let offset = try #require(Timestamp.parse("2026-03-14T12:30:00.250+03:00"))
+        #expect(Timestamp.format(offset) == "2026-03-14T09:30:00.250Z")
+        #expect(Timestamp.format(try #require(Timestamp.parse("1969-12-31T23:59:59.500Z"))) == "1969-12-31T23:59:59.500Z")
+        #expect(Timestamp.format(try #require(Timestamp.parse("2024-02-29T00:00:00Z"))) == "2024-02-29T00:00:00.000Z")
+    }
+
+    @Test(arguments: ["2026-02-30T00:00:00Z", "2026-03-14", "2026-03-14T09:30:00", "2026-13-01T00:00:00Z", "2026-03-14T25:00:00Z", "x"])
+    func rejectsBadTimestamps(_ text: String) {
+        #expect(Timestamp.parse(text) == nil)
+    }
+
+    @Test func timestampAgreesWithFoundation() throws {
+        let formatter = ISO8601DateFormatter()
+        for seconds in stride(from: -86_400.0 * 800, to: 86_400.0 * 20_000, by: 86_400.0 * 37.3) {
+            let date = Date(timeIntervalSince1970: seconds.rounded())
+            #expect(Timestamp.parse(formatter.string(from: date)) == date)
+        }
+    }
+
+    @Test func calendarDates() {
+        #expect(CalendarDate("2026-03-20")?.description == "2026-03-20")
+        #expect(CalendarDate("2026-02-29") == nil)
+        #expect(CalendarDate("2026-3-20") == nil)
+    }
+
+    @Test func timeOrderedIdsSortByCreation() {
+        let ids = (0..<2000).map { _ in TimeOrderedID.make() }
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+        #expect(ids[0].count == 36)
+    }
+}
