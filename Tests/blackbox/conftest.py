@@ -1,0 +1,208 @@
+"""Black-box harness: the real executables, the dev broker, and independent Kafka clients."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("CRM_BIN", REPO / ".build" / "debug"))
+SHARED = REPO.parent / "shared"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DevBroker:
+    """`crmctl dev-broker` with its stdin as the fault-injection control channel."""
+
+    def __init__(self, data_dir, journal=False):
+        args = [str(BIN / "crmctl"), "dev-broker", "--topics", str(REPO / "topics" / "asyncapi.yaml")]
+        args += ["--data-dir", str(data_dir)] if journal else ["--no-journal"]
+        self.log_path = Path(data_dir) / "dev-broker.log"
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1)
+        self.bootstrap = self.proc.stdout.readline().strip()
+        assert self.bootstrap, f"dev broker printed no address; log: {self.log_path.read_text()[-2000:]}"
+
+    def command(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().strip()
+        assert reply.startswith("ok"), f"{line!r} -> {reply!r}"
+        return reply
+
+    def watermarks(self, topic, partition):
+        _, low, high = self.command(f"watermarks {topic} {partition}").split()
+        return int(low), int(high)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.command("quit")
+            except (AssertionError, BrokenPipeError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Service:
+    """One service process (crm-contacts by default) with its own data folder and port."""
+
+    def __init__(self, broker, data_dir, exe="crm-contacts", env=None):
+        self.broker = broker
+        self.data_dir = Path(data_dir)
+        self.exe = exe
+        self.port = free_port()
+        self.env = dict(os.environ, CRM_KAFKA_BROKERS=broker.bootstrap, CRM_DATA_DIR=str(self.data_dir),
+                        CRM_HTTP_PORT=str(self.port), CRM_LOG_LEVEL="info", **(env or {}))
+        self.log_path = self.data_dir / f"{exe}.log"
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def store(self):
+        return self.data_dir / "contacts.sqlite"
+
+    def start(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(BIN / self.exe)], env=self.env, stdout=self.log, stderr=self.log)
+        return self
+
+    def wait_live(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            assert self.proc.poll() is None, f"service exited with {self.proc.returncode}: {self.log_tail()}"
+            try:
+                if requests.get(self.url + "/health/live", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("service did not come up: " + self.log_tail())
+
+    def wait_ready(self, timeout=180):
+        self.wait_live()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            assert self.proc.poll() is None, f"service exited with {self.proc.returncode}: {self.log_tail()}"
+            try:
+                if requests.get(self.url + "/health/ready", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("service did not become ready: " + self.log_tail())
+
+    def applied(self):
+        text = requests.get(self.url + "/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith("crm_records_applied_total"):
+                return int(float(line.split()[-1]))
+        return 0
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=60)
+        if self.proc:
+            self.log.close()
+
+    def stop(self):
+        self.kill(signal.SIGTERM)
+
+    def log_tail(self, n=4000):
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except FileNotFoundError:
+            return ""
+
+    def run_command(self, *args, timeout=300):
+        return subprocess.run([str(BIN / self.exe), *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def dump(self):
+        result = self.run_command("dump")
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    def stored_offsets(self):
+        with sqlite3.connect(self.store) as db:
+            return {(t, p): o for t, p, o in db.execute("SELECT topic, partition, next_offset FROM crm_partition_offsets")}
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = DevBroker(tmp_path / "broker")
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def service_factory(broker, tmp_path):
+    started = []
+
+    def make(data_dir=None, **kwargs):
+        s = Service(broker, data_dir or (tmp_path / "contacts"), **kwargs)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        s.kill()
+
+
+def cloud_event_headers(event_type, event_id=None, actor="blackbox"):
+    return [
+        ("ce_specversion", b"1.0"), ("ce_id", (event_id or str(uuid.uuid4())).encode()), ("ce_type", event_type.encode()),
+        ("ce_source", b"blackbox-test"), ("ce_time", b"2026-03-14T09:30:00.000Z"), ("ce_actor", actor.encode()),
+        ("content-type", b"application/json"),
+    ]
+
+
+def make_producer(bootstrap, **config):
+    from confluent_kafka import Producer
+    settings = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20,
+                "compression.type": "lz4", "partitioner": "murmur2_random"}
+    settings.update(config)
+    return Producer(settings)
+
+
+def produce_counterparty_events(bootstrap, events, **config):
+    """events: iterable of (type, data dict); keyed by data['id']."""
+    producer = make_producer(bootstrap, **config)
+    errors = []
+    for event_type, data in events:
+        while True:
+            try:
+                producer.produce("crm.counterparties.v1", key=data["id"], value=json.dumps(data),
+                                 headers=cloud_event_headers(event_type),
+                                 on_delivery=lambda err, msg: errors.append(err) if err else None)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    assert not errors, errors[:3]
+
+
+def post(service, body, **kwargs):
+    return requests.post(service.url + "/counterparties", json=body, timeout=30, **kwargs)
