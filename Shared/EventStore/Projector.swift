@@ -19,6 +19,7 @@ public struct ProjectorOptions: Sendable {
 public enum ProjectorError: Error, CustomStringConvertible, Sendable {
     case storedOffsetBelowLogStart(store: String, partitions: [(TopicPartition, stored: Int64, logStart: Int64)])
     case logTruncated(store: String, partitions: [(TopicPartition, logStart: Int64)])
+    case storedOffsetBeyondLogEnd(store: String, partitions: [(TopicPartition, stored: Int64, logEnd: Int64)])
     case offsetOutOfRange(String)
     case storeFailed(String)
 
@@ -33,6 +34,10 @@ public enum ProjectorError: Error, CustomStringConvertible, Sendable {
             let list = partitions.map { "\($0.0): log starts at \($0.logStart)" }.joined(separator: "; ")
             return "the log has lost its beginning (\(list)); replaying it would build an incomplete store. "
                 + "Run the service's `rebuild` command to build \(store) from what the log still holds anyway."
+        case let .storedOffsetBeyondLogEnd(store, partitions):
+            let list = partitions.map { "\($0.0): stored next offset \($0.stored) > log end \($0.logEnd)" }.joined(separator: "; ")
+            return "the store has applied events the log does not hold (\(list)): the topic was recreated or this is "
+                + "another cluster. Run the service's `rebuild` command to rebuild \(store) from this log."
         case let .offsetOutOfRange(text): return "consumer offset out of range: \(text)"
         case let .storeFailed(text): return "the store failed: \(text)"
         }
@@ -147,6 +152,7 @@ public final class Projector<P: Projection>: Sendable {
                 var highs: [TopicPartition: Int64] = [:]
                 var below: [(TopicPartition, stored: Int64, logStart: Int64)] = []
                 var truncated: [(TopicPartition, logStart: Int64)] = []
+                var beyond: [(TopicPartition, stored: Int64, logEnd: Int64)] = []
                 for (topic, count) in counts.sorted(by: { $0.key < $1.key }) {
                     for partition in 0..<count {
                         let tp = TopicPartition(topic, partition)
@@ -154,6 +160,7 @@ public final class Projector<P: Projection>: Sendable {
                         highs[tp] = high
                         if let next = stored[tp] {
                             if next < low { below.append((tp, next, low)) }
+                            if next > high { beyond.append((tp, next, high)) }
                             starts[tp] = options.acceptTruncatedLog ? max(next, low) : next
                         } else {
                             if low > 0 { truncated.append((tp, low)) }
@@ -164,6 +171,7 @@ public final class Projector<P: Projection>: Sendable {
                 if !options.acceptTruncatedLog {
                     if !below.isEmpty { throw ProjectorError.storedOffsetBelowLogStart(store: store.path, partitions: below) }
                     if !truncated.isEmpty { throw ProjectorError.logTruncated(store: store.path, partitions: truncated) }
+                    if !beyond.isEmpty { throw ProjectorError.storedOffsetBeyondLogEnd(store: store.path, partitions: beyond) }
                 } else if !below.isEmpty || !truncated.isEmpty {
                     logger.warning("rebuilding from a truncated log: events before the log start are lost",
                                    metadata: ["partitions": "\(below.map { $0.0 } + truncated.map { $0.0 })"])

@@ -41,8 +41,9 @@ struct DevBrokerCommand: ParsableCommand {
         options.brokers = brokers
         options.dataDirectory = noJournal ? nil : (dataDir ?? ProcessInfo.processInfo.environment["CRM_DATA_DIR"] ?? "./data")
         let broker = try DevBroker(options: options, logger: logger)
-        writeLine(broker.bootstrapServers)
+        // Restore before announcing the address: a client must never see the log half restored.
         let restored = try broker.restore()
+        writeLine(broker.bootstrapServers)
         logger.info("dev broker ready", metadata: [
             "bootstrap": "\(broker.bootstrapServers)", "topics": "\(options.contract.topics.count)",
             "restored_records": "\(restored)", "journal": "\(options.dataDirectory ?? "off")",

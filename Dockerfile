@@ -1,0 +1,23 @@
+# Builds every CRM executable; one image serves all services (the command picks the service).
+FROM swift:6.1-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Package.swift ./
+COPY Shared Shared
+COPY Services Services
+COPY Tests Tests
+RUN swift build -c release --static-swift-stdlib \
+    && mkdir /out && cp "$(swift build -c release --show-bin-path)"/crm* /out/ \
+    && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/ 2>/dev/null || true
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/crm crm && mkdir -p /var/lib/crm && chown crm /var/lib/crm
+COPY --from=build /out/ /usr/local/bin/
+COPY topics /etc/crm/topics
+USER crm
+ENV CRM_DATA_DIR=/var/lib/crm CRM_HTTP_HOST=0.0.0.0
+VOLUME /var/lib/crm
+ENTRYPOINT []
+CMD ["crm-contacts"]
