@@ -95,6 +95,11 @@ public final class Projector<P: Projection>: Sendable {
         outboxSignal.signal()
     }
 
+    /// Runs until `stop()` on threads of its own (see `runBlocking`).
+    public func run() async throws {
+        try await runOnThread(name: "\(projection.name)-projector") { try self.runBlocking() }
+    }
+
     /// Runs until `stop()`; blocking, so call it from a thread of its own. Throws `ProjectorError`
     /// when the store cannot be kept correct (the service must not serve stale state silently).
     public func runBlocking() throws {

@@ -117,20 +117,9 @@ struct ProjectorService<P: Projection>: Service {
     func run() async throws {
         let projector = projector
         try await withGracefulShutdownHandler {
-            try await runOnThread(name: "projector") { try projector.runBlocking() }
+            try await projector.run()
         } onGracefulShutdown: {
             projector.stop()
         }
-    }
-}
-
-/// Runs blocking work on a new thread and awaits its result.
-public func runOnThread<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.name = name
-        thread.start()
     }
 }

@@ -31,7 +31,7 @@ func withContactsService(
     configuration.logLevel = .critical
     let host = try ContactsApp.makeHost(configuration, logger: quietLogger)
     let projector = host.projector
-    let run = Task.detached { try projector.runBlocking() }
+    let run = Task { try await projector.run() }
     #expect(await projector.status.waitUntilReady(timeout: .seconds(20)))
     let router = host.makeRouter(registry: nil) { group in ContactsApp.addRoutes(to: group, host: host) }
     let app = Application(router: router, logger: quietLogger)

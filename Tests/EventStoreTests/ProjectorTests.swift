@@ -90,7 +90,7 @@ final class Fixture: Sendable {
     @discardableResult
     func runUntilCaughtUp(store: ServiceStore, options: ProjectorOptions = ProjectorOptions(), extra: Duration = .zero) async throws -> Projector<CountingProjection> {
         let projector = projector(store: store, options: options)
-        let task = Task.detached { try projector.runBlocking() }
+        let task = Task { try await projector.run() }
         let ready = await projector.status.waitUntilReady(timeout: .seconds(30))
         if extra > .zero { try await Task.sleep(for: extra) }
         projector.stop()
@@ -246,7 +246,7 @@ final class Fixture: Sendable {
         let fixture = try Fixture(partitions: 1)
         let store = try CountingProjection.openStore(fixture.storePath)
         let projector = fixture.projector(store: store)
-        let task = Task.detached { try projector.runBlocking() }
+        let task = Task { try await projector.run() }
         #expect(await projector.status.waitUntilReady(timeout: .seconds(20)))
         let report = try await fixture.producer.send(fixture.event("w"))
         let tp = TopicPartition(report.topic, report.partition)

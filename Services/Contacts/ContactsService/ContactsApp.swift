@@ -58,7 +58,7 @@ public enum ContactsApp {
         options.acceptTruncatedLog = true
         let host = try makeHost(configuration, logger: logger, options: options)
         let projector = host.projector
-        let run = Task { try await runOnThread(name: "rebuild") { try projector.runBlocking() } }
+        let run = Task { try await projector.run() }
         while !projector.status.isReady {
             if let failure = projector.status.failure { throw ConfigurationError("rebuild failed: \(failure)") }
             try await Task.sleep(for: .milliseconds(50))
