@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "crm-contacts", targets: ["crm-contacts"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "crm-bench", targets: ["crm-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -114,6 +115,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/crmctl/crmctl",
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crm-bench",
+            dependencies: [
+                "ContactsService", "EventStore", "Kafka", "WireSchema", "ServiceRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/crm-bench",
             swiftSettings: strictSwift6
         ),
         .testTarget(
