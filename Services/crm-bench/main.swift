@@ -44,7 +44,7 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
 }
 
 struct Produce: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Publish N CounterpartyRegistered events to crm.counterparties.v1.")
+    static let configuration = CommandConfiguration(commandName: "produce", abstract: "Publish N CounterpartyRegistered events to crm.counterparties.v1.")
     @Option var brokers: String
     @Option var count = 500_000
 
@@ -70,6 +70,7 @@ struct Produce: ParsableCommand {
 
 struct SQLiteRaw: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sqlite-raw",
         abstract: "Insert the same N rows the replay writes into a fresh contacts store, 10k per transaction, no Kafka, no decoding.")
     @Option var count = 500_000
     @Option var path = NSTemporaryDirectory() + "crm-bench-raw.sqlite"
@@ -86,29 +87,21 @@ struct SQLiteRaw: ParsableCommand {
         let start = ContinuousClock.now
         for chunk in stride(from: 0, to: count, by: 10_000) {
             try store.database.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO counterparty(id, kind, legal_name, tax_id, responsible_manager_id, archived, record, version,
-                        created_at, created_by, updated_at, updated_by, last_event_id, registration_event_id)
-                    VALUES (?, ?, ?, ?, ?, 0, ?, 1, ?, 'bench', ?, 'bench', ?, ?)
-                    """)
                 for (record, json, time, id) in rows[chunk..<min(chunk + 10_000, count)] {
-                    statement.setUncheckedArguments([
-                        record.id, record.kind.rawValue, record.legalName, record.taxId, record.responsibleManagerId,
-                        json, time, time, id, id,
-                    ])
-                    try statement.execute()
+                    try ContactsProjection.insert(record, json: json, time: time, actor: "bench", eventId: id, in: db)
                 }
             }
         }
         let elapsed = seconds(since: start)
-        print(String(format: "raw SQLite: %d rows in %.2f s: %.0f rows/s", count, elapsed, Double(count) / elapsed))
+        let pageSize = try store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0 }
+        print(String(format: "raw SQLite: %d rows in %.2f s: %.0f rows/s (page size %d)", count, elapsed, Double(count) / elapsed, pageSize))
         try store.close()
         try ServiceStore.deleteFiles(at: path)
     }
 }
 
 struct Decode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Decode N event values: our decoder beside Foundation's JSONDecoder.")
+    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode N event values: our decoder beside Foundation's JSONDecoder.")
     @Option var count = 500_000
 
     func run() throws {

@@ -206,7 +206,9 @@ public final class Projector<P: Projection>: Sendable {
     private func consumeLoop(_ consumer: KafkaConsumer, _ queue: BlockingQueue<[Item]>) throws {
         var lastWatermarkCheck = ContinuousClock.now
         while isRunning {
+            let pollStart = ContinuousClock.now
             let events = consumer.poll(max: 10_000, timeoutMs: 100)
+            let decodeStart = ContinuousClock.now
             var items: [Item] = []
             items.reserveCapacity(events.count)
             for event in events {
@@ -227,6 +229,7 @@ public final class Projector<P: Projection>: Sendable {
                     logger.warning("consumer error", metadata: ["error": "\(error)"])
                 }
             }
+            status.addTimings(poll: decodeStart - pollStart, decode: ContinuousClock.now - decodeStart)
             if !items.isEmpty && !queue.put(items) { return }
             if ContinuousClock.now - lastWatermarkCheck > .seconds(1) {
                 lastWatermarkCheck = ContinuousClock.now
@@ -264,6 +267,8 @@ public final class Projector<P: Projection>: Sendable {
     private struct RetryCarefully: Error {}
 
     private func write(_ items: [Item]) throws {
+        let start = ContinuousClock.now
+        defer { status.addTimings(write: ContinuousClock.now - start) }
         var outcome: BatchOutcome
         do {
             outcome = try writeTransaction(items, careful: false)

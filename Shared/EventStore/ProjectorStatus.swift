@@ -23,6 +23,7 @@ public final class ProjectorStatus: Sendable {
         var expiredBeforeWaiting: Set<UInt64> = []
         var applied: Int64 = 0
         var deadLettered: Int64 = 0
+        var timings = ProjectorTimings()
     }
 
     private let state = Mutex(State())
@@ -35,6 +36,15 @@ public final class ProjectorStatus: Sendable {
     public var appliedCount: Int64 { state.withLock { $0.applied } }
     public var deadLetterCount: Int64 { state.withLock { $0.deadLettered } }
     public var nextOffsets: [TopicPartition: Int64] { state.withLock { $0.nextOffsets } }
+    public var timings: ProjectorTimings { state.withLock { $0.timings } }
+
+    func addTimings(poll: Duration = .zero, decode: Duration = .zero, write: Duration = .zero) {
+        state.withLock { state in
+            state.timings.poll += poll
+            state.timings.decode += decode
+            state.timings.write += write
+        }
+    }
 
     /// Lag per partition: last known high watermark minus next offset to apply.
     public var lag: [TopicPartition: Int64] {
@@ -148,4 +158,14 @@ public final class ProjectorStatus: Sendable {
         }
         return isReady
     }
+}
+
+/// Where the projector's threads spent their time (for benchmarks and tuning).
+public struct ProjectorTimings: Sendable {
+    /// Consumer thread: waiting in librdkafka and copying records out.
+    public var poll: Duration = .zero
+    /// Consumer thread: turning records into events.
+    public var decode: Duration = .zero
+    /// Writer thread: SQLite transactions.
+    public var write: Duration = .zero
 }

@@ -78,11 +78,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "assign partitions") }
     }
 
-    /// Waits up to `timeoutMs` for the first message, then returns what has arrived (at most `max`).
+    /// Waits up to `timeoutMs` for the first message, then returns what has arrived (at most `max`)
+    /// without waiting further: a trickle of records is returned at once, a backlog in large batches.
     public func poll(max: Int = 10_000, timeoutMs: Int32 = 100) -> [ConsumerEvent] {
+        // consume_batch_queue waits until the batch is full or the timeout passes, which would hold
+        // a lone record back for the whole timeout; so wait for one, then take the rest without waiting.
+        guard let first = rd_kafka_consume_queue(queue, timeoutMs) else { return [] }
+        messageBuffer[0] = first
         let wanted = Swift.min(max, bufferCapacity)
-        let count = rd_kafka_consume_batch_queue(queue, Int32(timeoutMs), messageBuffer, wanted)
-        if count <= 0 { return [] }
+        var count = 1
+        if wanted > 1 {
+            let more = rd_kafka_consume_batch_queue(queue, 0, messageBuffer + 1, wanted - 1)
+            if more > 0 { count += more }
+        }
         var events: [ConsumerEvent] = []
         events.reserveCapacity(count)
         for index in 0..<count {

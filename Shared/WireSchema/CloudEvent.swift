@@ -55,18 +55,29 @@ public struct CloudEventAttributes: Sendable, Equatable {
 
     /// Reads the attributes of a record in binary mode; nil when it carries no `ce_type`/`ce_id`.
     public init?(headers: [KafkaHeader]) {
-        var values: [String: String] = [:]
-        for header in headers where header.name.hasPrefix("ce_") || header.name == Header.traceparent {
-            values[header.name] = header.stringValue
+        // On the replay hot path: one pass, no intermediate dictionary.
+        var id: String?, type: String?, source: String?, time: String?, subject: String?, actor: String?
+        var traceparent: String?
+        for header in headers {
+            switch header.name {
+            case Header.id: id = header.stringValue
+            case Header.type: type = header.stringValue
+            case Header.source: source = header.stringValue
+            case Header.time: time = header.stringValue
+            case Header.subject: subject = header.stringValue
+            case Header.actor: actor = header.stringValue
+            case Header.traceparent: traceparent = header.stringValue
+            default: break
+            }
         }
-        guard let id = values[Header.id], let type = values[Header.type] else { return nil }
+        guard let id, let type else { return nil }
         self.id = id
         self.type = type
-        self.source = values[Header.source] ?? ""
-        self.time = values[Header.time].flatMap(Timestamp.parse) ?? Date(timeIntervalSince1970: 0)
-        self.subject = values[Header.subject]
-        self.actor = values[Header.actor]
-        self.traceparent = values[Header.traceparent]
+        self.source = source ?? ""
+        self.time = time.flatMap(Timestamp.parse) ?? Date(timeIntervalSince1970: 0)
+        self.subject = subject
+        self.actor = actor
+        self.traceparent = traceparent
     }
 }
 

@@ -60,8 +60,23 @@ public enum Timestamp {
         let days = Int(floorDiv(totalSeconds, 86_400))
         let secondOfDay = Int(totalSeconds - Int64(days) * 86_400)
         let (y, m, d) = civilFromDays(days)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
-                      secondOfDay / 3600, (secondOfDay / 60) % 60, secondOfDay % 60, ms)
+        // Hand-rolled: this runs once per applied event, and String(format:) is slow.
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(48 + (rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(y, 4); bytes.append(45); digits(m, 2); bytes.append(45); digits(d, 2); bytes.append(84)
+        digits(secondOfDay / 3600, 2); bytes.append(58); digits((secondOfDay / 60) % 60, 2); bytes.append(58)
+        digits(secondOfDay % 60, 2); bytes.append(46); digits(ms, 3); bytes.append(90)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Milliseconds since the epoch, the unit of Kafka record timestamps.

@@ -50,7 +50,14 @@ public enum ContactsApp {
 
     /// Deletes the store and rebuilds it from what the topics hold now, even if the log has lost its
     /// beginning; returns the number of events applied.
-    public static func rebuild(_ configuration: ServiceConfiguration) async throws -> (applied: Int64, deadLettered: Int64) {
+    public struct RebuildReport: Sendable {
+        public let applied: Int64
+        public let deadLettered: Int64
+        public let duration: Duration
+        public let timings: ProjectorTimings
+    }
+
+    public static func rebuild(_ configuration: ServiceConfiguration) async throws -> RebuildReport {
         RuntimeBootstrap.bootstrap(logLevel: configuration.logLevel)
         let logger = Logger(label: "crm-\(serviceName)")
         try ServiceStore.deleteFiles(at: configuration.storePath)
@@ -58,16 +65,20 @@ public enum ContactsApp {
         options.acceptTruncatedLog = true
         let host = try makeHost(configuration, logger: logger, options: options)
         let projector = host.projector
+        let started = ContinuousClock.now
         let run = Task { try await projector.run() }
         while !projector.status.isReady {
             if let failure = projector.status.failure { throw ConfigurationError("rebuild failed: \(failure)") }
             try await Task.sleep(for: .milliseconds(50))
         }
-        // Give dead letters a moment to leave the outbox before stopping.
+        let duration = ContinuousClock.now - started
+        // Stopping lets the outbox publish pending dead letters first.
         projector.stop()
         try await run.value
         host.producer.close()
-        return (projector.status.appliedCount, projector.status.deadLetterCount)
+        return RebuildReport(
+            applied: projector.status.appliedCount, deadLettered: projector.status.deadLetterCount,
+            duration: duration, timings: projector.status.timings)
     }
 
     /// Writes the canonical dump of the store (one JSON line per counterparty, in id order).

@@ -26,30 +26,16 @@ public struct ContactsProjection: Projection {
         let actor = event.attributes?.actor
         switch event.event {
         case .registered(let record):
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO counterparty(id, kind, legal_name, tax_id, responsible_manager_id, archived, record, version,
-                                         created_at, created_by, updated_at, updated_by, last_event_id,
-                                         registration_event_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO NOTHING
-                """)
-            statement.setUncheckedArguments([
-                record.id, record.kind.rawValue, record.legalName, record.taxId, record.responsibleManagerId, record.archived,
-                try encoded(record), time, actor, time, actor, event.id, event.id,
-            ])
-            try statement.execute()
-            if db.changesCount == 0 {
-                throw ProjectionRejection("counterparty '\(record.id)' is already registered")
-            }
+            try Self.insert(record, json: try storedJSON(record, event), time: time, actor: actor, eventId: event.id, in: db)
         case .updated(let record):
             let statement = try db.cachedStatement(sql: """
-                UPDATE counterparty SET kind = ?, legal_name = ?, tax_id = ?, responsible_manager_id = ?, archived = ?,
-                    record = ?, version = version + 1, updated_at = ?, updated_by = ?, last_event_id = ?
+                UPDATE counterparty SET tax_id = ?, responsible_manager_id = ?, archived = ?,
+                    record = ?, version = version + 1, updated_at = ?, updated_by = ?
                 WHERE id = ?
                 """)
             statement.setUncheckedArguments([
-                record.kind.rawValue, record.legalName, record.taxId, record.responsibleManagerId, record.archived,
-                try encoded(record), time, actor, event.id, record.id,
+                record.taxId, record.responsibleManagerId, record.archived, try storedJSON(record, event), time, actor,
+                record.id,
             ])
             try statement.execute()
             if db.changesCount == 0 { throw ProjectionRejection("counterparty '\(record.id)' does not exist") }
@@ -61,10 +47,37 @@ public struct ContactsProjection: Projection {
             }
             stored.record.archived = archived
             try db.execute(sql: """
-                UPDATE counterparty SET archived = ?, record = ?, version = version + 1, updated_at = ?, updated_by = ?,
-                    last_event_id = ? WHERE id = ?
-                """, arguments: [archived, try encoded(stored.record), time, actor, event.id, reference.id])
+                UPDATE counterparty SET archived = ?, record = ?, version = version + 1, updated_at = ?, updated_by = ?
+                WHERE id = ?
+                """, arguments: [archived, try encoded(stored.record), time, actor, reference.id])
         }
+    }
+
+    /// Inserts a newly registered counterparty; refuses an id that exists (the event is dead-lettered).
+    /// Public so the benchmark's raw-SQLite reference inserts exactly the rows a replay writes.
+    public static func insert(
+        _ record: CounterpartyRecord, json: String, time: String, actor: String?, eventId: String, in db: Database
+    ) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO counterparty(id, tax_id, responsible_manager_id, archived, record, version,
+                                     created_at, created_by, updated_at, updated_by, registration_event_id)
+            VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO NOTHING
+            """)
+        statement.setUncheckedArguments([
+            record.id, record.taxId, record.responsibleManagerId, record.archived, json, time, actor, time, actor, eventId,
+        ])
+        try statement.execute()
+        if db.changesCount == 0 {
+            throw ProjectionRejection("counterparty '\(record.id)' is already registered")
+        }
+    }
+
+    /// The event's own bytes are the record's JSON (no re-encoding on the replay path); reads decode
+    /// them with the same decoder, so fields this version does not know are simply not shown.
+    private func storedJSON(_ record: CounterpartyRecord, _ event: ProjectedEvent<CounterpartyEvent>) throws -> String {
+        guard let value = event.record.value else { return try encoded(record) }
+        return String(decoding: value, as: UTF8.self)
     }
 
     private func encoded(_ record: CounterpartyRecord) throws -> String {
