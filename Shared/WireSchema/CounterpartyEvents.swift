@@ -11,7 +11,7 @@ public enum CounterpartyRole: String, Codable, Sendable, CaseIterable {
     case prospect
 }
 
-public struct Addresses: Codable, Sendable, Equatable {
+public struct Addresses: Codable, Sendable, Equatable, JSONReadable {
     public var legal: String?
     public var actual: String?
     public var delivery: String?
@@ -23,11 +23,20 @@ public struct Addresses: Codable, Sendable, Equatable {
     }
 
     public var isEmpty: Bool { legal == nil && actual == nil && delivery == nil }
+
+    public init(json: JSONValue) throws {
+        let fields = try JSONObjectReader(json, path: "addresses")
+        legal = try fields.optionalString("legal")
+        actual = try fields.optionalString("actual")
+        delivery = try fields.optionalString("delivery")
+    }
+
+    public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
 }
 
 /// A counterparty as it travels on `crm.counterparties.v1`: the whole state after the change, so
 /// applying an event never depends on having seen the one before it.
-public struct CounterpartyRecord: Codable, Sendable, Equatable {
+public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
     public var id: String
     public var kind: CounterpartyKind
     public var roles: [CounterpartyRole]
@@ -73,29 +82,33 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable {
     }
 
     // Lists and flags may be omitted by older or leaner producers.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        kind = try c.decode(CounterpartyKind.self, forKey: .kind)
-        roles = try c.decodeIfPresent([CounterpartyRole].self, forKey: .roles) ?? []
-        legalName = try c.decode(String.self, forKey: .legalName)
-        shortName = try c.decodeIfPresent(String.self, forKey: .shortName)
-        taxId = try c.decodeIfPresent(String.self, forKey: .taxId)
-        addresses = try c.decodeIfPresent(Addresses.self, forKey: .addresses) ?? Addresses()
-        phones = try c.decodeIfPresent([String].self, forKey: .phones) ?? []
-        emails = try c.decodeIfPresent([String].self, forKey: .emails) ?? []
-        website = try c.decodeIfPresent(String.self, forKey: .website)
-        responsibleManagerId = try c.decodeIfPresent(String.self, forKey: .responsibleManagerId)
-        source = try c.decodeIfPresent(String.self, forKey: .source)
-        tags = try c.decodeIfPresent([String].self, forKey: .tags) ?? []
-        notes = try c.decodeIfPresent(String.self, forKey: .notes)
-        archived = try c.decodeIfPresent(Bool.self, forKey: .archived) ?? false
+    public init(json: JSONValue) throws {
+        let fields = try JSONObjectReader(json)
+        id = try fields.string("id")
+        kind = try fields.enumeration("kind", CounterpartyKind.self)
+        roles = try fields.enumerations("roles", CounterpartyRole.self)
+        legalName = try fields.string("legalName")
+        shortName = try fields.optionalString("shortName")
+        taxId = try fields.optionalString("taxId")
+        addresses = try fields.value("addresses").map(Addresses.init(json:)) ?? Addresses()
+        phones = try fields.strings("phones")
+        emails = try fields.strings("emails")
+        website = try fields.optionalString("website")
+        responsibleManagerId = try fields.optionalString("responsibleManagerId")
+        source = try fields.optionalString("source")
+        tags = try fields.strings("tags")
+        notes = try fields.optionalString("notes")
+        archived = try fields.bool("archived", default: false)
     }
+
+    public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
 }
 
-public struct CounterpartyReference: Codable, Sendable, Equatable {
+public struct CounterpartyReference: Codable, Sendable, Equatable, JSONReadable {
     public var id: String
     public init(id: String) { self.id = id }
+    public init(json: JSONValue) throws { id = try JSONObjectReader(json).string("id") }
+    public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
 }
 
 /// Events on `crm.counterparties.v1`, keyed by counterparty id.
@@ -132,10 +145,10 @@ public enum CounterpartyEvent: Sendable, Equatable {
     public static func decode(type: String, data: [UInt8]) throws -> CounterpartyEvent {
         do {
             switch type {
-            case EventType.registered: return .registered(try WireDecoder.decode(CounterpartyRecord.self, from: data))
-            case EventType.updated: return .updated(try WireDecoder.decode(CounterpartyRecord.self, from: data))
-            case EventType.archived: return .archived(try WireDecoder.decode(CounterpartyReference.self, from: data))
-            case EventType.unarchived: return .unarchived(try WireDecoder.decode(CounterpartyReference.self, from: data))
+            case EventType.registered: return .registered(try CounterpartyRecord.read(data))
+            case EventType.updated: return .updated(try CounterpartyRecord.read(data))
+            case EventType.archived: return .archived(try CounterpartyReference.read(data))
+            case EventType.unarchived: return .unarchived(try CounterpartyReference.read(data))
             default: throw WireFormatError("unknown event type '\(type)' on \(Topics.counterparties)")
             }
         } catch {

@@ -206,17 +206,19 @@ public struct JSONParser: ~Copyable {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes; ASCII needs no UTF-8 validation.
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let text = String(validating: slice, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
-                return text
+                if !ascii && !Self.isValidUTF8(slice) { throw fail("invalid UTF-8 in string") }
+                return String(decoding: slice, as: UTF8.self)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in string") }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         var scratch = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
@@ -225,8 +227,9 @@ public struct JSONParser: ~Copyable {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let text = String(validating: scratch, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
-                return text
+                let valid = scratch.withUnsafeBufferPointer { JSONParser.isValidUTF8($0) }
+                guard valid else { throw fail("invalid UTF-8 in string") }
+                return String(decoding: scratch, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw fail("unterminated escape") }
@@ -265,6 +268,38 @@ public struct JSONParser: ~Copyable {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// RFC 3629 validation (no overlongs, no surrogates, at most U+10FFFF); the standard library's
+    /// `String(validating:)` is several times slower on this path.
+    static func isValidUTF8(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = text.count
+        while i < n {
+            let b0 = text[i]
+            if b0 < 0x80 { i += 1; continue }
+            func continuation(_ j: Int) -> Bool { j < n && text[j] & 0xC0 == 0x80 }
+            switch b0 {
+            case 0xC2...0xDF:
+                guard continuation(i + 1) else { return false }
+                i += 2
+            case 0xE0...0xEF:
+                guard continuation(i + 1), continuation(i + 2) else { return false }
+                let b1 = text[i + 1]
+                if b0 == 0xE0 && b1 < 0xA0 { return false }  // overlong
+                if b0 == 0xED && b1 > 0x9F { return false }  // surrogate
+                i += 3
+            case 0xF0...0xF4:
+                guard continuation(i + 1), continuation(i + 2), continuation(i + 3) else { return false }
+                let b1 = text[i + 1]
+                if b0 == 0xF0 && b1 < 0x90 { return false }
+                if b0 == 0xF4 && b1 > 0x8F { return false }
+                i += 4
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

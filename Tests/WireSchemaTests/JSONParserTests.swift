@@ -41,3 +41,18 @@ import Testing
         #expect(target.merged(with: patch) == (try JSONParser.parse(#"{"a":"z","c":{"d":"e"},"n":[1]}"#)))
     }
 }
+
+@Suite struct UTF8ValidationTests {
+    @Test(arguments: [
+        [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF8], [0x80], [0xC3], [0xE2, 0x82],
+    ] as [[UInt8]])
+    func rejectsInvalidSequences(_ sequence: [UInt8]) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22] + sequence + [0x22]) }
+    }
+
+    @Test func acceptsEveryPlane() throws {
+        let text = "Aé€😀Юникод"
+        #expect(try JSONParser.parse("\"" + text + "\"") == .string(text))
+        #expect(try JSONParser.parse("\"" + text + "\\n\"") == .string(text + "\n"))
+    }
+}
