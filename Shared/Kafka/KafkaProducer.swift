@@ -25,7 +25,8 @@ public final class KafkaProducer: @unchecked Sendable {
         "compression.type": "lz4",
         "partitioner": "murmur2_random",
         "message.timeout.ms": "10000",
-        "linger.ms": "2",
+        // Commands wait on their delivery; under load librdkafka batches whatever queues meanwhile.
+        "linger.ms": "0",
         // Come back within a second of a broker returning (the default backs off up to 10 s).
         "reconnect.backoff.max.ms": "1000",
         "batch.num.messages": "10000",
