@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CRMControlTests",
-            dependencies: ["CRMControl"],
+            dependencies: ["CRMControl", "WireSchema"],
             path: "Tests/CRMControlTests",
             swiftSettings: strictSwift6
         ),

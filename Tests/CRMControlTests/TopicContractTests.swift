@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Testing
+import WireSchema
 @testable import CRMControl
 
 /// The repository's contract file, found from this source file's location.
@@ -39,6 +40,15 @@ let contractPath: String = {
             #expect(!topic.key.isEmpty, "\(topic.spec.name): key documented")
             #expect(!topic.messages.isEmpty, "\(topic.spec.name): messages")
             #expect(!topic.consumers.isEmpty, "\(topic.spec.name): consumers")
+        }
+    }
+
+    @Test func theWireSchemaKnowsEveryMessageOfTheContract() throws {
+        let contract = try TopicContract.load(path: contractPath)
+        #expect(Set(MessageCatalog.messages.keys) == Set(contract.topics.map(\.spec.name)))
+        for topic in contract.topics {
+            #expect(Set(MessageCatalog.messages[topic.spec.name]?.keys.map { $0 } ?? []) == Set(topic.messages),
+                    "messages of \(topic.spec.name)")
         }
     }
 

@@ -85,3 +85,37 @@ import Testing
         #expect(CloudEventAttributes(headers: [KafkaHeader("ce_type", "x")]) == nil)
     }
 }
+
+@Suite struct MessageCatalogTests {
+    @Test func decodesMessagesOfTopicsWhoseServicesComeLater() throws {
+        let deal = try MessageCatalog.decode(
+            topic: Topics.deals, type: "DealOpened",
+            data: Array(#"{"id":"D-1","counterpartyId":"C-1","stage":"proposal","expectedAmount":"1250.50","probability":40,"expectedCloseDate":"2026-12-31","extra":1}"#.utf8))
+        let typed = try #require(deal as? Deal)
+        #expect(typed.expectedAmount?.value == ExactDecimal.parse("1250.50"))
+        #expect(typed.expectedCloseDate?.description == "2026-12-31")
+
+        let reminder = try #require(try MessageCatalog.decode(
+            topic: Topics.reminders, type: "ReminderDue",
+            data: Array(#"{"id":"r-1","recipientId":"S-1","kind":"birthday","dueAt":"2026-05-01T06:00:00Z","text":"Birthday"}"#.utf8)) as? Reminder)
+        #expect(reminder.kind == .birthday)
+
+        let segment = try #require(try MessageCatalog.decode(
+            topic: Topics.segments, type: "ClientClassified",
+            data: Array(#"{"clientId":"C-1","runId":"run-1","asOf":"2026-11-29","abcClass":"A","status":"one-time","parameters":{"periods":12}}"#.utf8)) as? ClientClassification)
+        #expect(segment.status == .oneTime)
+        #expect(segment.parameters?["periods"] == .number("12"))
+        let roundTrip = try WireDecoder.decode(ClientClassification.self, from: try WireEncoder.encode(segment))
+        #expect(roundTrip == segment)
+    }
+
+    @Test func refusesUnknownTypesAndBadData() {
+        #expect(throws: WireFormatError.self) { try MessageCatalog.decode(topic: Topics.deals, type: "DealTeleported", data: Array("{}".utf8)) }
+        #expect(throws: WireFormatError.self) {
+            try MessageCatalog.decode(topic: Topics.deals, type: "DealClosed", data: Array(#"{"id":"D","outcome":"maybe"}"#.utf8))
+        }
+        #expect(throws: WireFormatError.self) {
+            try MessageCatalog.decode(topic: Topics.campaigns, type: "CampaignCostRecorded", data: Array(#"{"id":"K","amount":"12,5"}"#.utf8))
+        }
+    }
+}
