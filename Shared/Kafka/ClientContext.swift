@@ -43,6 +43,24 @@ func installCallbacks(on conf: OpaquePointer, context: ClientContext) -> UnsafeM
     return opaque
 }
 
+/// Creates a librdkafka client from properties with our callbacks installed; `configure` may add
+/// more to the configuration first (the producer's delivery callback). The caller owns both results:
+/// destroy the handle, then release the context.
+func makeClient(
+    type: rd_kafka_type_t, properties: [String: String], name: String, logger: Logger,
+    configure: (OpaquePointer) -> Void = { _ in }
+) throws -> (handle: OpaquePointer, context: UnsafeMutableRawPointer) {
+    let conf = try makeNativeConfiguration(properties)
+    let context = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger))
+    configure(conf)
+    do {
+        return (try makeClient(type: type, conf: conf), context)
+    } catch {
+        releaseContext(context)
+        throw error
+    }
+}
+
 func releaseContext(_ opaque: UnsafeMutableRawPointer) {
     Unmanaged<ClientContext>.fromOpaque(opaque).release()
 }

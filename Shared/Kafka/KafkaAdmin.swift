@@ -23,14 +23,8 @@ public final class KafkaAdmin: @unchecked Sendable {
     private let contextPointer: UnsafeMutableRawPointer
 
     public init(configuration: KafkaConfiguration, logger: Logger) throws {
-        let conf = try makeNativeConfiguration(configuration.properties)
-        contextPointer = installCallbacks(on: conf, context: ClientContext(name: "admin", logger: logger))
-        do {
-            handle = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
-        } catch {
-            releaseContext(contextPointer)
-            throw error
-        }
+        (handle, contextPointer) = try makeClient(
+            type: RD_KAFKA_PRODUCER, properties: configuration.properties, name: "admin", logger: logger)
     }
 
     deinit {

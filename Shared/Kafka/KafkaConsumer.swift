@@ -50,14 +50,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         var properties = configuration.withDefaults(Self.defaultProperties).merging(Self.requiredProperties).properties
         // A group id is required by librdkafka's consumer even though we never join the group.
         if properties["group.id"] == nil { properties["group.id"] = "crm-\(name)-\(UUID().uuidString.prefix(8))" }
-        let conf = try makeNativeConfiguration(properties)
-        contextPointer = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger))
-        do {
-            handle = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
-        } catch {
-            releaseContext(contextPointer)
-            throw error
-        }
+        (handle, contextPointer) = try makeClient(type: RD_KAFKA_CONSUMER, properties: properties, name: name, logger: logger)
         rd_kafka_poll_set_consumer(handle)
         queue = rd_kafka_queue_get_consumer(handle)
         messageBuffer = .allocate(capacity: bufferCapacity)

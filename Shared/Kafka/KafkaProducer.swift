@@ -37,24 +37,18 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(configuration: KafkaConfiguration, name: String = "producer", logger: Logger) throws {
         self.logger = logger
         let properties = configuration.withDefaults(Self.defaultProperties).merging(Self.requiredProperties).properties
-        let conf = try makeNativeConfiguration(properties)
-        contextPointer = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger))
-        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
-            guard let message, let opaque = message.pointee._private else { return }
-            let delivery = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
-            let err = message.pointee.err
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                delivery.complete(.success(DeliveryReport(
-                    topic: delivery.topic, partition: message.pointee.partition, offset: message.pointee.offset)))
-            } else {
-                delivery.complete(.failure(KafkaError(err, context: "delivery to \(delivery.topic) failed")))
+        (handle, contextPointer) = try makeClient(type: RD_KAFKA_PRODUCER, properties: properties, name: name, logger: logger) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+                guard let message, let opaque = message.pointee._private else { return }
+                let delivery = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
+                let err = message.pointee.err
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    delivery.complete(.success(DeliveryReport(
+                        topic: delivery.topic, partition: message.pointee.partition, offset: message.pointee.offset)))
+                } else {
+                    delivery.complete(.failure(KafkaError(err, context: "delivery to \(delivery.topic) failed")))
+                }
             }
-        }
-        do {
-            handle = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
-        } catch {
-            releaseContext(contextPointer)
-            throw error
         }
         let pollHandle = SendableHandle(pointer: handle)
         let thread = Thread { [running, pollThreadDone] in

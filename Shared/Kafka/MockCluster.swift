@@ -20,14 +20,8 @@ public final class MockCluster: @unchecked Sendable {
 
     public init(brokers: Int32 = 3, logger: Logger = Logger(label: "crm.mock-cluster")) throws {
         brokerCount = brokers
-        let conf = try makeNativeConfiguration(["client.id": "crm-mock-cluster-owner"])
-        contextPointer = installCallbacks(on: conf, context: ClientContext(name: "mock-cluster", logger: logger))
-        do {
-            owner = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
-        } catch {
-            releaseContext(contextPointer)
-            throw error
-        }
+        (owner, contextPointer) = try makeClient(
+            type: RD_KAFKA_PRODUCER, properties: ["client.id": "crm-mock-cluster-owner"], name: "mock-cluster", logger: logger)
         guard let cluster = rd_kafka_mock_cluster_new(owner, Int32(brokers)) else {
             rd_kafka_destroy(owner)
             releaseContext(contextPointer)

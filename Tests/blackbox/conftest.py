@@ -88,30 +88,24 @@ class Service:
         self.proc = subprocess.Popen([str(BIN / self.exe)], env=self.env, stdout=self.log, stderr=self.log)
         return self
 
-    def wait_live(self, timeout=60):
+    def _wait_for(self, path, what, timeout):
         deadline = time.time() + timeout
         while time.time() < deadline:
             assert self.proc.poll() is None, f"service exited with {self.proc.returncode}: {self.log_tail()}"
             try:
-                if requests.get(self.url + "/health/live", timeout=1).status_code == 200:
+                if requests.get(self.url + path, timeout=1).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
             time.sleep(0.05)
-        raise AssertionError("service did not come up: " + self.log_tail())
+        raise AssertionError(f"service did not {what}: " + self.log_tail())
+
+    def wait_live(self, timeout=60):
+        return self._wait_for("/health/live", "come up", timeout)
 
     def wait_ready(self, timeout=180):
         self.wait_live()
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            assert self.proc.poll() is None, f"service exited with {self.proc.returncode}: {self.log_tail()}"
-            try:
-                if requests.get(self.url + "/health/ready", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("service did not become ready: " + self.log_tail())
+        return self._wait_for("/health/ready", "become ready", timeout)
 
     def applied(self):
         text = requests.get(self.url + "/metrics", timeout=5).text
