@@ -40,14 +40,8 @@ public final class KafkaProducer: @unchecked Sendable {
         (handle, contextPointer) = try makeClient(type: RD_KAFKA_PRODUCER, properties: properties, name: name, logger: logger) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let opaque = message.pointee._private else { return }
-                let delivery = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
-                let err = message.pointee.err
-                if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    delivery.complete(.success(DeliveryReport(
-                        topic: delivery.topic, partition: message.pointee.partition, offset: message.pointee.offset)))
-                } else {
-                    delivery.complete(.failure(KafkaError(err, context: "delivery to \(delivery.topic) failed")))
-                }
+                Unmanaged<DeliveryHandler>.fromOpaque(opaque).takeRetainedValue()
+                    .delivered(err: message.pointee.err, partition: message.pointee.partition, offset: message.pointee.offset)
             }
         }
         let pollHandle = SendableHandle(pointer: handle)
@@ -71,7 +65,7 @@ public final class KafkaProducer: @unchecked Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let delivery = PendingDelivery(topic: record.topic) { continuation.resume(with: $0) }
             do {
-                try enqueue(record, delivery: delivery, retryWhenFull: false)
+                try enqueue(record, handler: delivery, retryWhenFull: false)
             } catch {
                 continuation.resume(throwing: error)
             }
@@ -88,8 +82,12 @@ public final class KafkaProducer: @unchecked Sendable {
         for record in records {
             if let failure = tracker.firstFailure { throw failure }
             tracker.add()
-            let delivery = PendingDelivery(topic: record.topic) { tracker.finish($0) }
-            try enqueue(record, delivery: delivery, retryWhenFull: true)
+            do {
+                try enqueue(record, handler: tracker, retryWhenFull: true)
+            } catch {
+                tracker.abandon()
+                throw error
+            }
             count += 1
             if count % 100_000 == 0 { progress?(count) }
         }
@@ -127,9 +125,10 @@ public final class KafkaProducer: @unchecked Sendable {
         try queryWatermarks(handle: handle, tp, timeoutMs: timeoutMs)
     }
 
-    private func enqueue(_ record: OutgoingRecord, delivery: PendingDelivery, retryWhenFull: Bool) throws {
+    /// Hands a record to librdkafka; `handler` is retained until its delivery report.
+    private func enqueue(_ record: OutgoingRecord, handler: DeliveryHandler, retryWhenFull: Bool) throws {
         while true {
-            let opaque = Unmanaged.passRetained(delivery).toOpaque()
+            let opaque = Unmanaged.passRetained(handler).toOpaque()
             let headers = makeHeaders(record.headers)
             let error = produce(record, headers: headers, opaque: opaque)
             guard let error else { return }
@@ -137,7 +136,7 @@ public final class KafkaProducer: @unchecked Sendable {
             let text = String(cString: rd_kafka_error_string(error))
             rd_kafka_error_destroy(error)
             if let headers { rd_kafka_headers_destroy(headers) }
-            Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
+            Unmanaged<DeliveryHandler>.fromOpaque(opaque).release()
             if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && retryWhenFull {
                 usleep(1000)
                 continue
@@ -152,7 +151,8 @@ public final class KafkaProducer: @unchecked Sendable {
         record.topic.withCString { topic in
             withOptionalBytes(record.key) { key, keyLength in
                 withOptionalBytes(record.value) { value, valueLength in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 8)
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { fields in
+                    fields.initialize(repeating: rd_kafka_vu_t())
                     var n = 0
                     fields[n].vtype = RD_KAFKA_VTYPE_TOPIC; fields[n].u.cstr = topic; n += 1
                     fields[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS; fields[n].u.i = RD_KAFKA_MSG_F_COPY; n += 1
@@ -174,7 +174,8 @@ public final class KafkaProducer: @unchecked Sendable {
                         fields[n].vtype = RD_KAFKA_VTYPE_HEADERS; fields[n].u.headers = headers; n += 1
                     }
                     fields[n].vtype = RD_KAFKA_VTYPE_OPAQUE; fields[n].u.ptr = opaque; n += 1
-                    return rd_kafka_produceva(handle, fields, n)
+                    return rd_kafka_produceva(handle, fields.baseAddress, n)
+                    }
                 }
             }
         }
@@ -201,8 +202,13 @@ func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) ->
     }
 }
 
-/// One record waiting for its delivery report; retained across the C boundary by the message opaque.
-final class PendingDelivery: Sendable {
+/// Receives delivery reports; retained across the C boundary by each message's opaque.
+class DeliveryHandler: @unchecked Sendable {
+    func delivered(err: rd_kafka_resp_err_t, partition: Int32, offset: Int64) {}
+}
+
+/// One record whose caller awaits its delivery report.
+final class PendingDelivery: DeliveryHandler, @unchecked Sendable {
     let topic: String
     let completion: @Sendable (Result<DeliveryReport, KafkaError>) -> Void
 
@@ -211,11 +217,18 @@ final class PendingDelivery: Sendable {
         self.completion = completion
     }
 
-    func complete(_ result: Result<DeliveryReport, KafkaError>) { completion(result) }
+    override func delivered(err: rd_kafka_resp_err_t, partition: Int32, offset: Int64) {
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            completion(.success(DeliveryReport(topic: topic, partition: partition, offset: offset)))
+        } else {
+            completion(.failure(KafkaError(err, context: "delivery to \(topic) failed")))
+        }
+    }
 }
 
-/// Counts outstanding deliveries of a bulk send and remembers the first failure.
-final class BatchTracker: Sendable {
+/// Counts outstanding deliveries of a bulk send and remembers the first failure: one object for the
+/// whole batch instead of one per record.
+final class BatchTracker: DeliveryHandler, @unchecked Sendable {
     private struct State {
         var outstanding = 0
         var failure: KafkaError?
@@ -225,10 +238,17 @@ final class BatchTracker: Sendable {
 
     func add() { state.withLock { $0.outstanding += 1 } }
 
-    func finish(_ result: Result<DeliveryReport, KafkaError>) {
+    /// A record counted by `add` that never reached librdkafka.
+    func abandon() { finish(failure: nil) }
+
+    override func delivered(err: rd_kafka_resp_err_t, partition: Int32, offset: Int64) {
+        finish(failure: err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, context: "bulk delivery failed"))
+    }
+
+    private func finish(failure: KafkaError?) {
         let waiter: DispatchSemaphore? = state.withLock { state in
             state.outstanding -= 1
-            if case .failure(let error) = result, state.failure == nil { state.failure = error }
+            if let failure, state.failure == nil { state.failure = failure }
             return state.outstanding == 0 ? state.waiter : nil
         }
         waiter?.signal()
