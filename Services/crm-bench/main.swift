@@ -80,9 +80,9 @@ struct SQLiteRaw: ParsableCommand {
         var logger = Logger(label: "crm-bench")
         logger.logLevel = .error
         let store = try ContactsStore.open(path: path, logger: logger)
-        let rows = try (0..<count).map { n -> (CounterpartyRecord, String, String, String) in
+        let rows = try (0..<count).map { n -> (CounterpartyRecord, [UInt8], String, String) in
             let event = try syntheticEvent(n)
-            return (syntheticRecord(n), String(decoding: event.value, as: UTF8.self), Timestamp.format(event.attributes.time), event.attributes.id)
+            return (syntheticRecord(n), event.value, Timestamp.format(event.attributes.time), event.attributes.id)
         }
         let start = ContinuousClock.now
         for chunk in stride(from: 0, to: count, by: 10_000) {

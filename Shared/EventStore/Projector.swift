@@ -287,15 +287,15 @@ public final class Projector<P: Projection>: Sendable {
             return try store.database.writeWithoutTransaction { db in
                 var outcome = BatchOutcome()
                 try db.inTransaction(.immediate) {
-                    let markApplied = try db.cachedStatement(
-                        sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
+                    let markApplied = try RawStatement(
+                        db, sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
                     for item in items {
                         switch item {
                         case .event(let event):
                             if careful {
                                 do {
                                     try db.inSavepoint {
-                                        if try markNew(event.id, markApplied, db) {
+                                        if try markNew(event.id, markApplied) {
                                             try projection.apply(event, in: db)
                                             outcome.applied += 1
                                         } else {
@@ -308,7 +308,7 @@ public final class Projector<P: Projection>: Sendable {
                                     outcome.deadLettered += 1
                                 }
                             } else {
-                                if try markNew(event.id, markApplied, db) {
+                                if try markNew(event.id, markApplied) {
                                     do {
                                         try projection.apply(event, in: db)
                                     } catch let error where Self.isRejection(error) {
@@ -344,10 +344,9 @@ public final class Projector<P: Projection>: Sendable {
         }
     }
 
-    private func markNew(_ id: String, _ statement: Statement, _ db: Database) throws -> Bool {
-        statement.setUncheckedArguments([id])
-        try statement.execute()
-        return db.changesCount > 0
+    private func markNew(_ id: String, _ statement: RawStatement) throws -> Bool {
+        statement.bind(1, id)
+        return try statement.execute() > 0
     }
 
     static func isRejection(_ error: any Error) -> Bool {

@@ -34,8 +34,8 @@ public struct ContactsProjection: Projection {
                 WHERE id = ?
                 """)
             statement.setUncheckedArguments([
-                record.taxId, record.responsibleManagerId, record.archived, try storedJSON(record, event), time, actor,
-                record.id,
+                record.taxId, record.responsibleManagerId, record.archived,
+                String(decoding: try storedJSON(record, event), as: UTF8.self), time, actor, record.id,
             ])
             try statement.execute()
             if db.changesCount == 0 { throw ProjectionRejection("counterparty '\(record.id)' does not exist") }
@@ -56,28 +56,33 @@ public struct ContactsProjection: Projection {
     /// Inserts a newly registered counterparty; refuses an id that exists (the event is dead-lettered).
     /// Public so the benchmark's raw-SQLite reference inserts exactly the rows a replay writes.
     public static func insert(
-        _ record: CounterpartyRecord, json: String, time: String, actor: String?, eventId: String, in db: Database
+        _ record: CounterpartyRecord, json: [UInt8], time: String, actor: String?, eventId: String, in db: Database
     ) throws {
-        let statement = try db.cachedStatement(sql: """
+        let statement = try RawStatement(db, sql: """
             INSERT INTO counterparty(id, tax_id, responsible_manager_id, archived, record, version,
                                      created_at, created_by, updated_at, updated_by, registration_event_id)
             VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
             """)
-        statement.setUncheckedArguments([
-            record.id, record.taxId, record.responsibleManagerId, record.archived, json, time, actor, time, actor, eventId,
-        ])
-        try statement.execute()
-        if db.changesCount == 0 {
+        statement.bind(1, record.id)
+        statement.bind(2, record.taxId)
+        statement.bind(3, record.responsibleManagerId)
+        statement.bind(4, record.archived)
+        statement.bind(5, utf8: json)
+        statement.bind(6, time)
+        statement.bind(7, actor)
+        statement.bind(8, time)
+        statement.bind(9, actor)
+        statement.bind(10, eventId)
+        if try statement.execute() == 0 {
             throw ProjectionRejection("counterparty '\(record.id)' is already registered")
         }
     }
 
     /// The event's own bytes are the record's JSON (no re-encoding on the replay path); reads decode
     /// them with the same decoder, so fields this version does not know are simply not shown.
-    private func storedJSON(_ record: CounterpartyRecord, _ event: ProjectedEvent<CounterpartyEvent>) throws -> String {
-        guard let value = event.record.value else { return try encoded(record) }
-        return String(decoding: value, as: UTF8.self)
+    private func storedJSON(_ record: CounterpartyRecord, _ event: ProjectedEvent<CounterpartyEvent>) throws -> [UInt8] {
+        try event.record.value ?? WireEncoder.encode(record)
     }
 
     private func encoded(_ record: CounterpartyRecord) throws -> String {

@@ -1,0 +1,61 @@
+import GRDB
+import GRDBSQLite
+
+/// Binds and steps a GRDB statement with the C API. Only for the replay hot path: building
+/// `StatementArguments` for every row costs more than SQLite's own work on small statements.
+/// Bind by 1-based index, then `execute()`, which resets the statement for the next row.
+public struct RawStatement {
+    private let statement: Statement
+    private let handle: OpaquePointer
+    private let connection: OpaquePointer
+    // SQLITE_TRANSIENT does not import into Swift: SQLite copies the bytes before the call returns.
+    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+    public init(_ db: Database, sql: String) throws {
+        statement = try db.cachedStatement(sql: sql)
+        handle = statement.sqliteStatement
+        connection = db.sqliteConnection!
+    }
+
+    public func bind(_ index: Int32, _ text: String?) {
+        guard var text else { sqlite3_bind_null(handle, index); return }
+        if text.isEmpty {
+            sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            return
+        }
+        text.withUTF8 { utf8 in
+            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                  Int32(utf8.count), Self.transient)
+        }
+    }
+
+    /// Binds UTF-8 bytes (already validated, e.g. by the JSON parser) as TEXT without making a String.
+    public func bind(_ index: Int32, utf8 bytes: [UInt8]) {
+        if bytes.isEmpty {
+            sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            return
+        }
+        bytes.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_text(handle, index, buffer.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                  Int32(buffer.count), Self.transient)
+        }
+    }
+
+    public func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+    public func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int64(handle, index, value ? 1 : 0) }
+
+    /// Runs the statement to completion; returns the number of rows it changed.
+    @discardableResult
+    public func execute() throws -> Int {
+        let code = sqlite3_step(handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        guard code == SQLITE_DONE || code == SQLITE_ROW else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)),
+                                sql: String(cString: sqlite3_sql(handle)))
+        }
+        return Int(sqlite3_changes(connection))
+    }
+}
