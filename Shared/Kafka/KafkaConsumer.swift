@@ -125,14 +125,23 @@ public final class KafkaConsumer: @unchecked Sendable {
         var headers: [KafkaHeader] = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-            var index = 0
+            // All header values go into one buffer (first pass); the headers are slices of it (second).
+            var buffer: [UInt8] = []
             var name: UnsafePointer<CChar>?
             var pointer: UnsafeRawPointer?
             var size = 0
-            while rd_kafka_header_get_all(list, index, &name, &pointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let bytes = pointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", bytes))
-                index += 1
+            var count = 0
+            while rd_kafka_header_get_all(list, count, &name, &pointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let pointer { buffer.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: size)) }
+                count += 1
+            }
+            headers.reserveCapacity(count)
+            var start = 0
+            for index in 0..<count {
+                _ = rd_kafka_header_get_all(list, index, &name, &pointer, &size)
+                let slice: ArraySlice<UInt8>? = pointer == nil ? nil : buffer[start..<(start + size)]
+                if pointer != nil { start += size }
+                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", slice: slice))
             }
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE

@@ -185,8 +185,12 @@ public final class KafkaProducer: @unchecked Sendable {
         if headers.isEmpty { return nil }
         let list = rd_kafka_headers_new(headers.count)
         for header in headers {
-            withOptionalBytes(header.value) { pointer, length in
-                _ = rd_kafka_header_add(list, header.name, -1, pointer, pointer == nil ? 0 : length)
+            if let value = header.value {
+                value.withUnsafeBytes { buffer in
+                    _ = rd_kafka_header_add(list, header.name, -1, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), buffer.count)
+                }
+            } else {
+                _ = rd_kafka_header_add(list, header.name, -1, nil, 0)
             }
         }
         return list

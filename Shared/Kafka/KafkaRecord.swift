@@ -27,18 +27,30 @@ public struct OutgoingRecord: Sendable {
 
 public struct KafkaHeader: Sendable, Equatable {
     public var name: String
-    public var value: [UInt8]?
+    /// A slice, so the headers of a consumed record can share one buffer (one allocation, not one
+    /// per header, on the replay hot path).
+    public var value: ArraySlice<UInt8>?
 
     public init(_ name: String, _ value: [UInt8]?) {
         self.name = name
-        self.value = value
+        self.value = value.map { $0[...] }
+    }
+
+    public init(_ name: String, slice: ArraySlice<UInt8>?) {
+        self.name = name
+        self.value = slice
     }
 
     public init(_ name: String, _ value: String) {
-        self.init(name, Array(value.utf8))
+        self.name = name
+        self.value = ArraySlice(value.utf8)
     }
 
     public var stringValue: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+
+    public static func == (lhs: KafkaHeader, rhs: KafkaHeader) -> Bool {
+        lhs.name == rhs.name && lhs.value.map(Array.init) == rhs.value.map(Array.init)
+    }
 }
 
 /// Where a record landed.

@@ -63,7 +63,7 @@ public final class Journal: @unchecked Sendable {
             let name = Array(header.name.utf8)
             body.appendLE(UInt16(name.count))
             body.append(contentsOf: name)
-            body.appendBlob(header.value)
+            body.appendBlob(header.value.map(Array.init))
         }
         let tp = TopicPartition(record.topic, record.partition)
         pending[tp, default: Data()].appendLE(UInt32(body.count))
