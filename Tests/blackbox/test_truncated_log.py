@@ -39,3 +39,9 @@ def test_offset_below_log_start_is_refused_and_rebuild_recovers(broker, service_
     assert requests.get(f"{recovered.url}/counterparties/FILL-39", timeout=5).status_code == 200
     assert requests.get(f"{recovered.url}/counterparties/EARLY", timeout=5).status_code == 404, "the dropped event is really gone"
     assert post(recovered, {"id": "LATE", "kind": "person", "legalName": "After rebuild"}).status_code == 201
+
+    # The dev broker itself reports loudly that the mock dropped data.
+    deadline = time.time() + 20
+    while "DROPPED DATA" not in broker.log_path.read_text(errors="replace") and time.time() < deadline:
+        time.sleep(0.5)
+    assert "DROPPED DATA" in broker.log_path.read_text(errors="replace")

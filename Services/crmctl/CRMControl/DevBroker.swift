@@ -74,7 +74,17 @@ public final class DevBroker: Sendable {
     public func journalLoop() throws {
         defer { journalDone.signal() }
         guard let journal else {
-            while running.withLock({ $0 }) { usleep(100_000) }
+            // No journal, no byte counts: still report data the mock has dropped.
+            var dropped: [TopicPartition: Int64] = [:]
+            var lastCheck = ContinuousClock.now
+            while running.withLock({ $0 }) {
+                usleep(100_000)
+                guard ContinuousClock.now - lastCheck > .seconds(5) else { continue }
+                lastCheck = ContinuousClock.now
+                for tp in partitions {
+                    if let low = try? cluster.watermarks(tp, timeoutMs: 1000).low { reportDrop(tp, logStart: low, &dropped) }
+                }
+            }
             return
         }
         let consumer = try KafkaConsumer(
@@ -136,12 +146,16 @@ public final class DevBroker: Sendable {
                 metadata: ["partition": "\(tp)", "journal_bytes": "\(size)"])
         }
         for tp in partitions {
-            guard let marks = consumer.cachedWatermarks(tp), marks.low > 0, marks.low != dropped[tp] else { continue }
-            dropped[tp] = marks.low
-            logger.critical(
-                "THE MOCK BROKER DROPPED DATA: the log start moved above 0; consumers replaying from the beginning miss records (the journal still has them)",
-                metadata: ["partition": "\(tp)", "log_start": "\(marks.low)"])
+            if let marks = consumer.cachedWatermarks(tp) { reportDrop(tp, logStart: marks.low, &dropped) }
         }
+    }
+
+    private func reportDrop(_ tp: TopicPartition, logStart: Int64, _ reported: inout [TopicPartition: Int64]) {
+        guard logStart > 0, logStart != reported[tp] else { return }
+        reported[tp] = logStart
+        logger.critical(
+            "THE MOCK BROKER DROPPED DATA: the log start moved above 0; consumers replaying from the beginning miss records\(journal == nil ? "" : " (the journal still has them)")",
+            metadata: ["partition": "\(tp)", "log_start": "\(logStart)"])
     }
 
     public func stop() {
