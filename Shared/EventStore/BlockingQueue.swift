@@ -49,22 +49,6 @@ final class BlockingQueue<Element: Sendable>: Sendable {
         return item
     }
 
-    /// Takes whatever is queued now without waiting.
-    func takeAvailable(limit: Int) -> [Element] {
-        var taken: [Element] = []
-        while taken.count < limit, notEmpty.wait(timeout: .now()) == .success {
-            let item = state.withLock { state -> Element? in
-                guard state.count > 0 else { return nil }
-                defer { state.head += 1 }
-                return state.items[state.head]
-            }
-            guard let item else { break }
-            taken.append(item)
-            notFull.signal()
-        }
-        return taken
-    }
-
     func close() {
         state.withLock { $0.closed = true }
         notEmpty.signal()

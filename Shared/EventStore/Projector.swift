@@ -103,6 +103,16 @@ public final class Projector<P: Projection>: Sendable {
     /// Runs until `stop()`; blocking, so call it from a thread of its own. Throws `ProjectorError`
     /// when the store cannot be kept correct (the service must not serve stale state silently).
     public func runBlocking() throws {
+        do {
+            try runLoops()
+        } catch {
+            // Every way out by error marks the status failed, so nobody waits on a dead projector.
+            status.failed("\(error)")
+            throw error
+        }
+    }
+
+    private func runLoops() throws {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, name: projection.name, logger: logger)
         defer { consumer.close() }
         guard let starts = try prepare(consumer) else { return }
@@ -141,10 +151,7 @@ public final class Projector<P: Projection>: Sendable {
         queue.close()
         writerDone.wait()
         outboxDone.wait()
-        if let error = writerError.withLock({ $0 }) ?? consumeError {
-            status.failed("\(error)")
-            throw error
-        }
+        if let error = writerError.withLock({ $0 }) ?? consumeError { throw error }
     }
 
     /// Works out where every partition starts, checking that the log still holds what the store needs.
@@ -247,9 +254,7 @@ public final class Projector<P: Projection>: Sendable {
                 continue
             }
             var items = first
-            while items.count < options.maxBatchRecords {
-                let more = queue.takeAvailable(limit: 1)
-                guard let next = more.first else { break }
+            while items.count < options.maxBatchRecords, let next = queue.take(timeout: .now()) {
                 items += next
             }
             try write(items)

@@ -30,11 +30,7 @@ public final class ServiceStore: Sendable {
         Self.registerPlatformMigrations(&migrator)
         migrations(&migrator)
         try migrator.migrate(database)
-        try database.write { db in
-            try db.execute(
-                sql: "INSERT INTO crm_store_meta(key, value) VALUES('projection_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                arguments: [String(projectionVersion)])
-        }
+        try setMeta("projection_version", String(projectionVersion))
     }
 
     static func configuration() -> Configuration {
@@ -111,11 +107,7 @@ public final class ServiceStore: Sendable {
         }
     }
 
-    public func meta(_ key: String) throws -> String? {
-        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM crm_store_meta WHERE key = ?", arguments: [key]) }
-    }
-
-    public func setMeta(_ key: String, _ value: String) throws {
+    func setMeta(_ key: String, _ value: String) throws {
         try database.write { db in
             try db.execute(
                 sql: "INSERT INTO crm_store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

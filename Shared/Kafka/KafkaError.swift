@@ -17,18 +17,6 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var description: String { message }
 
-    /// True when the error means the brokers could not be reached or did not answer in time:
-    /// callers turn this into "service unavailable", not a bug.
-    public var isUnavailable: Bool {
-        let transient: [rd_kafka_resp_err_t] = [
-            RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
-            RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__QUEUE_FULL,
-            RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-            RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-            RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE,
-        ]
-        return transient.contains { $0.rawValue == code }
-    }
 }
 
 /// Builds a librdkafka configuration object from properties, failing on the first one it rejects.

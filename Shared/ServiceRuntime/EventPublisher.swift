@@ -12,23 +12,15 @@ public final class EventPublisher: Sendable {
         self.source = source
     }
 
-    public func makeRecord(
-        topic: String, key: String, type: String, data: [UInt8], actor: ActingUser?, eventId: String? = nil,
-        time: Date = Date()
-    ) -> (OutgoingRecord, CloudEventAttributes) {
-        let attributes = CloudEventAttributes(
-            id: eventId ?? TimeOrderedID.make(now: time), type: type, source: source, time: time, subject: key,
-            actor: actor?.id)
-        let record = OutgoingRecord(
-            topic: topic, key: Array(key.utf8), value: data, headers: attributes.headers,
-            timestampMs: Timestamp.milliseconds(time))
-        return (record, attributes)
-    }
-
     public func publish(
         topic: String, key: String, type: String, data: [UInt8], actor: ActingUser?, eventId: String? = nil
     ) async throws -> DeliveryReport {
-        let (record, _) = makeRecord(topic: topic, key: key, type: type, data: data, actor: actor, eventId: eventId)
-        return try await producer.send(record)
+        let time = Date()
+        let attributes = CloudEventAttributes(
+            id: eventId ?? TimeOrderedID.make(now: time), type: type, source: source, time: time, subject: key,
+            actor: actor?.id)
+        return try await producer.send(OutgoingRecord(
+            topic: topic, key: Array(key.utf8), value: data, headers: attributes.headers,
+            timestampMs: Timestamp.milliseconds(time)))
     }
 }

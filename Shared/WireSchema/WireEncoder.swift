@@ -17,17 +17,4 @@ public enum WireEncoder {
         return encoder
     }
 
-    /// The matching decoder for HTTP bodies (Foundation's), with the same time format.
-    public static func makeFoundationDecoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not an RFC 3339 time")
-            }
-            return date
-        }
-        return decoder
-    }
 }

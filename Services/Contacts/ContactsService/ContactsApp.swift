@@ -67,9 +67,8 @@ public enum ContactsApp {
         let projector = host.projector
         let started = ContinuousClock.now
         let run = Task { try await projector.run() }
-        while !projector.status.isReady {
-            if let failure = projector.status.failure { throw ConfigurationError("rebuild failed: \(failure)") }
-            try await Task.sleep(for: .milliseconds(50))
+        guard await projector.status.waitUntilReady(timeout: .seconds(7 * 24 * 3600)) else {
+            throw ConfigurationError("rebuild failed: \(projector.status.failure ?? "stopped before catching up")")
         }
         let duration = ContinuousClock.now - started
         // Stopping lets the outbox publish pending dead letters first.
