@@ -29,6 +29,11 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // glibc allocator settings for the replay path (no Swift module exposes mallopt).
+        .target(
+            name: "CMemoryTuning",
+            path: "Shared/CMemoryTuning"
+        ),
         .target(
             name: "Kafka",
             dependencies: [
@@ -47,6 +52,7 @@ let package = Package(
         .target(
             name: "EventStore",
             dependencies: [
+                "CMemoryTuning",
                 "Kafka",
                 "WireSchema",
                 .product(name: "GRDB", package: "GRDB.swift"),

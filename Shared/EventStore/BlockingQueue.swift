@@ -4,10 +4,10 @@ import Synchronization
 /// A bounded FIFO between two threads: `put` blocks while full, `take` waits while empty.
 final class BlockingQueue<Element: Sendable>: Sendable {
     private struct State {
+        // At most `capacity` (a handful) items: removing from the front is cheap, and a taken item
+        // must not stay referenced here (each one can hold thousands of records).
         var items: [Element] = []
-        var head = 0
         var closed = false
-        var count: Int { items.count - head }
     }
     private let state = Mutex(State())
     private let capacity: Int
@@ -32,18 +32,23 @@ final class BlockingQueue<Element: Sendable>: Sendable {
         return accepted
     }
 
+    /// Adds the item only if there is room now; returns false when full or closed.
+    func offer(_ item: Element) -> Bool {
+        guard notFull.wait(timeout: .now()) == .success else { return false }
+        let accepted = state.withLock { state -> Bool in
+            if state.closed { return false }
+            state.items.append(item)
+            return true
+        }
+        if accepted { notEmpty.signal() } else { notFull.signal() }
+        return accepted
+    }
+
     /// Waits up to `timeout` for an item; nil on timeout or when closed and drained.
     func take(timeout: DispatchTime) -> Element? {
         guard notEmpty.wait(timeout: timeout) == .success else { return nil }
         let item = state.withLock { state -> Element? in
-            guard state.count > 0 else { return nil }
-            let item = state.items[state.head]
-            state.head += 1
-            if state.head > 1024 && state.head * 2 > state.items.count {
-                state.items.removeFirst(state.head)
-                state.head = 0
-            }
-            return item
+            state.items.isEmpty ? nil : state.items.removeFirst()
         }
         if item != nil { notFull.signal() }
         return item

@@ -3,7 +3,9 @@ import Kafka
 import WireSchema
 
 /// A decoded record, ready to apply. `id` is the event id used to refuse a redelivered event.
-public struct ProjectedEvent<Event: Sendable>: Sendable {
+/// A class: it travels from the consumer thread to the writer inside batches, and passing one
+/// reference is far cheaper than copying (retaining) every field it holds at each step.
+public final class ProjectedEvent<Event: Sendable>: Sendable {
     public let id: String
     public let event: Event
     public let attributes: CloudEventAttributes?
@@ -34,6 +36,9 @@ public protocol Projection: Sendable {
     var topics: [String] { get }
     func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<Event>
     func apply(_ event: ProjectedEvent<Event>, in db: Database) throws
+    /// Indexes that only serve queries (never `apply`): a bulk load builds them once at the end
+    /// instead of updating them row by row.
+    var bulkLoadDeferredIndexes: [String] { get }
 }
 
 /// A record that is well-formed but cannot be applied (it contradicts the state): dead-lettered.
@@ -43,6 +48,8 @@ public struct ProjectionRejection: Error, Sendable, CustomStringConvertible {
 }
 
 extension Projection {
+    public var bulkLoadDeferredIndexes: [String] { [] }
+
     /// Decodes a CloudEvents binary-mode record: attributes from headers, data from the value.
     public func decodeCloudEvent(
         _ record: ConsumedRecord, _ decodeData: (_ type: String, _ data: [UInt8]) throws -> Event

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
+import CMemoryTuning
 import Synchronization
 import WireSchema
 
@@ -10,6 +11,9 @@ public struct ProjectorOptions: Sendable {
     public var acceptTruncatedLog = false
     /// Upper bound of records per SQLite transaction.
     public var maxBatchRecords = 20_000
+    /// An empty store with at least this many records to catch up loads in bulk (see `ServiceStore`'s
+    /// bulk load); so does a store whose bulk load was interrupted.
+    public var bulkLoadThreshold: Int64 = 50_000
     /// How long start-up keeps retrying while the brokers or topics are not there yet.
     public var startupRetryInterval: Duration = .seconds(2)
 
@@ -116,14 +120,19 @@ public final class Projector<P: Projection>: Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, name: projection.name, logger: logger)
         defer { consumer.close() }
         guard let starts = try prepare(consumer) else { return }
+        // Batches of records are allocated and freed in waves while catching up: keep the memory.
+        crm_memory_keep_freed_heap()
         try consumer.assign(starts)
 
         let queue = BlockingQueue<[Item]>(capacity: 8)
+        // Written batches go back to the consumer thread to be freed there: glibc frees memory far
+        // faster on the thread that allocated it (its caches), and the writer thread is the busier one.
+        let spent = BlockingQueue<[[Item]]>(capacity: 16)
         let writerError = Mutex<(any Error)?>(nil)
         let writerDone = DispatchSemaphore(value: 0)
         let writer = Thread { [self] in
             do {
-                try writeLoop(queue)
+                try writeLoop(queue, spent)
             } catch {
                 writerError.withLock { $0 = error }
                 stop()
@@ -143,7 +152,7 @@ public final class Projector<P: Projection>: Sendable {
 
         var consumeError: (any Error)?
         do {
-            try consumeLoop(consumer, queue)
+            try consumeLoop(consumer, queue, spent)
         } catch {
             consumeError = error
         }
@@ -194,9 +203,15 @@ public final class Projector<P: Projection>: Sendable {
                     // Remember the accepted starting points, so the next normal start does not refuse them.
                     try store.saveOffsets(current.filter { $0.value > 0 })
                 }
+                let toCatchUp = highs.reduce(Int64(0)) { $0 + max(0, $1.value - (current[$1.key] ?? 0)) }
+                let bulk = try store.isBulkLoading || (stored.isEmpty && toCatchUp >= options.bulkLoadThreshold)
+                if bulk {
+                    try store.beginBulkLoad(deferring: projection.bulkLoadDeferredIndexes)
+                    status.setBulkLoading(true)
+                }
                 status.started(nextOffsets: current, highWatermarks: highs)
                 logger.info("projector started", metadata: [
-                    "partitions": "\(starts.count)", "records_to_catch_up": "\(highs.reduce(0) { $0 + max(0, $1.value - (current[$1.key] ?? 0)) })",
+                    "partitions": "\(starts.count)", "records_to_catch_up": "\(toCatchUp)", "bulk_load": "\(bulk)",
                 ])
                 return starts
             } catch let error as ProjectorError {
@@ -210,9 +225,10 @@ public final class Projector<P: Projection>: Sendable {
         return nil
     }
 
-    private func consumeLoop(_ consumer: KafkaConsumer, _ queue: BlockingQueue<[Item]>) throws {
+    private func consumeLoop(_ consumer: KafkaConsumer, _ queue: BlockingQueue<[Item]>, _ spent: BlockingQueue<[[Item]]>) throws {
         var lastWatermarkCheck = ContinuousClock.now
         while isRunning {
+            while let written = spent.take(timeout: .now()) { _ = consume written }
             let pollStart = ContinuousClock.now
             let events = consumer.poll(max: 10_000, timeoutMs: 100)
             let decodeStart = ContinuousClock.now
@@ -247,18 +263,41 @@ public final class Projector<P: Projection>: Sendable {
         }
     }
 
-    private func writeLoop(_ queue: BlockingQueue<[Item]>) throws {
+    private func writeLoop(_ queue: BlockingQueue<[Item]>, _ spent: BlockingQueue<[[Item]]>) throws {
+        var catchingUp = true
         while true {
             guard let first = queue.take(timeout: .now() + .milliseconds(100)) else {
                 if !isRunning { return }
                 continue
             }
-            var items = first
-            while items.count < options.maxBatchRecords, let next = queue.take(timeout: .now()) {
-                items += next
+            // Batches as they came (not concatenated: that would copy every item).
+            var batches = [first]
+            var count = first.count
+            while count < options.maxBatchRecords, let next = queue.take(timeout: .now()) {
+                batches.append(next)
+                count += next.count
             }
-            try write(items)
+            try write(batches)
+            _ = spent.offer(batches)
+            if catchingUp && status.isCaughtUp {
+                catchingUp = false
+                try finishCatchingUp()
+            }
         }
+    }
+
+    private func finishCatchingUp() throws {
+        if status.isBulkLoading {
+            let start = ContinuousClock.now
+            do {
+                try store.finishBulkLoad()
+            } catch {
+                throw ProjectorError.storeFailed("finishing the bulk load: \(error)")
+            }
+            status.setBulkLoading(false)
+            logger.info("bulk load finished", metadata: ["seconds": "\(ContinuousClock.now - start)"])
+        }
+        crm_memory_release_free_heap()
     }
 
     private struct BatchOutcome {
@@ -271,14 +310,14 @@ public final class Projector<P: Projection>: Sendable {
     /// Needs record-by-record savepoints because some record of the batch was refused.
     private struct RetryCarefully: Error {}
 
-    private func write(_ items: [Item]) throws {
+    private func write(_ batches: [[Item]]) throws {
         let start = ContinuousClock.now
         defer { status.addTimings(write: ContinuousClock.now - start) }
         var outcome: BatchOutcome
         do {
-            outcome = try writeTransaction(items, careful: false)
+            outcome = try writeTransaction(batches, careful: false)
         } catch is RetryCarefully {
-            outcome = try writeTransaction(items, careful: true)
+            outcome = try writeTransaction(batches, careful: true)
         }
         status.committed(nextOffsets: outcome.nextOffsets, applied: outcome.applied, deadLettered: outcome.deadLettered)
         if outcome.deadLettered > 0 { outboxSignal.signal() }
@@ -287,48 +326,17 @@ public final class Projector<P: Projection>: Sendable {
         }
     }
 
-    private func writeTransaction(_ items: [Item], careful: Bool) throws -> BatchOutcome {
+    private func writeTransaction(_ batches: [[Item]], careful: Bool) throws -> BatchOutcome {
         do {
             return try store.database.writeWithoutTransaction { db in
                 var outcome = BatchOutcome()
                 try db.inTransaction(.immediate) {
                     let markApplied = try RawStatement(
                         db, sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
-                    for item in items {
-                        switch item {
-                        case .event(let event):
-                            if careful {
-                                do {
-                                    try db.inSavepoint {
-                                        if try markNew(event.id, markApplied) {
-                                            try projection.apply(event, in: db)
-                                            outcome.applied += 1
-                                        } else {
-                                            outcome.duplicates += 1
-                                        }
-                                        return .commit
-                                    }
-                                } catch let error where Self.isRejection(error) {
-                                    try enqueueDeadLetter(event.record, reason: Self.reason(error), db)
-                                    outcome.deadLettered += 1
-                                }
-                            } else {
-                                if try markNew(event.id, markApplied) {
-                                    do {
-                                        try projection.apply(event, in: db)
-                                    } catch let error where Self.isRejection(error) {
-                                        throw RetryCarefully()
-                                    }
-                                    outcome.applied += 1
-                                } else {
-                                    outcome.duplicates += 1
-                                }
-                            }
-                        case .deadLetter(let record, let reason):
-                            try enqueueDeadLetter(record, reason: reason, db)
-                            outcome.deadLettered += 1
+                    for items in batches {
+                        for item in items {
+                            try write(item, careful: careful, markApplied: markApplied, db, &outcome)
                         }
-                        outcome.nextOffsets[item.partition] = item.offset + 1
                     }
                     let saveOffset = try db.cachedStatement(sql: """
                         INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
@@ -349,8 +357,45 @@ public final class Projector<P: Projection>: Sendable {
         }
     }
 
+    /// Applies one item inside the batch transaction. Careful mode gives each event a savepoint, so
+    /// a refused one is dead-lettered alone; otherwise a refusal restarts the batch in careful mode.
+    private func write(_ item: Item, careful: Bool, markApplied: RawStatement, _ db: Database, _ outcome: inout BatchOutcome) throws {
+        switch item {
+        case .event(let event):
+            if careful {
+                do {
+                    try db.inSavepoint {
+                        if try markNew(event.id, markApplied) {
+                            try projection.apply(event, in: db)
+                            outcome.applied += 1
+                        } else {
+                            outcome.duplicates += 1
+                        }
+                        return .commit
+                    }
+                } catch let error where Self.isRejection(error) {
+                    try enqueueDeadLetter(event.record, reason: Self.reason(error), db)
+                    outcome.deadLettered += 1
+                }
+            } else if try markNew(event.id, markApplied) {
+                do {
+                    try projection.apply(event, in: db)
+                } catch let error where Self.isRejection(error) {
+                    throw RetryCarefully()
+                }
+                outcome.applied += 1
+            } else {
+                outcome.duplicates += 1
+            }
+        case .deadLetter(let record, let reason):
+            try enqueueDeadLetter(record, reason: reason, db)
+            outcome.deadLettered += 1
+        }
+        outcome.nextOffsets[item.partition] = item.offset + 1
+    }
+
     private func markNew(_ id: String, _ statement: RawStatement) throws -> Bool {
-        statement.bind(1, id)
+        AppliedEventKey.bind(id, to: statement, at: 1)
         return try statement.execute() > 0
     }
 

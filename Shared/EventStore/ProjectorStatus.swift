@@ -17,6 +17,7 @@ public final class ProjectorStatus: Sendable {
         var startHighWatermarks: [TopicPartition: Int64]?
         var highWatermarks: [TopicPartition: Int64] = [:]
         var caughtUp = false
+        var bulkLoading = false
         var failure: String?
         var waiters: [Waiter] = []
         var nextWaiterId: UInt64 = 0
@@ -30,8 +31,10 @@ public final class ProjectorStatus: Sendable {
 
     public init() {}
 
-    /// Ready = caught up with the high watermarks seen at start, and not failed.
-    public var isReady: Bool { state.withLock { $0.caughtUp && $0.failure == nil } }
+    /// Ready = caught up with the high watermarks seen at start, any bulk load finished, and not failed.
+    public var isReady: Bool { state.withLock { $0.caughtUp && !$0.bulkLoading && $0.failure == nil } }
+    var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
+    public var isBulkLoading: Bool { state.withLock { $0.bulkLoading } }
     public var failure: String? { state.withLock { $0.failure } }
     public var appliedCount: Int64 { state.withLock { $0.applied } }
     public var deadLetterCount: Int64 { state.withLock { $0.deadLettered } }
@@ -75,6 +78,10 @@ public final class ProjectorStatus: Sendable {
             return Self.refresh(&state)
         }
         ready.forEach { $0.resume(returning: true) }
+    }
+
+    func setBulkLoading(_ loading: Bool) {
+        state.withLock { $0.bulkLoading = loading }
     }
 
     func observedHighWatermark(_ tp: TopicPartition, _ high: Int64) {

@@ -41,6 +41,10 @@ public struct RawStatement {
         }
     }
 
+    public func bind(_ index: Int32, blob bytes: UnsafeRawBufferPointer) {
+        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+    }
+
     public func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
     public func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int64(handle, index, value ? 1 : 0) }
 

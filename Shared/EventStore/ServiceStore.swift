@@ -10,8 +10,12 @@ public final class ServiceStore: Sendable {
     public let path: String
     public let projectionVersion: Int
 
-    /// Opens (or creates) the store. When the stored projection version differs from
-    /// `projectionVersion`, the store is deleted and rebuilt from the topics.
+    /// How the platform tables encode what they hold (2: event ids of the redelivery guard as
+    /// 16-byte UUIDs). A store written in another format is rebuilt, like a projection-version bump.
+    static let platformFormat = 2
+
+    /// Opens (or creates) the store. When the stored projection version (or platform format) differs,
+    /// or a bulk load was cut short by a machine restart, the store is deleted and rebuilt from the topics.
     public init(
         path: String, projectionVersion: Int, logger: Logger,
         migrations: @Sendable (inout DatabaseMigrator) -> Void
@@ -20,10 +24,21 @@ public final class ServiceStore: Sendable {
         self.projectionVersion = projectionVersion
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if let stored = try Self.storedProjectionVersion(at: path), stored != projectionVersion {
-            logger.warning("projection version changed: rebuilding the store from the topics",
-                           metadata: ["store": "\(path)", "stored": "\(stored)", "current": "\(projectionVersion)"])
-            try Self.deleteFiles(at: path)
+        if let meta = try Self.storedMeta(at: path) {
+            let storedVersion = meta["projection_version"].flatMap { Int($0) }
+            let storedFormat = meta["platform_format"].flatMap { Int($0) } ?? 1
+            var reason: String?
+            if storedVersion != projectionVersion {
+                reason = "projection version changed (stored \(storedVersion.map(String.init) ?? "none"), current \(projectionVersion))"
+            } else if storedFormat != Self.platformFormat {
+                reason = "platform store format changed (stored \(storedFormat), current \(Self.platformFormat))"
+            } else if let bulk = meta[BulkLoad.metaKey], bulk != BulkLoad.currentBootId {
+                reason = "a bulk load was interrupted by a machine restart, so its unsynced writes may be incomplete"
+            }
+            if let reason {
+                logger.warning("rebuilding the store from the topics", metadata: ["store": "\(path)", "reason": "\(reason)"])
+                try Self.deleteFiles(at: path)
+            }
         }
         database = try DatabasePool(path: path, configuration: Self.configuration())
         var migrator = DatabaseMigrator()
@@ -31,6 +46,7 @@ public final class ServiceStore: Sendable {
         migrations(&migrator)
         try migrator.migrate(database)
         try setMeta("projection_version", String(projectionVersion))
+        try setMeta("platform_format", String(Self.platformFormat))
     }
 
     static func configuration() -> Configuration {
@@ -58,14 +74,15 @@ public final class ServiceStore: Sendable {
         }
     }
 
-    static func storedProjectionVersion(at path: String) throws -> Int? {
+    /// The meta table of an existing store file, or nil when there is none.
+    static func storedMeta(at path: String) throws -> [String: String]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
-        return try queue.read { db -> Int? in
+        return try queue.read { db -> [String: String]? in
             guard try db.tableExists("crm_store_meta") else { return nil }
-            let value = try String.fetchOne(db, sql: "SELECT value FROM crm_store_meta WHERE key = 'projection_version'")
-            return value.flatMap { Int($0) }
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM crm_store_meta")
+            return Dictionary(rows.map { ($0[0], $0[1]) }, uniquingKeysWith: { $1 })
         }
     }
 
@@ -80,6 +97,15 @@ public final class ServiceStore: Sendable {
                 CREATE TABLE crm_outbox (
                     id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, record_key BLOB,
                     record_value BLOB, headers TEXT NOT NULL);
+                """)
+        }
+        migrator.registerMigration("platform-v2") { db in
+            // Event ids: 16-byte blobs for canonical UUIDs, text otherwise (no column affinity, so the
+            // two never compare equal); secondary indexes set aside during a bulk load.
+            try db.execute(sql: """
+                DROP TABLE crm_applied_events;
+                CREATE TABLE crm_applied_events (event_id PRIMARY KEY) WITHOUT ROWID;
+                CREATE TABLE crm_deferred_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;
                 """)
         }
     }
@@ -105,6 +131,10 @@ public final class ServiceStore: Sendable {
                     """, arguments: [tp.topic, tp.partition, next])
             }
         }
+    }
+
+    func meta(_ key: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM crm_store_meta WHERE key = ?", arguments: [key]) }
     }
 
     func setMeta(_ key: String, _ value: String) throws {

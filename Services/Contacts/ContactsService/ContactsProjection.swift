@@ -12,6 +12,7 @@ public struct ContactsProjection: Projection {
 
     public var name: String { "contacts" }
     public var topics: [String] { [Topics.counterparties] }
+    public var bulkLoadDeferredIndexes: [String] { ["counterparty_manager", "counterparty_tax_id"] }
 
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<CounterpartyEvent> {
         let event = try decodeCloudEvent(record) { type, data in try CounterpartyEvent.decode(type: type, data: data) }

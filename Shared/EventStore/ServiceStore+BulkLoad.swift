@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+
+/// Bulk loading: how a store catches up with a long log from empty several times faster. While it
+/// lasts, the projection's secondary indexes are set aside (rebuilt in one sorted pass at the end) and
+/// commits are not synced. A killed process loses nothing (the kernel still holds every write), so a
+/// restart on the same boot resumes; a machine restart may lose unsynced writes, so a store still
+/// marked as bulk loading after a reboot is deleted and rebuilt from the topics.
+enum BulkLoad {
+    static let metaKey = "bulk_load_boot_id"
+
+    /// This boot of the machine (Linux); elsewhere a per-process id, so any restart rebuilds.
+    static let currentBootId: String = {
+        if let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        return "process-\(UUID().uuidString)"
+    }()
+}
+
+extension ServiceStore {
+    /// True while a bulk load has not finished (including one interrupted on this boot).
+    public var isBulkLoading: Bool {
+        get throws { try meta(BulkLoad.metaKey) != nil }
+    }
+
+    /// Marks the store as bulk loading (durably, before anything unsynced is written), sets the named
+    /// indexes aside and stops syncing commits. Idempotent: resuming an interrupted bulk load calls it again.
+    func beginBulkLoad(deferring indexes: [String]) throws {
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.inTransaction {
+                for name in indexes {
+                    let definition = try String.fetchOne(
+                        db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name])
+                    if let definition {
+                        try db.execute(
+                            sql: "INSERT INTO crm_deferred_indexes(name, sql) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            arguments: [name, definition])
+                        try db.execute(sql: "DROP INDEX \(name.quotedDatabaseIdentifier)")
+                    } else if try !(Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM crm_deferred_indexes WHERE name = ?)", arguments: [name]) ?? false) {
+                        throw DatabaseError(message: "cannot defer index \(name): the store has no such index")
+                    }
+                }
+                try db.execute(
+                    sql: "INSERT INTO crm_store_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    arguments: [BulkLoad.metaKey, BulkLoad.currentBootId])
+                return .commit
+            }
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+        }
+    }
+
+    /// Rebuilds the indexes set aside, makes everything written so far durable, then clears the mark.
+    func finishBulkLoad() throws {
+        try database.writeWithoutTransaction { db in
+            try db.inTransaction {
+                for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM crm_deferred_indexes") {
+                    let name: String = row[0]
+                    let exists = try Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?)", arguments: [name])
+                    if exists != true {
+                        try db.execute(sql: row[1])
+                    }
+                }
+                try db.execute(sql: "DELETE FROM crm_deferred_indexes")
+                return .commit
+            }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Earlier checkpoints copied unsynced pages into the database file: sync both files
+            // (fsync covers every dirty page of a file, whichever descriptor wrote it).
+            _ = try? db.checkpoint(.passive)
+            for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) {
+                guard let handle = FileHandle(forUpdatingAtPath: file) else {
+                    throw DatabaseError(message: "cannot open \(file) to sync it")
+                }
+                defer { try? handle.close() }
+                try handle.synchronize()
+            }
+            try db.inTransaction {
+                try db.execute(sql: "DELETE FROM crm_store_meta WHERE key = ?", arguments: [BulkLoad.metaKey])
+                return .commit
+            }
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+    }
+}
