@@ -16,7 +16,10 @@ final class BlockingQueue<Element: Sendable>: Sendable {
 
     init(capacity: Int) {
         self.capacity = capacity
-        notFull = DispatchSemaphore(value: capacity)
+        // Created at 0 and raised: libdispatch traps when a semaphore is freed below its initial
+        // value, which a queue dropped while holding items would be.
+        notFull = DispatchSemaphore(value: 0)
+        for _ in 0..<capacity { notFull.signal() }
     }
 
     /// Returns false when the queue was closed.

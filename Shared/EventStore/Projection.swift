@@ -11,9 +11,12 @@ public final class ProjectedEvent<Event: Sendable>: Sendable {
     public let attributes: CloudEventAttributes?
     /// The record it came from, kept so a refused event is dead-lettered with its original bytes.
     public let record: ConsumedRecord
+    /// `id` as the redelivery guard stores it, worked out here, off the write transaction.
+    let appliedKey: AppliedEventKey
 
     public init(id: String, event: Event, attributes: CloudEventAttributes?, record: ConsumedRecord) {
         self.id = id
+        self.appliedKey = AppliedEventKey(id)
         self.event = event
         self.attributes = attributes
         self.record = record

@@ -304,7 +304,20 @@ public final class Projector<P: Projection>: Sendable {
         var applied = 0
         var deadLettered = 0
         var duplicates = 0
-        var nextOffsets: [TopicPartition: Int64] = [:]
+        private var offsets: [TopicPartition: Int64] = [:]
+        // Records come in runs from one partition: hash the partition once per run, not per record.
+        private var run: (partition: TopicPartition, next: Int64)?
+
+        mutating func recordApplied(_ partition: TopicPartition, offset: Int64) {
+            if let current = run, current.partition != partition { offsets[current.partition] = current.next }
+            run = (partition, offset + 1)
+        }
+
+        var nextOffsets: [TopicPartition: Int64] {
+            var all = offsets
+            if let run { all[run.partition] = run.next }
+            return all
+        }
     }
 
     /// Needs record-by-record savepoints because some record of the batch was refused.
@@ -331,11 +344,10 @@ public final class Projector<P: Projection>: Sendable {
             return try store.database.writeWithoutTransaction { db in
                 var outcome = BatchOutcome()
                 try db.inTransaction(.immediate) {
-                    let markApplied = try RawStatement(
-                        db, sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
+                    let applied = try AppliedEventGuard(db)
                     for items in batches {
                         for item in items {
-                            try write(item, careful: careful, markApplied: markApplied, db, &outcome)
+                            try write(item, careful: careful, applied: applied, db, &outcome)
                         }
                     }
                     let saveOffset = try db.cachedStatement(sql: """
@@ -359,13 +371,13 @@ public final class Projector<P: Projection>: Sendable {
 
     /// Applies one item inside the batch transaction. Careful mode gives each event a savepoint, so
     /// a refused one is dead-lettered alone; otherwise a refusal restarts the batch in careful mode.
-    private func write(_ item: Item, careful: Bool, markApplied: RawStatement, _ db: Database, _ outcome: inout BatchOutcome) throws {
+    private func write(_ item: Item, careful: Bool, applied: AppliedEventGuard, _ db: Database, _ outcome: inout BatchOutcome) throws {
         switch item {
         case .event(let event):
             if careful {
                 do {
                     try db.inSavepoint {
-                        if try markNew(event.id, markApplied) {
+                        if try applied.markNew(event.appliedKey) {
                             try projection.apply(event, in: db)
                             outcome.applied += 1
                         } else {
@@ -377,7 +389,7 @@ public final class Projector<P: Projection>: Sendable {
                     try enqueueDeadLetter(event.record, reason: Self.reason(error), db)
                     outcome.deadLettered += 1
                 }
-            } else if try markNew(event.id, markApplied) {
+            } else if try applied.markNew(event.appliedKey) {
                 do {
                     try projection.apply(event, in: db)
                 } catch let error where Self.isRejection(error) {
@@ -391,12 +403,7 @@ public final class Projector<P: Projection>: Sendable {
             try enqueueDeadLetter(record, reason: reason, db)
             outcome.deadLettered += 1
         }
-        outcome.nextOffsets[item.partition] = item.offset + 1
-    }
-
-    private func markNew(_ id: String, _ statement: RawStatement) throws -> Bool {
-        AppliedEventKey.bind(id, to: statement, at: 1)
-        return try statement.execute() > 0
+        outcome.recordApplied(item.partition, offset: item.offset)
     }
 
     static func isRejection(_ error: any Error) -> Bool {

@@ -27,7 +27,7 @@ extension ServiceStore {
 
     /// Marks the store as bulk loading (durably, before anything unsynced is written), sets the named
     /// indexes aside and stops syncing commits. Idempotent: resuming an interrupted bulk load calls it again.
-    func beginBulkLoad(deferring indexes: [String]) throws {
+    public func beginBulkLoad(deferring indexes: [String]) throws {
         try database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.inTransaction {
@@ -54,7 +54,7 @@ extension ServiceStore {
     }
 
     /// Rebuilds the indexes set aside, makes everything written so far durable, then clears the mark.
-    func finishBulkLoad() throws {
+    public func finishBulkLoad() throws {
         try database.writeWithoutTransaction { db in
             try db.inTransaction {
                 for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM crm_deferred_indexes") {

@@ -125,15 +125,27 @@ public final class KafkaConsumer: @unchecked Sendable {
         var headers: [KafkaHeader] = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-            // All header values go into one buffer (first pass); the headers are slices of it (second).
-            var buffer: [UInt8] = []
+            // All header values go into one buffer (first pass sizes it); the headers are slices of it.
             var name: UnsafePointer<CChar>?
             var pointer: UnsafeRawPointer?
             var size = 0
             var count = 0
+            var total = 0
             while rd_kafka_header_get_all(list, count, &name, &pointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                if let pointer { buffer.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: size)) }
+                if pointer != nil { total += size }
                 count += 1
+            }
+            let buffer = [UInt8](unsafeUninitializedCapacity: total) { bytes, initialized in
+                var at = 0
+                for index in 0..<count {
+                    _ = rd_kafka_header_get_all(list, index, &name, &pointer, &size)
+                    if let pointer, size > 0 {
+                        UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(bytes)[at..<(at + size)])
+                            .copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: size))
+                        at += size
+                    }
+                }
+                initialized = at
             }
             headers.reserveCapacity(count)
             var start = 0

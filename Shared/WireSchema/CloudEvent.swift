@@ -56,14 +56,14 @@ public struct CloudEventAttributes: Sendable, Equatable {
     /// Reads the attributes of a record in binary mode; nil when it carries no `ce_type`/`ce_id`.
     public init?(headers: [KafkaHeader]) {
         // On the replay hot path: one pass, no intermediate dictionary.
-        var id: String?, type: String?, source: String?, time: String?, subject: String?, actor: String?
+        var id: String?, type: String?, source: String?, time: Date?, subject: String?, actor: String?
         var traceparent: String?
         for header in headers {
             switch header.name {
             case Header.id: id = header.stringValue
             case Header.type: type = header.stringValue
             case Header.source: source = header.stringValue
-            case Header.time: time = header.stringValue
+            case Header.time: time = header.value.flatMap { $0.withUnsafeBufferPointer { Timestamp.parse(utf8: $0) } }
             case Header.subject: subject = header.stringValue
             case Header.actor: actor = header.stringValue
             case Header.traceparent: traceparent = header.stringValue
@@ -74,7 +74,7 @@ public struct CloudEventAttributes: Sendable, Equatable {
         self.id = id
         self.type = type
         self.source = source ?? ""
-        self.time = time.flatMap(Timestamp.parse) ?? Date(timeIntervalSince1970: 0)
+        self.time = time ?? Date(timeIntervalSince1970: 0)
         self.subject = subject
         self.actor = actor
         self.traceparent = traceparent

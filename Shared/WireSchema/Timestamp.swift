@@ -3,7 +3,12 @@ import Foundation
 /// RFC 3339 times: parsed with any offset, always written in UTC with milliseconds.
 public enum Timestamp {
     public static func parse(_ text: String) -> Date? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    /// Parses UTF-8 bytes in place (a header value on the replay path: no String made).
+    public static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> Date? {
         guard b.count >= 20 else { return nil }
         func number(_ start: Int, _ count: Int) -> Int? {
             var value = 0

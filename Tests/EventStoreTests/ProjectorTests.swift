@@ -22,6 +22,7 @@ struct CountingProjection: Projection {
     let topic: String
     var name: String { "counting" }
     var topics: [String] { [topic] }
+    var bulkLoadDeferredIndexes: [String] { ["counts_by_n"] }
 
     func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<Event> {
         try decodeCloudEvent(record) { type, data in
@@ -41,6 +42,7 @@ struct CountingProjection: Projection {
         try ServiceStore(path: path, projectionVersion: version, logger: quietLogger) { migrator in
             migrator.registerMigration("counts") { db in
                 try db.execute(sql: "CREATE TABLE counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+                try db.execute(sql: "CREATE INDEX counts_by_n ON counts(n) WHERE n > 1")
             }
         }
     }

@@ -1,13 +1,27 @@
+import GRDB
+
 /// How an event id is stored in the redelivery guard: a canonical (lowercase, hyphenated) UUID as its
 /// 16 bytes, which keeps the guard's index small and its comparisons short; any other id as its text.
 /// The two never collide: the column has no affinity, and SQLite never finds a blob equal to a text.
-enum AppliedEventKey {
-    static func bind(_ id: String, to statement: RawStatement, at index: Int32) {
+/// Parsed on the consumer thread (when the event is decoded), bound on the writer thread.
+public enum AppliedEventKey: Sendable {
+    case uuid(UInt64, UInt64)
+    case text(String)
+
+    public init(_ id: String) {
         var id = id
-        let uuid: (UInt64, UInt64)? = id.withUTF8 { parseCanonicalUUID($0) }
-        if let uuid {
-            withUnsafeBytes(of: (uuid.0.bigEndian, uuid.1.bigEndian)) { statement.bind(index, blob: $0) }
+        if let uuid = id.withUTF8({ Self.parseCanonicalUUID($0) }) {
+            self = .uuid(uuid.0, uuid.1)
         } else {
+            self = .text(id)
+        }
+    }
+
+    func bind(to statement: RawStatement, at index: Int32) {
+        switch self {
+        case .uuid(let high, let low):
+            withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { statement.bind(index, blob: $0) }
+        case .text(let id):
             statement.bind(index, id)
         }
     }
@@ -33,5 +47,21 @@ enum AppliedEventKey {
             digits += 1
         }
         return (high, low)
+    }
+}
+
+/// The redelivery guard: remembers applied event ids, refusing one seen before. Prepare it once per
+/// transaction (it holds a prepared statement of that connection).
+public struct AppliedEventGuard {
+    private let insert: RawStatement
+
+    public init(_ db: Database) throws {
+        insert = try RawStatement(db, sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
+    }
+
+    /// Records the event as applied; false when it already was (a redelivery to skip).
+    public func markNew(_ key: AppliedEventKey) throws -> Bool {
+        key.bind(to: insert, at: 1)
+        return try insert.execute() > 0
     }
 }

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Kafka
+import Testing
+import WireSchema
+@testable import EventStore
+
+@Suite(.serialized) struct BulkLoadTests {
+    func indexDefinition(_ store: ServiceStore) throws -> String? {
+        try store.database.read { db in
+            try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'counts_by_n'")
+        }
+    }
+
+    @Test func anEmptyStoreCatchesUpInBulkAndEndsWithItsIndexesAndDurable() async throws {
+        let fixture = try Fixture()
+        try fixture.send((0..<2000).map { fixture.event("k\($0 % 300)") })
+        let store = try CountingProjection.openStore(fixture.storePath)
+        let definition = try #require(try indexDefinition(store))
+        var options = ProjectorOptions()
+        options.bulkLoadThreshold = 1000
+        let projector = try await fixture.runUntilCaughtUp(store: store, options: options)
+
+        #expect(projector.status.appliedCount == 2000)
+        #expect(try fixture.counts(store).values.reduce(0, +) == 2000)
+        #expect(try indexDefinition(store) == definition, "the deferred index is back, as it was defined")
+        #expect(try !store.isBulkLoading)
+        let leftovers = try await store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM crm_deferred_indexes") }
+        #expect(leftovers == 0)
+        let synchronous = try await store.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 1, "back to NORMAL once caught up")
+        // The index answers queries (INDEXED BY fails when it cannot be used).
+        let viaIndex = try await store.database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM counts INDEXED BY counts_by_n WHERE n > 1")
+        }
+        #expect(viaIndex == (try fixture.counts(store).values.filter { $0 > 1 }.count))
+    }
+
+    @Test func aStoreWithLittleToCatchUpDoesNotBulkLoad() async throws {
+        let fixture = try Fixture()
+        try fixture.send((0..<10).map { fixture.event("k\($0)") })
+        let store = try CountingProjection.openStore(fixture.storePath)
+        let projector = fixture.projector(store: store)
+        let task = Task { try await projector.run() }
+        #expect(await projector.status.waitUntilReady(timeout: .seconds(30)))
+        #expect(!projector.status.isBulkLoading)
+        projector.stop()
+        try await task.value
+    }
+
+    @Test func anInterruptedBulkLoadResumesOnTheSameBootAndRebuildsAfterAReboot() async throws {
+        let fixture = try Fixture()
+        let store = try CountingProjection.openStore(fixture.storePath)
+        try await store.database.write { db in try db.execute(sql: "INSERT INTO counts(key, n) VALUES ('kept', 1)") }
+        try store.beginBulkLoad(deferring: ["counts_by_n"])
+        #expect(try indexDefinition(store) == nil, "set aside while loading")
+        try store.beginBulkLoad(deferring: ["counts_by_n"])  // resuming calls it again
+        try store.close()
+
+        // Same boot (the process was killed): the store and its progress are kept.
+        let resumed = try CountingProjection.openStore(fixture.storePath)
+        #expect(try resumed.isBulkLoading)
+        #expect(try fixture.counts(resumed) == ["kept": 1])
+        try resumed.finishBulkLoad()
+        #expect(try indexDefinition(resumed) != nil)
+        #expect(try !resumed.isBulkLoading)
+
+        // Marked as loading during another boot: unsynced writes may be lost, so it starts over.
+        try resumed.beginBulkLoad(deferring: ["counts_by_n"])
+        try await resumed.database.write { db in
+            try db.execute(sql: "UPDATE crm_store_meta SET value = 'an-earlier-boot' WHERE key = ?", arguments: [BulkLoad.metaKey])
+        }
+        try resumed.close()
+        let rebuilt = try CountingProjection.openStore(fixture.storePath)
+        #expect(try fixture.counts(rebuilt).isEmpty)
+        #expect(try !rebuilt.isBulkLoading)
+        #expect(try indexDefinition(rebuilt) != nil)
+    }
+
+    @Test func deferringAnIndexTheStoreDoesNotHaveIsAnError() throws {
+        let fixture = try Fixture()
+        let store = try CountingProjection.openStore(fixture.storePath)
+        #expect(throws: DatabaseError.self) { try store.beginBulkLoad(deferring: ["no_such_index"]) }
+        #expect(try !store.isBulkLoading)
+    }
+
+    @Test func eventIdsKeepTheirExactIdentityInTheGuard() async throws {
+        let fixture = try Fixture(partitions: 1)
+        let uuid = "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6"
+        try fixture.send([
+            fixture.event("a", id: uuid), fixture.event("a", id: uuid),  // a redelivery: skipped
+            fixture.event("a", id: uuid.uppercased()),  // another text: another event
+            fixture.event("a", id: "erp-42"), fixture.event("a", id: "erp-42"),
+        ])
+        let store = try CountingProjection.openStore(fixture.storePath)
+        try await fixture.runUntilCaughtUp(store: store)
+        #expect(try fixture.counts(store)["a"] == 3)
+    }
+
+    @Test func canonicalUUIDsBecomeSixteenBytes() {
+        func key(_ text: String) -> AppliedEventKey { AppliedEventKey(text) }
+        guard case .uuid(let high, let low) = key("0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6") else {
+            Issue.record("a canonical UUID should parse")
+            return
+        }
+        #expect(high == 0x0192_f3a4_5b6c_7d8e && low == 0x9fa0_b1c2_d3e4_f5a6)
+        for other in ["0192F3A4-5B6C-7D8E-9FA0-B1C2D3E4F5A6", "0192f3a45b6c7d8e9fa0b1c2d3e4f5a6", "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a", "x"] {
+            guard case .text(let text) = key(other) else {
+                Issue.record("\(other) is not canonical and stays text")
+                continue
+            }
+            #expect(text == other)
+        }
+    }
+}
+
+@Suite struct BlockingQueueTests {
+    final class Batch: Sendable {}
+
+    @Test func aTakenItemIsNoLongerHeld() {
+        let queue = BlockingQueue<Batch>(capacity: 4)
+        weak var taken: Batch?
+        do {
+            let batch = Batch()
+            taken = batch
+            queue.put(batch)
+            #expect(queue.take(timeout: .now()) === batch)
+        }
+        #expect(taken == nil, "the queue released it")
+        #expect(queue.offer(Batch()) && queue.offer(Batch()) && queue.offer(Batch()) && queue.offer(Batch()))
+        #expect(!queue.offer(Batch()), "full: offer does not block")
+    }
+}
