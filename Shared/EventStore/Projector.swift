@@ -266,6 +266,11 @@ public final class Projector<P: Projection>: Sendable {
     private func writeLoop(_ queue: BlockingQueue<[Item]>, _ spent: BlockingQueue<[[Item]]>) throws {
         var catchingUp = true
         while true {
+            // Checked before waiting too: a resumed bulk load may have nothing left to apply.
+            if catchingUp && status.isCaughtUp {
+                catchingUp = false
+                try finishCatchingUp()
+            }
             guard let first = queue.take(timeout: .now() + .milliseconds(100)) else {
                 if !isRunning { return }
                 continue
@@ -279,10 +284,6 @@ public final class Projector<P: Projection>: Sendable {
             }
             try write(batches)
             _ = spent.offer(batches)
-            if catchingUp && status.isCaughtUp {
-                catchingUp = false
-                try finishCatchingUp()
-            }
         }
     }
 

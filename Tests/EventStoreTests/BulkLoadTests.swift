@@ -77,6 +77,25 @@ import WireSchema
         #expect(try indexDefinition(rebuilt) != nil)
     }
 
+    @Test func aBulkLoadCutShortAfterItsLastBatchFinishesOnTheNextStart() async throws {
+        let fixture = try Fixture()
+        try fixture.send((0..<20).map { fixture.event("k\($0)") })
+        let store = try CountingProjection.openStore(fixture.storePath)
+        var options = ProjectorOptions()
+        options.bulkLoadThreshold = 1
+        try await fixture.runUntilCaughtUp(store: store, options: options)
+        // As if killed between the last batch and the end of the bulk load.
+        try store.beginBulkLoad(deferring: ["counts_by_n"])
+        try store.close()
+
+        let reopened = try CountingProjection.openStore(fixture.storePath)
+        let projector = try await fixture.runUntilCaughtUp(store: reopened)
+        #expect(projector.status.appliedCount == 0)
+        #expect(try !reopened.isBulkLoading)
+        #expect(try indexDefinition(reopened) != nil)
+        #expect(try fixture.counts(reopened).count == 20)
+    }
+
     @Test func deferringAnIndexTheStoreDoesNotHaveIsAnError() throws {
         let fixture = try Fixture()
         let store = try CountingProjection.openStore(fixture.storePath)
