@@ -81,8 +81,9 @@ struct SQLiteRaw: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sqlite-raw",
         abstract: """
-            Write the rows a replay of N events writes into a fresh contacts store (counterparty rows with the \
-            same insert code, applied-event ids, bulk load on), 10k per transaction: no Kafka, no decoding.
+            Write what a replay of N registrations writes into a fresh contacts store (the same registration \
+            code: rows, identities, search entries; applied-event ids; bulk load on), 10k per transaction: \
+            no Kafka, no decoding.
             """)
     @Option var count = 500_000
     @Option var path = NSTemporaryDirectory() + "crm-bench-raw.sqlite"
@@ -98,13 +99,14 @@ struct SQLiteRaw: ParsableCommand {
             return (syntheticRecord(n), event.value, Timestamp.format(event.attributes.time), id, AppliedEventKey(id))
         }
         let start = ContinuousClock.now
-        try store.beginBulkLoad(deferring: ContactsProjection().bulkLoadDeferredIndexes)
+        let projection = ContactsProjection()
+        try store.beginBulkLoad(deferring: projection.bulkLoadDeferredIndexes)
         for chunk in stride(from: 0, to: count, by: 10_000) {
             try store.database.write { db in
                 let applied = try AppliedEventGuard(db)
                 for (record, json, time, id, key) in rows[chunk..<min(chunk + 10_000, count)] {
                     guard try applied.markNew(key) else { continue }
-                    try ContactsProjection.insert(record, json: json, time: time, actor: "bench", eventId: id, in: db)
+                    try projection.register(record, json: json, time: time, actor: "bench", eventId: id, in: db)
                 }
             }
         }

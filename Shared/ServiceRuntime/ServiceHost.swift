@@ -31,6 +31,7 @@ public enum RuntimeBootstrap {
 /// the platform's conventions. Services supply their projection and routes.
 public final class ServiceHost<P: Projection>: Sendable {
     public let configuration: ServiceConfiguration
+    public let projection: P
     public let store: ServiceStore
     public let producer: KafkaProducer
     public let projector: Projector<P>
@@ -43,6 +44,7 @@ public final class ServiceHost<P: Projection>: Sendable {
         projectorOptions: ProjectorOptions = ProjectorOptions()
     ) throws {
         self.configuration = configuration
+        self.projection = projection
         self.store = store
         self.logger = logger
         let timeoutMs = configuration.commandTimeout.components.seconds * 1000

@@ -3,35 +3,6 @@ import Foundation
 // Event data of the topics whose services are not built yet. They follow the JSON Schemas of
 // `topics/asyncapi.yaml`; `MessageCatalog` maps each topic's message names to these types.
 
-public enum InteractionKind: String, Codable, Sendable, CaseIterable { case call, meeting, email, letter, visit, other }
-public enum InteractionDirection: String, Codable, Sendable, CaseIterable { case inbound, outbound }
-
-/// `crm.interactions.v1`: `InteractionLogged`, `InteractionCorrected` (the whole interaction).
-public struct Interaction: Codable, Sendable, Equatable {
-    public var id: String
-    public var counterpartyId: String
-    public var kind: InteractionKind
-    public var direction: InteractionDirection?
-    public var occurredAt: Date
-    public var durationMinutes: Int?
-    public var contactPersonId: String?
-    public var staffId: String?
-    public var subject: String?
-    public var outcome: String?
-    public var dealId: String?
-}
-
-/// `crm.staff.v1`: `StaffMemberRegistered`, `StaffMemberUpdated`.
-public struct StaffMember: Codable, Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var email: String?
-    public var role: String?
-    public var supervisorId: String?
-    public var timeZone: String?
-    public var active: Bool?
-}
-
 /// `crm.suppliers.v1`: `SupplierTermsSet`.
 public struct SupplierTerms: Codable, Sendable, Equatable {
     public var supplierId: String
@@ -238,9 +209,16 @@ public enum MessageCatalog {
             CounterpartyEvent.EventType.updated: { try CounterpartyRecord.read($0) },
             CounterpartyEvent.EventType.archived: { try CounterpartyReference.read($0) },
             CounterpartyEvent.EventType.unarchived: { try CounterpartyReference.read($0) },
+            CounterpartyEvent.EventType.contactPersonAdded: codable(ContactPerson.self),
+            CounterpartyEvent.EventType.contactPersonUpdated: codable(ContactPerson.self),
+            CounterpartyEvent.EventType.contactPersonRemoved: codable(ContactPersonReference.self),
+            CounterpartyEvent.EventType.merged: codable(CounterpartyMerge.self),
+            CounterpartyEvent.EventType.mergeUndone: codable(CounterpartyMerge.self),
         ],
-        Topics.interactions: ["InteractionLogged": codable(Interaction.self), "InteractionCorrected": codable(Interaction.self)],
-        Topics.staff: ["StaffMemberRegistered": codable(StaffMember.self), "StaffMemberUpdated": codable(StaffMember.self)],
+        Topics.interactions: [
+            InteractionEvent.EventType.logged: codable(Interaction.self), InteractionEvent.EventType.corrected: codable(Interaction.self),
+        ],
+        Topics.staff: [StaffEvent.EventType.registered: codable(StaffMember.self), StaffEvent.EventType.updated: codable(StaffMember.self)],
         Topics.suppliers: ["SupplierTermsSet": codable(SupplierTerms.self), "PriceListPublished": codable(PriceList.self)],
         Topics.inquiries: ["InquiryRegistered": codable(Inquiry.self), "InquiryUpdated": codable(Inquiry.self)],
         Topics.deals: [

@@ -11,6 +11,11 @@ public enum WireDecoder {
     public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         try TreeDecoder(value: value, codingPath: []).decodeValue(type)
     }
+
+    /// `decode` for event data: any failure becomes a `WireFormatError` naming the field (a dead letter).
+    public static func decodeEvent<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        do { return try decode(type, from: bytes) } catch { throw WireFormatError.describing(error) }
+    }
 }
 
 /// Values with their own wire form decode through this instead of their `init(from:)`.

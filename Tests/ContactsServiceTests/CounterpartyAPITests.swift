@@ -21,6 +21,8 @@ func withContactsService(
 ) async throws {
     let cluster = try MockCluster(brokers: 1, logger: quietLogger)
     try cluster.createTopic(Topics.counterparties, partitions: 4)
+    try cluster.createTopic(Topics.interactions, partitions: 2)
+    try cluster.createTopic(Topics.staff, partitions: 2)
     try cluster.createTopic(Topics.deadLetter, partitions: 1)
     let directory = NSTemporaryDirectory() + "contacts-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -5,7 +5,8 @@ import Logging
 import ServiceRuntime
 import WireSchema
 
-/// The contacts service: counterparties over HTTP, published on `crm.counterparties.v1`.
+/// The contacts service: counterparties, contact persons, interaction history and staff over HTTP,
+/// published on `crm.counterparties.v1`, `crm.interactions.v1` and `crm.staff.v1`.
 public enum ContactsApp {
     public static let serviceName = "contacts"
     public static let defaultPort = 8081
@@ -18,16 +19,28 @@ public enum ContactsApp {
         _ configuration: ServiceConfiguration, logger: Logger, options: ProjectorOptions = ProjectorOptions()
     ) throws -> ServiceHost<ContactsProjection> {
         let store = try ContactsStore.open(path: configuration.storePath, logger: logger)
+        // Phone numbers written without a country code are taken to be in this one.
+        let countryCode = ProcessInfo.processInfo.environment["CRM_PHONE_COUNTRY_CODE"] ?? "7"
+        guard !countryCode.isEmpty, countryCode.count <= 3, countryCode.allSatisfy(\.isASCII), countryCode.allSatisfy(\.isNumber) else {
+            throw ConfigurationError("CRM_PHONE_COUNTRY_CODE must be a country calling code such as 7 or 49 (got '\(countryCode)')")
+        }
+        let projection = ContactsProjection(normalization: ContactNormalization(countryCode: countryCode))
         return try ServiceHost(
-            configuration: configuration, projection: ContactsProjection(), store: store, logger: logger,
+            configuration: configuration, projection: projection, store: store, logger: logger,
             projectorOptions: options)
     }
 
     /// The service's API routes (also used by tests with `app.test(.router)`).
     public static func addRoutes(to group: RouterGroup<CRMRequestContext>, host: ServiceHost<ContactsProjection>) {
-        CounterpartyController(
-            store: host.store, commands: host.commands, maxBodyBytes: host.configuration.maxRequestBodyBytes
-        ).addRoutes(to: group)
+        let context = ContactsContext(
+            store: host.store, commands: host.commands, maxBodyBytes: host.configuration.maxRequestBodyBytes,
+            normalization: host.projection.normalization)
+        // The duplicates report before `/counterparties/{id}`, so "duplicates" is not taken for an id.
+        MergeController(context: context).addRoutes(to: group)
+        CounterpartyController(context: context).addRoutes(to: group)
+        ContactPersonController(context: context).addRoutes(to: group)
+        InteractionController(context: context).addRoutes(to: group)
+        StaffController(context: context).addRoutes(to: group)
         group.get("/openapi.yaml") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],
@@ -84,6 +97,6 @@ public enum ContactsApp {
     public static func dump(_ configuration: ServiceConfiguration, output: (String) -> Void) throws {
         let logger = Logger(label: "crm-\(serviceName)")
         let store = try ContactsStore.open(path: configuration.storePath, logger: logger)
-        try store.database.read { db in try StoredCounterparty.canonicalDump(db, into: output) }
+        try store.database.read { db in try ContactsDump.write(db, into: output) }
     }
 }

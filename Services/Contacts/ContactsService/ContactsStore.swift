@@ -7,7 +7,7 @@ import WireSchema
 /// The contacts service's tables on top of the platform store.
 public enum ContactsStore {
     /// Bump when the projection's tables or the way events fill them change: the store rebuilds itself.
-    public static let projectionVersion = 1
+    public static let projectionVersion = 2
 
     public static func open(path: String, logger: Logger) throws -> ServiceStore {
         try ServiceStore(path: path, projectionVersion: projectionVersion, logger: logger) { migrator in
@@ -31,74 +31,58 @@ public enum ContactsStore {
                     CREATE INDEX counterparty_tax_id ON counterparty(tax_id) WHERE tax_id IS NOT NULL;
                     """)
             }
-        }
-    }
-}
+            migrator.registerMigration("contacts-v2") { db in
+                try db.execute(sql: """
+                    -- A merged counterparty resolves to its survivor; derived values kept with the row.
+                    ALTER TABLE counterparty ADD COLUMN merged_into TEXT;
+                    ALTER TABLE counterparty ADD COLUMN completeness INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE counterparty ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+                    CREATE INDEX counterparty_merged_into ON counterparty(merged_into) WHERE merged_into IS NOT NULL;
+                    CREATE INDEX counterparty_name_key ON counterparty(name_key);
 
-/// A counterparty as stored and served: the wire record plus bookkeeping from its events.
-public struct StoredCounterparty: Sendable, Equatable {
-    public var record: CounterpartyRecord
-    public var version: Int
-    public var createdAt: Date
-    public var createdBy: String?
-    public var updatedAt: Date
-    public var updatedBy: String?
-    /// The event that registered it: tells a create request whether its own event won.
-    public var registrationEventId: String
+                    -- Normalised tax ids, e-mails and phones: duplicate checks and the duplicates report.
+                    CREATE TABLE counterparty_identity (
+                        kind TEXT NOT NULL, value TEXT NOT NULL, counterparty_id TEXT NOT NULL,
+                        PRIMARY KEY (kind, value, counterparty_id)) WITHOUT ROWID;
+                    CREATE INDEX counterparty_identity_owner ON counterparty_identity(counterparty_id);
 
-    static let columns = "record, version, created_at, created_by, updated_at, updated_by, registration_event_id"
+                    CREATE TABLE contact_person (
+                        id TEXT NOT NULL UNIQUE,
+                        counterparty_id TEXT NOT NULL,
+                        record TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        created_at TEXT NOT NULL, created_by TEXT, updated_at TEXT NOT NULL, updated_by TEXT,
+                        last_event_id TEXT NOT NULL);
+                    CREATE INDEX contact_person_owner ON contact_person(counterparty_id);
 
-    init(row: Row) throws {
-        let text: String = row["record"]
-        record = try WireDecoder.decode(CounterpartyRecord.self, from: Array(text.utf8))
-        version = row["version"]
-        createdAt = Timestamp.parse(row["created_at"]) ?? Date(timeIntervalSince1970: 0)
-        createdBy = row["created_by"]
-        updatedAt = Timestamp.parse(row["updated_at"]) ?? Date(timeIntervalSince1970: 0)
-        updatedBy = row["updated_by"]
-        registrationEventId = row["registration_event_id"]
-    }
+                    CREATE TABLE staff (
+                        id TEXT NOT NULL UNIQUE,
+                        supervisor_id TEXT,
+                        record TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        created_at TEXT NOT NULL, created_by TEXT, updated_at TEXT NOT NULL, updated_by TEXT,
+                        last_event_id TEXT NOT NULL);
+                    CREATE INDEX staff_supervisor ON staff(supervisor_id) WHERE supervisor_id IS NOT NULL;
 
-    public static func fetch(_ db: Database, id: String) throws -> StoredCounterparty? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM counterparty WHERE id = ?", arguments: [id]).map(StoredCounterparty.init(row:))
-    }
+                    CREATE TABLE interaction (
+                        id TEXT NOT NULL UNIQUE,
+                        counterparty_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        occurred_at TEXT NOT NULL,
+                        staff_id TEXT,
+                        record TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        created_at TEXT NOT NULL, created_by TEXT, updated_at TEXT NOT NULL, updated_by TEXT,
+                        last_event_id TEXT NOT NULL);
+                    CREATE INDEX interaction_timeline ON interaction(counterparty_id, occurred_at, id);
+                    CREATE INDEX interaction_staff ON interaction(staff_id, occurred_at) WHERE staff_id IS NOT NULL;
 
-    public struct ListFilter: Sendable {
-        public var archived: Bool?
-        public var responsibleManagerId: String?
-        public var role: CounterpartyRole?
-        public init(archived: Bool? = false, responsibleManagerId: String? = nil, role: CounterpartyRole? = nil) {
-            self.archived = archived
-            self.responsibleManagerId = responsibleManagerId
-            self.role = role
-        }
-    }
-
-    /// A page in id order after `afterId`; fetches one extra row to know whether more follow.
-    public static func list(_ db: Database, filter: ListFilter, afterId: String?, limit: Int) throws -> (items: [StoredCounterparty], more: Bool) {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let afterId { conditions.append("id > ?"); arguments += [afterId] }
-        if let archived = filter.archived { conditions.append("archived = ?"); arguments += [archived] }
-        if let manager = filter.responsibleManagerId { conditions.append("responsible_manager_id = ?"); arguments += [manager] }
-        if let role = filter.role {
-            conditions.append("EXISTS (SELECT 1 FROM json_each(record, '$.roles') WHERE value = ?)")
-            arguments += [role.rawValue]
-        }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        arguments += [limit + 1]
-        let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM counterparty \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
-        let items = try rows.prefix(limit).map(StoredCounterparty.init(row:))
-        return (items, rows.count > limit)
-    }
-
-    /// Every counterparty in id order as canonical JSON lines: equal stores give equal dumps.
-    public static func canonicalDump(_ db: Database, into output: (String) -> Void) throws {
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM counterparty ORDER BY id")
-        while let row = try rows.next() {
-            let stored = try StoredCounterparty(row: row)
-            let bytes = try WireEncoder.encode(CounterpartyResource(stored))
-            output(String(decoding: bytes, as: UTF8.self))
+                    -- One row per counterparty that is not merged (rowid = its rowid): names, identifiers
+                    -- (tax id, e-mails, phone digits) and contact persons, those of merged ones included.
+                    CREATE VIRTUAL TABLE counterparty_search USING fts5(
+                        names, identifiers, persons, tokenize = 'unicode61 remove_diacritics 2');
+                    """)
+            }
         }
     }
 }

@@ -5,11 +5,10 @@ import Hummingbird
 import ServiceRuntime
 import WireSchema
 
-/// `/counterparties`: register, read, list, update (PUT and merge-PATCH), archive and unarchive.
+/// `/counterparties`: register, read, list and search, update (PUT and merge-PATCH), archive and
+/// unarchive, with duplicate checks.
 struct CounterpartyController {
-    let store: ServiceStore
-    let commands: CommandGateway
-    let maxBodyBytes: Int
+    let context: ContactsContext
 
     func addRoutes(to group: RouterGroup<CRMRequestContext>) {
         group.post("/counterparties", use: create)
@@ -24,33 +23,36 @@ struct CounterpartyController {
     @Sendable func create(_ request: Request, context: CRMRequestContext) async throws -> Response {
         var request = request
         let user = try context.requireUser()
-        let draft = try await request.decodeJSON(CounterpartyDraft.self, maxBytes: maxBodyBytes)
+        let draft = try await request.decodeJSON(CounterpartyDraft.self, maxBytes: self.context.maxBodyBytes)
         let id = draft.id ?? TimeOrderedID.make()
-        try CounterpartyValidation.validateId(id)
-        let record = try CounterpartyValidation.normalized(draft.record(id: id, archived: false))
-        if try await fetch(id) != nil {
+        try Validation.validateId(id)
+        let record = try Validation.normalized(draft.record(id: id, archived: false))
+        if try await self.context.read({ db in try StoredCounterparty.fetchRow(db, id: id) }) != nil {
             throw Problem.conflict("counterparty '\(id)' already exists", extensions: ["existingId": id])
         }
+        try await checkReferences(record, allowDuplicates: allowsDuplicates(request), ownRoot: nil)
         let event = CounterpartyEvent.registered(record)
-        let eventId = TimeOrderedID.make()
-        try await commands.execute(
-            topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), actor: user, eventId: eventId)
-        guard let stored = try await fetch(id), stored.registrationEventId == eventId else {
+        let eventId = try await self.context.publish(
+            topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await self.context.read { db in try StoredCounterparty.fetchRow(db, id: id) }
+        guard let stored, stored.registrationEventId == eventId else {
             throw Problem.conflict("counterparty '\(id)' was registered concurrently by another request", extensions: ["existingId": id])
         }
-        return try resource(stored, status: .created, location: "/counterparties/\(id)")
+        return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping, status: .created, location: "/counterparties/\(id)")
     }
 
+    /// A merged id answers with its survivor; `Content-Location` names the survivor.
     @Sendable func show(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let stored = try await fetch(id) else { throw Problem.notFound("no counterparty '\(id)'") }
-        return try resource(stored)
+        let stored = try await self.context.counterparty(id)
+        var response = try resourceResponse(CounterpartyResource(stored), stored.bookkeeping)
+        if stored.record.id != id { response.headers[.contentLocation] = "/counterparties/\(stored.record.id)" }
+        return response
     }
 
     @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let limit = try pageLimit(request)
-        let afterId = try query.get("cursor").map(Cursor.decode)
         var filter = StoredCounterparty.ListFilter()
         switch query.get("archived") {
         case nil, "false": filter.archived = false
@@ -66,10 +68,29 @@ struct CounterpartyController {
         }
         filter.responsibleManagerId = query.get("responsibleManagerId")
         let chosen = filter
-        let page = try await store.database.read { db in
+        if let text = query.get("q") {
+            return try await search(text, filter: chosen, request: request, limit: limit)
+        }
+        let afterId = try query.get("cursor").map(Cursor.decode)
+        let page = try await self.context.read { db in
             try StoredCounterparty.list(db, filter: chosen, afterId: afterId, limit: limit)
         }
         let next = page.more ? page.items.last.map { Cursor.encode($0.record.id) } : nil
+        return try jsonResponse(Page(items: page.items.map(CounterpartyResource.init), nextCursor: next))
+    }
+
+    private func search(_ text: String, filter: StoredCounterparty.ListFilter, request: Request, limit: Int) async throws -> Response {
+        guard let query = CounterpartySearch.Query(text, normalization: self.context.normalization) else {
+            throw Problem.badRequest("q must contain at least one letter or digit")
+        }
+        let offset = try request.uri.queryParameters.get("cursor").map { cursor -> Int in
+            guard let offset = Int(try Cursor.decode(cursor)), offset >= 0 else { throw Problem.badRequest("invalid cursor") }
+            return offset
+        } ?? 0
+        let page = try await self.context.read { db in
+            try CounterpartySearch.run(db, query: query, filter: filter, offset: offset, limit: limit)
+        }
+        let next = page.more ? Cursor.encode(String(offset + limit)) : nil
         return try jsonResponse(Page(items: page.items.map(CounterpartyResource.init), nextCursor: next))
     }
 
@@ -77,68 +98,81 @@ struct CounterpartyController {
         var request = request
         let user = try context.requireUser()
         let id = try context.parameters.require("id")
-        let draft = try await request.decodeJSON(CounterpartyDraft.self, maxBytes: maxBodyBytes)
-        if let bodyId = draft.id, bodyId != id {
-            throw Problem.unprocessable("the body's id '\(bodyId)' differs from the path's '\(id)'")
-        }
+        let draft = try await request.decodeJSON(CounterpartyDraft.self, maxBytes: self.context.maxBodyBytes)
         let current = try await existing(id, request)
-        let record = try CounterpartyValidation.normalized(draft.record(id: id, archived: current.record.archived))
-        return try await update(current, to: record, user: user)
+        if let bodyId = draft.id, bodyId != current.record.id {
+            throw Problem.unprocessable("the body's id '\(bodyId)' differs from the counterparty's '\(current.record.id)'")
+        }
+        let record = try Validation.normalized(draft.record(id: current.record.id, archived: current.record.archived))
+        return try await update(current, to: record, request: request, user: user)
     }
 
     @Sendable func patch(_ request: Request, context: CRMRequestContext) async throws -> Response {
         var request = request
         let user = try context.requireUser()
         let id = try context.parameters.require("id")
-        let patch = try await request.jsonBody(maxBytes: maxBodyBytes)
-        guard case .object = patch else { throw Problem.unprocessable("a merge patch must be a JSON object") }
-        if let patchedId = patch["id"], patchedId != .string(id) {
+        let patch = try await request.jsonBody(maxBytes: self.context.maxBodyBytes)
+        let current = try await existing(id, request)
+        if let patchedId = patch["id"], patchedId != .string(current.record.id) {
             throw Problem.unprocessable("id cannot be changed")
         }
-        let current = try await existing(id, request)
-        let currentJSON = try JSONParser.parse(try WireEncoder.encode(current.record))
-        var record = try decodeProblem(CounterpartyRecord.self, from: currentJSON.merged(with: patch))
-        record.id = id
+        var record = try mergePatched(current.record, with: patch)
+        record.id = current.record.id
         record.archived = current.record.archived
-        return try await update(current, to: try CounterpartyValidation.normalized(record), user: user)
+        return try await update(current, to: try Validation.normalized(record), request: request, user: user)
     }
 
-    private func update(_ current: StoredCounterparty, to record: CounterpartyRecord, user: ActingUser) async throws -> Response {
-        if record == current.record { return try resource(current) }
+    private func update(_ current: StoredCounterparty, to record: CounterpartyRecord, request: Request, user: ActingUser) async throws -> Response {
+        if record == current.record { return try resourceResponse(CounterpartyResource(current), current.bookkeeping) }
+        try await checkReferences(record, allowDuplicates: allowsDuplicates(request), ownRoot: current.record.id, previous: current.record)
         let event = CounterpartyEvent.updated(record)
-        try await commands.execute(
-            topic: Topics.counterparties, key: record.id, type: event.type, data: try event.encodeData(), actor: user)
-        return try resource(try await fetch(record.id) ?? current)
+        try await context.publish(topic: Topics.counterparties, key: record.id, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await context.counterparty(record.id)
+        return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping)
     }
 
     private func setArchived(_ archived: Bool, _ request: Request, _ context: CRMRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let id = try context.parameters.require("id")
-        let current = try await existing(id, request)
-        if current.record.archived == archived { return try resource(current) }
+        let current = try await existing(try context.parameters.require("id"), request)
+        let id = current.record.id
+        if current.record.archived == archived { return try resourceResponse(CounterpartyResource(current), current.bookkeeping) }
         let event: CounterpartyEvent = archived ? .archived(CounterpartyReference(id: id)) : .unarchived(CounterpartyReference(id: id))
-        try await commands.execute(topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), actor: user)
-        return try resource(try await fetch(id) ?? current)
+        try await self.context.publish(topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await self.context.counterparty(id)
+        return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping)
     }
 
-    /// The current counterparty, honouring `If-Match: "<version>"` (412 when it changed meanwhile).
+    /// The counterparty `id` stands for, honouring `If-Match` (412 when it changed meanwhile).
     private func existing(_ id: String, _ request: Request) async throws -> StoredCounterparty {
-        guard let current = try await fetch(id) else { throw Problem.notFound("no counterparty '\(id)'") }
-        if let ifMatch = request.headers[.ifMatch], ifMatch != "*", ifMatch != etag(current) {
-            throw Problem(.preconditionFailed, "counterparty '\(id)' is at version \(current.version), not \(ifMatch)")
-        }
+        let current = try await context.counterparty(id)
+        try checkIfMatch(request, current.bookkeeping, "counterparty '\(current.record.id)'")
         return current
     }
 
-    private func fetch(_ id: String) async throws -> StoredCounterparty? {
-        try await store.database.read { db in try StoredCounterparty.fetch(db, id: id) }
+    private func allowsDuplicates(_ request: Request) throws -> Bool {
+        switch request.uri.queryParameters.get("allowDuplicates") {
+        case nil, "false": return false
+        case "true": return true
+        case let other?: throw Problem.badRequest("allowDuplicates must be true or false (got '\(other)')")
+        }
     }
 
-    private func etag(_ stored: StoredCounterparty) -> String { "\"\(stored.version)\"" }
-
-    private func resource(_ stored: StoredCounterparty, status: HTTPResponse.Status = .ok, location: String? = nil) throws -> Response {
-        var headers: HTTPFields = [.eTag: etag(stored)]
-        if let location { headers[.location] = location }
-        return try jsonResponse(CounterpartyResource(stored), status: status, headers: headers)
+    /// The responsible manager must be a staff member; a tax id, e-mail or phone another counterparty
+    /// already has is a 409 naming it, unless the client says the duplicate is intended.
+    private func checkReferences(
+        _ record: CounterpartyRecord, allowDuplicates: Bool, ownRoot: String?, previous: CounterpartyRecord? = nil
+    ) async throws {
+        if record.responsibleManagerId != previous?.responsibleManagerId {
+            try await context.requireStaff(record.responsibleManagerId, field: "responsibleManagerId")
+        }
+        if allowDuplicates { return }
+        let identities = context.normalization.identities(of: record)
+        let match = try await context.read { db in try Duplicates.firstMatch(db, identities: identities, excludingRoot: ownRoot) }
+        if let match {
+            throw Problem.conflict(
+                "counterparty '\(match.counterpartyId)' already has this \(match.kind.label) (\(match.value)); "
+                    + "add ?allowDuplicates=true to keep both",
+                extensions: ["existingId": match.counterpartyId, "field": match.kind.rawValue])
+        }
     }
 }

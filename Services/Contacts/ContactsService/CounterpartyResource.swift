@@ -1,22 +1,21 @@
 import Foundation
 import WireSchema
 
-/// The JSON of a counterparty in responses: the record's fields plus read-only bookkeeping.
+/// The JSON of a counterparty in responses: the record's fields plus read-only values
+/// (`completeness`, bookkeeping, and `mergedInto` when a dump shows a merged one).
 public struct CounterpartyResource: Encodable, Sendable {
     let stored: StoredCounterparty
 
     public init(_ stored: StoredCounterparty) { self.stored = stored }
 
-    enum Extra: String, CodingKey { case version, createdAt, createdBy, updatedAt, updatedBy }
+    enum Extra: String, CodingKey { case completeness, mergedInto }
 
     public func encode(to encoder: any Encoder) throws {
         try stored.record.encode(to: encoder)
+        try stored.bookkeeping.encode(to: encoder)
         var container = encoder.container(keyedBy: Extra.self)
-        try container.encode(stored.version, forKey: .version)
-        try container.encode(stored.createdAt, forKey: .createdAt)
-        try container.encodeIfPresent(stored.createdBy, forKey: .createdBy)
-        try container.encode(stored.updatedAt, forKey: .updatedAt)
-        try container.encodeIfPresent(stored.updatedBy, forKey: .updatedBy)
+        try container.encode(stored.completeness, forKey: .completeness)
+        try container.encodeIfPresent(stored.mergedInto, forKey: .mergedInto)
     }
 }
 

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Hummingbird
+import ServiceRuntime
+import WireSchema
+
+/// `/counterparties/{id}/contact-persons`: add, list, read, update (PUT, merge-PATCH), remove.
+/// Persons of counterparties merged into this one are listed with it; a person's events stay keyed
+/// by the counterparty it was added to, so they keep their order.
+struct ContactPersonController {
+    let context: ContactsContext
+
+    func addRoutes(to group: RouterGroup<CRMRequestContext>) {
+        group.get("/counterparties/{id}/contact-persons", use: list)
+        group.post("/counterparties/{id}/contact-persons", use: add)
+        group.get("/counterparties/{id}/contact-persons/{personId}", use: show)
+        group.put("/counterparties/{id}/contact-persons/{personId}", use: replace)
+        group.patch("/counterparties/{id}/contact-persons/{personId}", use: patch)
+        group.delete("/counterparties/{id}/contact-persons/{personId}", use: remove)
+    }
+
+    /// The body of `POST` (and `PUT`, where the id comes from the path).
+    struct Draft: Decodable {
+        var id: String?
+        var name: String
+        var position: String?
+        var phones: [String]?
+        var emails: [String]?
+        var birthday: String?
+        var preferredChannel: PreferredChannel?
+        var notes: String?
+
+        func person(id: String, counterpartyId: String) -> ContactPerson {
+            ContactPerson(
+                id: id, counterpartyId: counterpartyId, name: name, position: position, phones: phones ?? [], emails: emails ?? [],
+                birthday: birthday, preferredChannel: preferredChannel, notes: notes)
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let owner = try await self.context.counterparty(try context.parameters.require("id"))
+        let persons = try await self.context.read { db in
+            try StoredContactPerson.fetchAll(db, counterpartyIds: try StoredCounterparty.absorbedIds(db, root: owner.record.id))
+        }
+        return try jsonResponse(Page(items: persons.map { ContactPersonResource(stored: $0, counterpartyId: owner.record.id) }, nextCursor: nil))
+    }
+
+    @Sendable func add(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let owner = try await self.context.counterparty(try context.parameters.require("id"))
+        let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
+        let person = try Validation.normalized(draft.person(id: draft.id ?? TimeOrderedID.make(), counterpartyId: owner.record.id))
+        if try await self.context.read({ db in try StoredContactPerson.fetch(db, id: person.id) }) != nil {
+            throw Problem.conflict("contact person '\(person.id)' already exists", extensions: ["existingId": person.id])
+        }
+        let event = CounterpartyEvent.contactPersonAdded(person)
+        let eventId = try await self.context.publish(
+            topic: Topics.counterparties, key: owner.record.id, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await self.context.read { db in try StoredContactPerson.fetch(db, id: person.id) }
+        guard let stored, stored.lastEventId == eventId else {
+            throw Problem.conflict("contact person '\(person.id)' was added concurrently by another request", extensions: ["existingId": person.id])
+        }
+        return try resourceResponse(
+            ContactPersonResource(stored: stored, counterpartyId: owner.record.id), stored.bookkeeping, status: .created,
+            location: "/counterparties/\(owner.record.id)/contact-persons/\(person.id)")
+    }
+
+    @Sendable func show(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let (owner, person) = try await existing(context, request: nil)
+        return try resourceResponse(ContactPersonResource(stored: person, counterpartyId: owner), person.bookkeeping)
+    }
+
+    @Sendable func replace(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
+        let (owner, current) = try await existing(context, request: request)
+        if let bodyId = draft.id, bodyId != current.record.id {
+            throw Problem.unprocessable("the body's id '\(bodyId)' differs from the path's '\(current.record.id)'")
+        }
+        let person = try Validation.normalized(draft.person(id: current.record.id, counterpartyId: current.record.counterpartyId))
+        return try await update(current, to: person, owner: owner, user: user)
+    }
+
+    @Sendable func patch(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let patch = try await request.jsonBody(maxBytes: self.context.maxBodyBytes)
+        let (owner, current) = try await existing(context, request: request)
+        for field in ["id", "counterpartyId"] where patch[field] != nil {
+            throw Problem.unprocessable("\(field) cannot be changed")
+        }
+        let person = try Validation.normalized(try mergePatched(current.record, with: patch))
+        return try await update(current, to: person, owner: owner, user: user)
+    }
+
+    @Sendable func remove(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let (_, current) = try await existing(context, request: request)
+        let event = CounterpartyEvent.contactPersonRemoved(
+            ContactPersonReference(id: current.record.id, counterpartyId: current.record.counterpartyId))
+        try await self.context.publish(
+            topic: Topics.counterparties, key: current.record.counterpartyId, type: event.type, data: try event.encodeData(), user: user)
+        return Response(status: .noContent)
+    }
+
+    private func update(_ current: StoredContactPerson, to person: ContactPerson, owner: String, user: ActingUser) async throws -> Response {
+        if person == current.record { return try resourceResponse(ContactPersonResource(stored: current, counterpartyId: owner), current.bookkeeping) }
+        let event = CounterpartyEvent.contactPersonUpdated(person)
+        let eventId = try await context.publish(
+            topic: Topics.counterparties, key: person.counterpartyId, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await context.read { db in try StoredContactPerson.fetch(db, id: person.id) }
+        guard let stored, stored.lastEventId == eventId else {
+            throw Problem.conflict("contact person '\(person.id)' was changed or removed concurrently")
+        }
+        return try resourceResponse(ContactPersonResource(stored: stored, counterpartyId: owner), stored.bookkeeping)
+    }
+
+    /// The counterparty (resolved) and one of its persons; 404 unless the person belongs to it.
+    private func existing(_ context: CRMRequestContext, request: Request?) async throws -> (owner: String, person: StoredContactPerson) {
+        let owner = try await self.context.counterparty(try context.parameters.require("id")).record.id
+        let personId = try context.parameters.require("personId")
+        let found = try await self.context.read { db -> StoredContactPerson? in
+            guard let person = try StoredContactPerson.fetch(db, id: personId),
+                  try StoredCounterparty.resolve(db, id: person.record.counterpartyId) == owner else { return nil }
+            return person
+        }
+        guard let person = found else { throw Problem.notFound("counterparty '\(owner)' has no contact person '\(personId)'") }
+        if let request { try checkIfMatch(request, person.bookkeeping, "contact person '\(personId)'") }
+        return (owner, person)
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import GRDB
+import Hummingbird
+import ServiceRuntime
+import WireSchema
+
+/// `/staff`: employees and their supervisor chain (no cycles), and the completeness of the contact
+/// information of the counterparties each one is responsible for.
+struct StaffController {
+    let context: ContactsContext
+
+    func addRoutes(to group: RouterGroup<CRMRequestContext>) {
+        group.post("/staff", use: create)
+        group.get("/staff", use: list)
+        group.get("/staff/{id}", use: show)
+        group.put("/staff/{id}", use: replace)
+        group.patch("/staff/{id}", use: patch)
+        group.get("/staff/{id}/completeness", use: completeness)
+    }
+
+    struct Draft: Decodable {
+        var id: String?
+        var name: String
+        var email: String?
+        var role: String?
+        var supervisorId: String?
+        var timeZone: String?
+        var active: Bool?
+
+        func member(id: String) -> StaffMember {
+            StaffMember(id: id, name: name, email: email, role: role, supervisorId: supervisorId, timeZone: timeZone, active: active ?? true)
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
+        let member = try Validation.normalized(draft.member(id: draft.id ?? TimeOrderedID.make()))
+        if try await self.context.read({ db in try StoredStaffMember.fetch(db, id: member.id) }) != nil {
+            throw Problem.conflict("staff member '\(member.id)' already exists", extensions: ["existingId": member.id])
+        }
+        try await checkSupervisor(of: member)
+        let event = StaffEvent.registered(member)
+        let eventId = try await self.context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await self.context.read { db in try StoredStaffMember.fetch(db, id: member.id) }
+        guard let stored, stored.lastEventId == eventId else {
+            throw Problem.conflict("staff member '\(member.id)' was registered concurrently by another request", extensions: ["existingId": member.id])
+        }
+        return try resourceResponse(StaffMemberResource(stored: stored), stored.bookkeeping, status: .created, location: "/staff/\(member.id)")
+    }
+
+    @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let limit = try pageLimit(request)
+        let afterId = try request.uri.queryParameters.get("cursor").map(Cursor.decode)
+        let supervisorId = request.uri.queryParameters.get("supervisorId")
+        let page = try await self.context.read { db in
+            try StoredStaffMember.list(db, supervisorId: supervisorId, afterId: afterId, limit: limit)
+        }
+        let next = page.more ? page.items.last.map { Cursor.encode($0.record.id) } : nil
+        return try jsonResponse(Page(items: page.items.map { StaffMemberResource(stored: $0) }, nextCursor: next))
+    }
+
+    @Sendable func show(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let member = try await existing(try context.parameters.require("id"), nil)
+        return try resourceResponse(StaffMemberResource(stored: member), member.bookkeeping)
+    }
+
+    @Sendable func replace(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
+        let current = try await existing(try context.parameters.require("id"), request)
+        if let bodyId = draft.id, bodyId != current.record.id {
+            throw Problem.unprocessable("the body's id '\(bodyId)' differs from the path's '\(current.record.id)'")
+        }
+        var member = draft.member(id: current.record.id)
+        member.active = draft.active ?? current.record.active
+        return try await update(current, to: try Validation.normalized(member), user: user)
+    }
+
+    @Sendable func patch(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let patch = try await request.jsonBody(maxBytes: self.context.maxBodyBytes)
+        let current = try await existing(try context.parameters.require("id"), request)
+        if patch["id"] != nil { throw Problem.unprocessable("id cannot be changed") }
+        let member = try Validation.normalized(try mergePatched(current.record, with: patch))
+        return try await update(current, to: member, user: user)
+    }
+
+    /// Mean completeness (0-100) over the counterparties the member is responsible for, and how
+    /// many of them have each item filled.
+    @Sendable func completeness(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let member = try await existing(try context.parameters.require("id"), nil)
+        let report = try await self.context.read { db in try CompletenessReport.build(db, staffId: member.record.id) }
+        return try jsonResponse(report)
+    }
+
+    private func update(_ current: StoredStaffMember, to member: StaffMember, user: ActingUser) async throws -> Response {
+        if member == current.record { return try resourceResponse(StaffMemberResource(stored: current), current.bookkeeping) }
+        if member.supervisorId != current.record.supervisorId { try await checkSupervisor(of: member) }
+        let event = StaffEvent.updated(member)
+        let eventId = try await context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        let stored = try await context.read { db in try StoredStaffMember.fetch(db, id: member.id) }
+        guard let stored, stored.lastEventId == eventId else { throw Problem.conflict("staff member '\(member.id)' was changed concurrently") }
+        return try resourceResponse(StaffMemberResource(stored: stored), stored.bookkeeping)
+    }
+
+    /// The supervisor must exist and must not be the member or anyone below them.
+    private func checkSupervisor(of member: StaffMember) async throws {
+        guard let supervisorId = member.supervisorId else { return }
+        try await context.requireStaff(supervisorId, field: "supervisorId")
+        let chain = try await context.read { db in try StoredStaffMember.supervisorChain(db, of: supervisorId) }
+        if chain.contains(member.id) {
+            throw Problem.unprocessable(
+                "supervisorId '\(supervisorId)' reports to '\(member.id)' (\(([supervisorId] + chain.prefix { $0 != member.id }).joined(separator: " → ")) → \(member.id)): "
+                    + "that would make a cycle")
+        }
+    }
+
+    private func existing(_ id: String, _ request: Request?) async throws -> StoredStaffMember {
+        guard let member = try await context.read({ db in try StoredStaffMember.fetch(db, id: id) }) else {
+            throw Problem.notFound("no staff member '\(id)'")
+        }
+        if let request { try checkIfMatch(request, member.bookkeeping, "staff member '\(id)'") }
+        return member
+    }
+}
+
+/// `GET /staff/{id}/completeness`.
+struct CompletenessReport: Encodable, Sendable {
+    let staffId: String
+    let counterparties: Int
+    /// Mean completeness, 0-100, one decimal; null when the member has no counterparties.
+    let completeness: Decimal?
+    /// Per item, how many of the counterparties have it filled.
+    let filled: [String: Int]
+
+    static func build(_ db: Database, staffId: String) throws -> CompletenessReport {
+        let ids = try String.fetchAll(db, sql: """
+            SELECT id FROM counterparty WHERE responsible_manager_id = ? AND merged_into IS NULL AND archived = 0 ORDER BY id
+            """, arguments: [staffId])
+        var filled = Dictionary(uniqueKeysWithValues: Completeness.items.map { ($0, 0) })
+        var total = 0
+        for id in ids {
+            let records = try StoredCounterparty.absorbedRecords(db, root: id)
+            guard let own = records.first(where: { $0.id == id }) else { continue }
+            let persons = try StoredContactPerson.fetchAll(db, counterpartyIds: records.map(\.id)).map(\.record)
+            for item in Completeness.filledItems(own, persons: persons) { filled[item, default: 0] += 1 }
+            total += Completeness.percent(own, persons: persons)
+        }
+        let mean: Decimal? = ids.isEmpty ? nil : {
+            var value = Decimal(total) / Decimal(ids.count)
+            var rounded = Decimal()
+            NSDecimalRound(&rounded, &value, 1, .plain)
+            return rounded
+        }()
+        return CompletenessReport(staffId: staffId, counterparties: ids.count, completeness: mean, filled: filled)
+    }
+}

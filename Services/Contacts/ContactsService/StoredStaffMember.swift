@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import WireSchema
+
+public struct StoredStaffMember: Sendable, Equatable {
+    public var record: StaffMember
+    public var bookkeeping: Bookkeeping
+    public var lastEventId: String
+
+    static let columns = "record, \(Bookkeeping.columns), last_event_id"
+
+    init(row: Row) throws {
+        record = try decodeStoredRecord(StaffMember.self, row)
+        bookkeeping = Bookkeeping(row: row)
+        lastEventId = row["last_event_id"]
+    }
+
+    public static func fetch(_ db: Database, id: String) throws -> StoredStaffMember? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM staff WHERE id = ?", arguments: [id]).map(Self.init(row:))
+    }
+
+    /// A page in id order after `afterId`, optionally only the direct reports of a supervisor.
+    public static func list(_ db: Database, supervisorId: String?, afterId: String?, limit: Int) throws -> (items: [StoredStaffMember], more: Bool) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let supervisorId { conditions.append("supervisor_id = ?"); arguments += [supervisorId] }
+        if let afterId { conditions.append("id > ?"); arguments += [afterId] }
+        arguments += [limit + 1]
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM staff \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+        return (try rows.prefix(limit).map(Self.init(row:)), rows.count > limit)
+    }
+
+    /// The chain of supervisors above `id`, nearest first (stops at a repeat, so a cycle that
+    /// concurrent updates slipped in cannot loop).
+    public static func supervisorChain(_ db: Database, of id: String) throws -> [String] {
+        var chain: [String] = []
+        var current = id
+        while let next = try String.fetchOne(db, sql: "SELECT supervisor_id FROM staff WHERE id = ?", arguments: [current]),
+              !chain.contains(next), next != id {
+            chain.append(next)
+            current = next
+        }
+        return chain
+    }
+
+    /// Everyone below `id`, directly or through others.
+    public static func subordinateIds(_ db: Database, of id: String) throws -> [String] {
+        try String.fetchAll(db, sql: """
+            WITH RECURSIVE below(id) AS (
+                SELECT id FROM staff WHERE supervisor_id = ? UNION SELECT s.id FROM staff s JOIN below b ON s.supervisor_id = b.id)
+            SELECT id FROM below WHERE id != ? ORDER BY id
+            """, arguments: [id, id])
+    }
+}
+
+public struct StaffMemberResource: Encodable, Sendable {
+    let stored: StoredStaffMember
+
+    public func encode(to encoder: any Encoder) throws {
+        try stored.record.encode(to: encoder)
+        try stored.bookkeeping.encode(to: encoder)
+    }
+}
