@@ -157,8 +157,8 @@ struct CounterpartyController {
         }
     }
 
-    /// The responsible manager must be a staff member; a tax id, e-mail or phone another counterparty
-    /// already has is a 409 naming it, unless the client says the duplicate is intended.
+    /// The responsible manager must be a staff member; a tax id, e-mail or phone that another
+    /// counterparty already has is a 409 naming it, unless the client says the duplicate is intended.
     private func checkReferences(
         _ record: CounterpartyRecord, allowDuplicates: Bool, ownRoot: String?, previous: CounterpartyRecord? = nil
     ) async throws {
@@ -166,7 +166,9 @@ struct CounterpartyController {
             try await context.requireStaff(record.responsibleManagerId, field: "responsibleManagerId")
         }
         if allowDuplicates { return }
-        let identities = context.normalization.identities(of: record)
+        // Only what this change adds: a duplicate accepted earlier does not block later edits.
+        let before = Set((previous.map(context.normalization.identities(of:)) ?? []).map { "\($0.0.rawValue) \($0.1)" })
+        let identities = context.normalization.identities(of: record).filter { !before.contains("\($0.0.rawValue) \($0.1)") }
         let match = try await context.read { db in try Duplicates.firstMatch(db, identities: identities, excludingRoot: ownRoot) }
         if let match {
             throw Problem.conflict(

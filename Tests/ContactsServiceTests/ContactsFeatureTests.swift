@@ -1,0 +1,192 @@
+import ContactsService
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Small helpers over the test client for the feature tests.
+extension TestClientProtocol {
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: HTTPFields = jsonHeaders) async throws -> TestResponse {
+        try await execute(uri: uri, method: method, headers: headers, body: body.map(json))
+    }
+
+    func created(_ uri: String, _ body: String) async throws -> [String: Any] {
+        let response = try await send(.post, uri, body)
+        #expect(response.status == .created, "POST \(uri): \(String(buffer: response.body))")
+        return try object(response)
+    }
+
+    func ids(_ uri: String) async throws -> [String] {
+        let page = try object(try await send(.get, uri))
+        return (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+    }
+}
+
+@Suite(.serialized) struct ContactsFeatureTests {
+    @Test func staffFormAChainWithoutCycles() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/staff", #"{"id":"boss","name":"Olga Boss","email":"olga@example.com","timeZone":"Europe/Moscow"}"#)
+            _ = try await client.created("/staff", #"{"id":"lead","name":"Petr Lead","supervisorId":"boss"}"#)
+            let rep = try await client.created("/staff", #"{"id":"rep","name":"Ivan Rep","supervisorId":"lead","role":"sales"}"#)
+            #expect(rep["active"] as? Bool == true)
+            try expectProblem(try await client.send(.patch, "/staff/boss", #"{"supervisorId":"rep"}"#), .unprocessableContent, containing: "cycle")
+            try expectProblem(try await client.send(.patch, "/staff/boss", #"{"supervisorId":"boss"}"#), .unprocessableContent, containing: "themselves")
+            try expectProblem(try await client.send(.post, "/staff", #"{"id":"x","name":"X","supervisorId":"ghost"}"#), .unprocessableContent, containing: "ghost")
+            try expectProblem(try await client.send(.post, "/staff", #"{"id":"y","name":"Y","timeZone":"Mars/Base"}"#), .unprocessableContent, containing: "timeZone")
+            try expectProblem(try await client.send(.post, "/staff", #"{"id":"boss","name":"Again"}"#), .conflict)
+            #expect(try await client.ids("/staff?supervisorId=lead") == ["rep"])
+            let moved = try await client.send(.patch, "/staff/rep", #"{"supervisorId":"boss","active":false}"#)
+            #expect(try object(moved)["supervisorId"] as? String == "boss")
+            #expect(try object(moved)["version"] as? Int == 2)
+            #expect(try await client.ids("/staff") == ["boss", "lead", "rep"])
+            try expectProblem(try await client.send(.post, "/counterparties", #"{"kind":"person","legalName":"Z","responsibleManagerId":"ghost"}"#),
+                              .unprocessableContent, containing: "responsibleManagerId")
+        }
+    }
+
+    @Test func duplicatesAreRefusedNamingTheExistingOneUnlessAllowed() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"A","kind":"organization","legalName":"Romashka LLC","taxId":"7701 234567","emails":["Sales@Romashka.example"],"phones":["+7 495 123-45-67"]}"#)
+            let phone = try await client.send(.post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","phones":["8 (495) 1234567"]}"#)
+            try expectProblem(phone, .conflict, containing: "phone")
+            #expect(try object(phone)["existingId"] as? String == "A")
+            try expectProblem(try await client.send(.post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","taxId":"7701234567"}"#), .conflict, containing: "tax id")
+            try expectProblem(try await client.send(.post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","emails":["sales@romashka.example"]}"#), .conflict, containing: "e-mail")
+            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"B","kind":"organization","legalName":"ООО «Romashka»","phones":["495 123 45 67"]}"#)
+            _ = try await client.created("/counterparties", #"{"id":"C","kind":"person","legalName":"Unrelated"}"#)
+            try expectProblem(try await client.send(.patch, "/counterparties/C", #"{"emails":["SALES@romashka.example"]}"#), .conflict)
+            #expect(try await client.send(.patch, "/counterparties/A", #"{"notes":"its own phone is no duplicate"}"#).status == .ok)
+
+            let report = try object(try await client.send(.get, "/counterparties/duplicates"))
+            let groups = try #require(report["items"] as? [[String: Any]])
+            let phoneGroup = groups.first { $0["reason"] as? String == "phone" }
+            #expect(phoneGroup?["value"] as? String == "74951234567")
+            #expect(phoneGroup?["counterpartyIds"] as? [String] == ["A", "B"])
+            let nameGroup = groups.first { $0["reason"] as? String == "name" }
+            #expect(nameGroup?["counterpartyIds"] as? [String] == ["A", "B"], "legal forms and quotes do not count")
+        }
+    }
+
+    @Test func contactPersonsAndCompleteness() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
+            let bare = try await client.created("/counterparties", #"{"id":"C1","kind":"organization","legalName":"Bare","responsibleManagerId":"mgr"}"#)
+            #expect(bare["completeness"] as? Int == 11, "1 of 9 items")
+            _ = try await client.send(.patch, "/counterparties/C1",
+                                      #"{"taxId":"5001","addresses":{"legal":"Tula"},"phones":["+7 4872 11-22-33"],"emails":["c1@example.com"],"source":"exhibition"}"#)
+            #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 67)
+
+            let person = try await client.created("/counterparties/C1/contact-persons",
+                                                  #"{"id":"P1","name":" Anna Smirnova ","position":"buyer","phones":["+7 900 000-00-01"],"birthday":"03-08","preferredChannel":"phone"}"#)
+            #expect(person["name"] as? String == "Anna Smirnova")
+            #expect(person["counterpartyId"] as? String == "C1")
+            #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 100)
+            try expectProblem(try await client.send(.post, "/counterparties/C1/contact-persons", #"{"name":"Bad","birthday":"02-30"}"#), .unprocessableContent, containing: "birthday")
+            try expectProblem(try await client.send(.post, "/counterparties/C1/contact-persons", #"{"name":"Bad","preferredChannel":"pigeon"}"#), .unprocessableContent, containing: "preferredChannel")
+            try expectProblem(try await client.send(.get, "/counterparties/C1/contact-persons/nobody"), .notFound)
+
+            let patched = try await client.send(.patch, "/counterparties/C1/contact-persons/P1", #"{"birthday":null}"#, headers: [.contentType: "application/json", .ifMatch: "\"1\""])
+            #expect(try object(patched)["version"] as? Int == 2)
+            #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 89)
+            #expect(try await client.ids("/counterparties/C1/contact-persons") == ["P1"])
+
+            let report = try object(try await client.send(.get, "/staff/mgr/completeness"))
+            #expect(report["counterparties"] as? Int == 1)
+            #expect((report["completeness"] as? NSNumber)?.doubleValue == 89)
+            #expect((report["filled"] as? [String: Int])?["reachableContactPersonBirthday"] == 0)
+
+            #expect(try await client.send(.delete, "/counterparties/C1/contact-persons/P1").status == .noContent)
+            #expect(try await client.ids("/counterparties/C1/contact-persons").isEmpty)
+            #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 67)
+        }
+    }
+
+    @Test func interactionTimelineNewestFirstByKindAndPeriod() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
+            _ = try await client.created("/counterparties", #"{"id":"C1","kind":"organization","legalName":"Client"}"#)
+            _ = try await client.created("/counterparties", #"{"id":"C2","kind":"organization","legalName":"Another"}"#)
+            _ = try await client.created("/counterparties/C2/contact-persons", #"{"id":"P2","name":"Elsewhere"}"#)
+            _ = try await client.created("/counterparties/C1/contact-persons", #"{"id":"P1","name":"Here"}"#)
+            let times = ["2026-03-01T10:00:00Z", "2026-03-05T10:00:00Z", "2026-03-03T10:00:00Z", "2026-03-04T10:00:00Z"]
+            let kinds = ["call", "meeting", "email", "call"]
+            for (index, time) in times.enumerated() {
+                _ = try await client.created("/counterparties/C1/interactions",
+                                             #"{"id":"I\#(index)","kind":"\#(kinds[index])","direction":"outbound","occurredAt":"\#(time)","staffId":"mgr","contactPersonId":"P1","subject":"talk \#(index)","durationMinutes":5}"#)
+            }
+            #expect(try await client.ids("/counterparties/C1/interactions") == ["I1", "I3", "I2", "I0"])
+            #expect(try await client.ids("/counterparties/C1/interactions?kind=call") == ["I3", "I0"])
+            #expect(try await client.ids("/counterparties/C1/interactions?from=2026-03-03T00:00:00Z&to=2026-03-05T00:00:00Z") == ["I3", "I2"])
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try object(try await client.send(.get, "/counterparties/C1/interactions?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")))
+                seen += (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page["nextCursor"] as? String
+            } while cursor != nil
+            #expect(seen == ["I1", "I3", "I2", "I0"])
+            #expect(try await client.ids("/counterparties/C2/interactions").isEmpty)
+
+            try expectProblem(try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"call","contactPersonId":"P2"}"#), .unprocessableContent, containing: "P2")
+            try expectProblem(try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"call","staffId":"ghost"}"#), .unprocessableContent, containing: "staffId")
+            try expectProblem(try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"telepathy"}"#), .unprocessableContent, containing: "kind")
+            try expectProblem(try await client.send(.get, "/counterparties/C1/interactions?kind=telepathy"), .badRequest)
+            try expectProblem(try await client.send(.get, "/counterparties/C1/interactions?from=yesterday"), .badRequest)
+
+            let corrected = try await client.send(.put, "/interactions/I0", #"{"kind":"visit","occurredAt":"2026-03-01T10:00:00Z","outcome":"signed"}"#)
+            #expect(try object(corrected)["kind"] as? String == "visit")
+            #expect(try object(corrected)["version"] as? Int == 2)
+            #expect(try object(try await client.send(.get, "/interactions/I0"))["outcome"] as? String == "signed")
+        }
+    }
+
+    @Test func searchFindsPhonesHoweverWrittenNamesTaxIdsAndPersons() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"A","kind":"organization","legalName":"Ромашка Трейд","taxId":"7701234567","phones":["+7 495 123-45-67"],"emails":["info@romashka.example"]}"#)
+            _ = try await client.created("/counterparties", #"{"id":"B","kind":"organization","legalName":"Vasilek Logistics","shortName":"Vasilek"}"#)
+            _ = try await client.created("/counterparties/B/contact-persons", #"{"id":"PB","name":"Maria Ivanova","phones":["8 916 555 44 33"]}"#)
+            #expect(try await client.ids("/counterparties?q=8%20(495)%201234567") == ["A"])
+            #expect(try await client.ids("/counterparties?q=123-45-67") == ["A"], "the local number alone")
+            #expect(try await client.ids("/counterparties?q=ромаш") == ["A"], "a prefix, any case")
+            #expect(try await client.ids("/counterparties?q=7701234567") == ["A"])
+            #expect(try await client.ids("/counterparties?q=info@romashka.example") == ["A"])
+            #expect(try await client.ids("/counterparties?q=ivanova") == ["B"], "contact persons count")
+            #expect(try await client.ids("/counterparties?q=%2B79165554433") == ["B"])
+            #expect(try await client.ids("/counterparties?q=nothing%20like%20this").isEmpty)
+            try expectProblem(try await client.send(.get, "/counterparties?q=%20-%20"), .badRequest)
+        }
+    }
+
+    @Test func mergeMovesPersonsAndHistoryAndCanBeUndone() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"KEEP","kind":"organization","legalName":"Keeper","taxId":"1"}"#)
+            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"GONE","kind":"organization","legalName":"Keeper dup","taxId":"1"}"#)
+            _ = try await client.created("/counterparties/GONE/contact-persons", #"{"id":"PG","name":"Moved Person","emails":["moved@example.com"]}"#)
+            _ = try await client.created("/counterparties/GONE/interactions", #"{"id":"IG","kind":"call","occurredAt":"2026-02-01T09:00:00Z"}"#)
+
+            let merged = try object(try await client.send(.post, "/counterparties/KEEP/merges", #"{"mergedId":"GONE"}"#))
+            #expect(merged["mergedIds"] as? [String] == ["GONE"])
+            let resolved = try await client.send(.get, "/counterparties/GONE")
+            #expect(try object(resolved)["id"] as? String == "KEEP", "the merged id resolves to the survivor")
+            #expect(resolved.headers[.contentLocation] == "/counterparties/KEEP")
+            #expect(try await client.ids("/counterparties/KEEP/contact-persons") == ["PG"])
+            #expect(try await client.ids("/counterparties/KEEP/interactions") == ["IG"])
+            #expect(try await client.ids("/counterparties") == ["KEEP"])
+            #expect(try await client.ids("/counterparties?q=moved") == ["KEEP"])
+            #expect(try object(try await client.send(.get, "/counterparties/KEEP"))["completeness"] as? Int == 44)
+            try expectProblem(try await client.send(.post, "/counterparties/KEEP/merges", #"{"mergedId":"GONE"}"#), .conflict)
+            try expectProblem(try await client.send(.post, "/counterparties/KEEP/merges", #"{"mergedId":"KEEP"}"#), .unprocessableContent)
+            // A person added through the merged id lands on the survivor.
+            _ = try await client.created("/counterparties/GONE/contact-persons", #"{"id":"PN","name":"New Person"}"#)
+
+            let undone = try await client.send(.delete, "/counterparties/KEEP/merges/GONE")
+            #expect(try object(undone)["id"] as? String == "GONE")
+            #expect(try await client.ids("/counterparties") == ["GONE", "KEEP"])
+            #expect(try await client.ids("/counterparties/GONE/contact-persons") == ["PG"])
+            #expect(try await client.ids("/counterparties/KEEP/contact-persons") == ["PN"])
+            #expect(try await client.ids("/counterparties/GONE/interactions") == ["IG"])
+            try expectProblem(try await client.send(.delete, "/counterparties/KEEP/merges/GONE"), .notFound)
+        }
+    }
+}
