@@ -77,7 +77,10 @@ public final class ServiceStore: Sendable {
     /// The meta table of an existing store file, or nil when there is none.
     static func storedMeta(at path: String) throws -> [String: String]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let queue = try DatabaseQueue(path: path)
+        // Waits out another process's lock (an operator's sqlite3, a backup) instead of failing start-up.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? queue.close() }
         return try queue.read { db -> [String: String]? in
             guard try db.tableExists("crm_store_meta") else { return nil }

@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import socket
+import contextlib
 import sqlite3
 import subprocess
 import time
@@ -139,7 +140,8 @@ class Service:
         return result.stdout
 
     def stored_offsets(self):
-        with sqlite3.connect(self.store) as db:
+        # closing(): `with connect()` alone commits but leaves the connection open until collected.
+        with contextlib.closing(sqlite3.connect(self.store)) as db:
             return {(t, p): o for t, p, o in db.execute("SELECT topic, partition, next_offset FROM crm_partition_offsets")}
 
 
