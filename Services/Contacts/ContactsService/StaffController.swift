@@ -137,6 +137,16 @@ struct CompletenessReport: Encodable, Sendable {
     /// Per item, how many of the counterparties have it filled.
     let filled: [String: Int]
 
+    enum CodingKeys: String, CodingKey { case staffId, counterparties, completeness, filled }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(staffId, forKey: .staffId)
+        try container.encode(counterparties, forKey: .counterparties)
+        try container.encode(completeness, forKey: .completeness)  // explicit null, not omitted
+        try container.encode(filled, forKey: .filled)
+    }
+
     static func build(_ db: Database, staffId: String) throws -> CompletenessReport {
         let ids = try String.fetchAll(db, sql: """
             SELECT id FROM counterparty WHERE responsible_manager_id = ? AND merged_into IS NULL AND archived = 0 ORDER BY id
