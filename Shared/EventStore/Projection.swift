@@ -42,6 +42,12 @@ public protocol Projection: Sendable {
     /// Indexes that only serve queries (never `apply`): a bulk load builds them once at the end
     /// instead of updating them row by row.
     var bulkLoadDeferredIndexes: [String] { get }
+    /// Runs at the end of every batch, inside its transaction (before its offsets are stored): the
+    /// place to bring derived data up to date once per batch rather than once per event. During a
+    /// bulk load it may leave that to `finishBulkLoad`.
+    func finishBatch(in db: Database, bulkLoading: Bool) throws
+    /// Runs once when a bulk load has caught up, in the transaction that rebuilds the deferred indexes.
+    func finishBulkLoad(in db: Database) throws
 }
 
 /// A record that is well-formed but cannot be applied (it contradicts the state): dead-lettered.
@@ -52,6 +58,8 @@ public struct ProjectionRejection: Error, Sendable, CustomStringConvertible {
 
 extension Projection {
     public var bulkLoadDeferredIndexes: [String] { [] }
+    public func finishBatch(in db: Database, bulkLoading: Bool) throws {}
+    public func finishBulkLoad(in db: Database) throws {}
 
     /// Decodes a CloudEvents binary-mode record: attributes from headers, data from the value.
     public func decodeCloudEvent(

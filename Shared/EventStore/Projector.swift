@@ -291,7 +291,7 @@ public final class Projector<P: Projection>: Sendable {
         if status.isBulkLoading {
             let start = ContinuousClock.now
             do {
-                try store.finishBulkLoad()
+                try store.finishBulkLoad { db in try projection.finishBulkLoad(in: db) }
             } catch {
                 throw ProjectorError.storeFailed("finishing the bulk load: \(error)")
             }
@@ -341,6 +341,7 @@ public final class Projector<P: Projection>: Sendable {
     }
 
     private func writeTransaction(_ batches: [[Item]], careful: Bool) throws -> BatchOutcome {
+        let bulkLoading = status.isBulkLoading
         do {
             return try store.database.writeWithoutTransaction { db in
                 var outcome = BatchOutcome()
@@ -351,6 +352,7 @@ public final class Projector<P: Projection>: Sendable {
                             try write(item, careful: careful, applied: applied, db, &outcome)
                         }
                     }
+                    try projection.finishBatch(in: db, bulkLoading: bulkLoading)
                     let saveOffset = try db.cachedStatement(sql: """
                         INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
                         ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset

@@ -53,8 +53,9 @@ extension ServiceStore {
         }
     }
 
-    /// Rebuilds the indexes set aside, makes everything written so far durable, then clears the mark.
-    public func finishBulkLoad() throws {
+    /// Rebuilds the indexes set aside, lets the projection rebuild what it derives (`rebuildDerived`,
+    /// in the same transaction), makes everything written so far durable, then clears the mark.
+    public func finishBulkLoad(rebuildDerived: (Database) throws -> Void = { _ in }) throws {
         try database.writeWithoutTransaction { db in
             try db.inTransaction {
                 for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM crm_deferred_indexes") {
@@ -66,6 +67,7 @@ extension ServiceStore {
                     }
                 }
                 try db.execute(sql: "DELETE FROM crm_deferred_indexes")
+                try rebuildDerived(db)
                 return .commit
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")

@@ -16,8 +16,10 @@ public final class ServiceStore: Sendable {
 
     /// Opens (or creates) the store. When the stored projection version (or platform format) differs,
     /// or a bulk load was cut short by a machine restart, the store is deleted and rebuilt from the topics.
+    /// `prepareConnection` runs on every new connection (e.g. to create TEMP tables a projection uses).
     public init(
         path: String, projectionVersion: Int, logger: Logger,
+        prepareConnection: (@Sendable (Database) throws -> Void)? = nil,
         migrations: @Sendable (inout DatabaseMigrator) -> Void
     ) throws {
         self.path = path
@@ -40,7 +42,7 @@ public final class ServiceStore: Sendable {
                 try Self.deleteFiles(at: path)
             }
         }
-        database = try DatabasePool(path: path, configuration: Self.configuration())
+        database = try DatabasePool(path: path, configuration: Self.configuration(prepareConnection: prepareConnection))
         var migrator = DatabaseMigrator()
         Self.registerPlatformMigrations(&migrator)
         migrations(&migrator)
@@ -49,7 +51,7 @@ public final class ServiceStore: Sendable {
         try setMeta("platform_format", String(Self.platformFormat))
     }
 
-    static func configuration() -> Configuration {
+    static func configuration(prepareConnection: (@Sendable (Database) throws -> Void)? = nil) -> Configuration {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // Larger pages: a replay writes hundreds of MiB, and each page is a write system call.
@@ -62,6 +64,7 @@ public final class ServiceStore: Sendable {
             // Checkpoint (and fsync) every ~40 MiB of WAL rather than every 4 MiB: replay writes in bulk.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            try prepareConnection?(db)
         }
         configuration.busyMode = .timeout(10)
         return configuration

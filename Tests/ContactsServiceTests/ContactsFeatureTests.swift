@@ -1,4 +1,6 @@
 import ContactsService
+import EventStore
+import GRDB
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -187,6 +189,54 @@ extension TestClientProtocol {
             #expect(try await client.ids("/counterparties/KEEP/contact-persons") == ["PN"])
             #expect(try await client.ids("/counterparties/GONE/interactions") == ["IG"])
             try expectProblem(try await client.send(.delete, "/counterparties/KEEP/merges/GONE"), .notFound)
+        }
+    }
+}
+
+@Suite(.serialized) struct ContactsReplayTests {
+    /// A bulk load (derived data rebuilt at the end) and event-by-event application (derived data
+    /// refreshed per batch) must build the same store from the same log.
+    @Test func aBulkReplayBuildsTheSameStoreAsLiveApplication() async throws {
+        try await withContactsService { client, host in
+            _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
+            for index in 0..<12 {
+                _ = try await client.created("/counterparties?allowDuplicates=true",
+                                             #"{"id":"C\#(index)","kind":"organization","legalName":"Company \#(index % 5)","phones":["+7 900 000-00-0\#(index % 3)"],"responsibleManagerId":"mgr"}"#)
+            }
+            _ = try await client.created("/counterparties/C1/contact-persons", #"{"id":"P1","name":"Olga","emails":["olga@example.com"],"birthday":"01-31"}"#)
+            _ = try await client.created("/counterparties/C2/contact-persons", #"{"id":"P2","name":"Ivan","phones":["+7 901 111 11 11"]}"#)
+            _ = try await client.send(.patch, "/counterparties/C3", #"{"taxId":"3003","source":"web"}"#)
+            _ = try await client.send(.post, "/counterparties/C0/merges", #"{"mergedId":"C1"}"#)
+            _ = try await client.send(.post, "/counterparties/C0/merges", #"{"mergedId":"C2"}"#)
+            _ = try await client.send(.delete, "/counterparties/C0/merges/C2")
+            _ = try await client.send(.post, "/counterparties/C4/merges", #"{"mergedId":"C0"}"#)
+            _ = try await client.created("/counterparties/C5/interactions", #"{"id":"I1","kind":"call","occurredAt":"2026-01-01T10:00:00Z"}"#)
+            _ = try await client.send(.patch, "/counterparties/C1/contact-persons/P1", #"{"position":"buyer"}"#)
+
+            var live: [String] = []
+            try ContactsApp.dump(host.configuration) { live.append($0) }
+            let search = try await client.ids("/counterparties?q=olga")
+
+            var bulkConfiguration = host.configuration
+            bulkConfiguration.dataDirectory += "-bulk"
+            var options = ProjectorOptions()
+            options.bulkLoadThreshold = 1
+            let bulkHost = try ContactsApp.makeHost(bulkConfiguration, logger: quietLogger, options: options)
+            let projector = bulkHost.projector
+            let run = Task { try await projector.run() }
+            #expect(await projector.status.waitUntilReady(timeout: .seconds(30)))
+            projector.stop()
+            try await run.value
+            bulkHost.producer.close()
+            var bulk: [String] = []
+            try ContactsApp.dump(bulkConfiguration) { bulk.append($0) }
+            #expect(bulk == live)
+            #expect(search == ["C4"], "merged twice over: C1's person is found through C4")
+            let searchRows = try await bulkHost.store.database.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM counterparty_search WHERE counterparty_search MATCH 'olga'")
+            }
+            #expect(searchRows == 1)
+            try? FileManager.default.removeItem(atPath: bulkConfiguration.dataDirectory)
         }
     }
 }

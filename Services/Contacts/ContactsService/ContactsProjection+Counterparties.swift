@@ -20,8 +20,8 @@ extension ContactsProjection {
             ])
             try statement.execute()
             if db.changesCount == 0 { throw ProjectionRejection("counterparty '\(record.id)' does not exist") }
-            try saveIdentities(record, db)
-            try refreshDerived(of: record.id, db)
+            try saveIdentities(of: record.id, normalization.identities(of: record), replacing: true, db)
+            try markDirty(record.id, db)
         case .archived(let reference), .unarchived(let reference):
             let archived: Bool
             if case .archived = event { archived = true } else { archived = false }
@@ -29,62 +29,61 @@ extension ContactsProjection {
                 throw ProjectionRejection("counterparty '\(reference.id)' does not exist")
             }
             stored.record.archived = archived
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE counterparty SET archived = ?, record = ?, version = version + 1, updated_at = ?, updated_by = ?
                 WHERE id = ?
-                """, arguments: [archived, try encodedRecord(stored.record), stamp.time, stamp.actor, reference.id])
+                """).execute(arguments: [archived, try encodedRecord(stored.record), stamp.time, stamp.actor, reference.id])
         case .contactPersonAdded(let person):
             guard try counterpartyExists(person.counterpartyId, db) else {
                 throw ProjectionRejection("contact person '\(person.id)': counterparty '\(person.counterpartyId)' does not exist")
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO contact_person(id, counterparty_id, record, version, created_at, created_by, updated_at, updated_by, last_event_id)
                 VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                """, arguments: [person.id, person.counterpartyId, try encodedRecord(person), stamp.time, stamp.actor, stamp.time,
+                """).execute(arguments: [person.id, person.counterpartyId, try encodedRecord(person), stamp.time, stamp.actor, stamp.time,
                                  stamp.actor, stamp.eventId])
             if db.changesCount == 0 { throw ProjectionRejection("contact person '\(person.id)' already exists") }
-            try refreshDerived(of: person.counterpartyId, db)
+            try markDirty(person.counterpartyId, db)
         case .contactPersonUpdated(let person):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE contact_person SET record = ?, version = version + 1, updated_at = ?, updated_by = ?, last_event_id = ?
                 WHERE id = ? AND counterparty_id = ?
-                """, arguments: [try encodedRecord(person), stamp.time, stamp.actor, stamp.eventId, person.id, person.counterpartyId])
+                """).execute(arguments: [try encodedRecord(person), stamp.time, stamp.actor, stamp.eventId, person.id, person.counterpartyId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(person.counterpartyId)' has no contact person '\(person.id)'")
             }
-            try refreshDerived(of: person.counterpartyId, db)
+            try markDirty(person.counterpartyId, db)
         case .contactPersonRemoved(let reference):
-            try db.execute(sql: "DELETE FROM contact_person WHERE id = ? AND counterparty_id = ?",
+            try db.cachedStatement(sql: "DELETE FROM contact_person WHERE id = ? AND counterparty_id = ?").execute(
                            arguments: [reference.id, reference.counterpartyId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(reference.counterpartyId)' has no contact person '\(reference.id)'")
             }
-            try refreshDerived(of: reference.counterpartyId, db)
+            try markDirty(reference.counterpartyId, db)
         case .merged(let merge):
             if merge.mergedId == merge.survivorId { throw ProjectionRejection("a counterparty cannot be merged into itself") }
             if try StoredCounterparty.resolve(db, id: merge.survivorId) == merge.mergedId {
                 throw ProjectionRejection("merging '\(merge.mergedId)' into '\(merge.survivorId)' would make a cycle")
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE counterparty SET merged_into = ?, version = version + 1, updated_at = ?, updated_by = ?
                 WHERE id = ? AND merged_into IS NULL
-                """, arguments: [merge.survivorId, stamp.time, stamp.actor, merge.mergedId])
+                """).execute(arguments: [merge.survivorId, stamp.time, stamp.actor, merge.mergedId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(merge.mergedId)' does not exist or is already merged")
             }
-            try db.execute(sql: "DELETE FROM counterparty_search WHERE rowid = (SELECT rowid FROM counterparty WHERE id = ?)",
-                           arguments: [merge.mergedId])
-            try refreshDerived(of: merge.survivorId, db)
+try markDirty(merge.mergedId, db)
+            try markDirty(merge.survivorId, db)
         case .mergeUndone(let merge):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE counterparty SET merged_into = NULL, version = version + 1, updated_at = ?, updated_by = ?
                 WHERE id = ? AND merged_into = ?
-                """, arguments: [stamp.time, stamp.actor, merge.mergedId, merge.survivorId])
+                """).execute(arguments: [stamp.time, stamp.actor, merge.mergedId, merge.survivorId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(merge.mergedId)' is not merged into '\(merge.survivorId)'")
             }
-            try refreshDerived(of: merge.mergedId, db)
-            try refreshDerived(of: merge.survivorId, db)
+            try markDirty(merge.mergedId, db)
+            try markDirty(merge.survivorId, db)
         }
     }
 
@@ -97,9 +96,9 @@ extension ContactsProjection {
 
     func register(_ record: CounterpartyRecord, json: [UInt8], _ stamp: EventStamp, _ db: Database) throws {
         let statement = try RawStatement(db, sql: """
-            INSERT INTO counterparty(id, tax_id, responsible_manager_id, archived, name_key, record, version,
+            INSERT INTO counterparty(id, tax_id, responsible_manager_id, archived, name_key, completeness, record, version,
                                      created_at, created_by, updated_at, updated_by, registration_event_id)
-            VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
             """)
         statement.bind(1, record.id)
@@ -107,51 +106,41 @@ extension ContactsProjection {
         statement.bind(3, record.responsibleManagerId)
         statement.bind(4, record.archived)
         statement.bind(5, normalization.nameKey(record.legalName))
-        statement.bind(6, utf8: json)
-        statement.bind(7, stamp.time)
-        statement.bind(8, stamp.actor)
-        statement.bind(9, stamp.time)
-        statement.bind(10, stamp.actor)
-        statement.bind(11, stamp.eventId)
+        statement.bind(6, Int64(Completeness.percent(record, persons: [])))
+        statement.bind(7, utf8: json)
+        statement.bind(8, stamp.time)
+        statement.bind(9, stamp.actor)
+        statement.bind(10, stamp.time)
+        statement.bind(11, stamp.actor)
+        statement.bind(12, stamp.eventId)
         if try statement.execute() == 0 {
             throw ProjectionRejection("counterparty '\(record.id)' is already registered")
         }
-        try saveIdentities(record, db)
-        try refreshDerived(of: record.id, db)
+        let rowid = db.lastInsertedRowID
+        let identities = normalization.identities(of: record)
+        try saveIdentities(of: record.id, identities, replacing: false, db)
+        try writeDerivedOfNew(record, identities: identities, rowid: rowid, db)
     }
 
     private func counterpartyExists(_ id: String, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM counterparty WHERE id = ?)", arguments: [id]) ?? false
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM counterparty WHERE id = ?)"), arguments: [id]) ?? false
     }
 
     /// The normalised tax id, e-mails and phones duplicate checks look up.
-    private func saveIdentities(_ record: CounterpartyRecord, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM counterparty_identity WHERE counterparty_id = ?", arguments: [record.id])
+    private func saveIdentities(
+        of id: String, _ identities: [(ContactNormalization.IdentityKind, String)], replacing: Bool, _ db: Database
+    ) throws {
+        if replacing {
+            try db.cachedStatement(sql: "DELETE FROM counterparty_identity WHERE counterparty_id = ?").execute(arguments: [id])
+        }
         let insert = try RawStatement(db, sql: """
             INSERT INTO counterparty_identity(kind, value, counterparty_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
             """)
-        for (kind, value) in normalization.identities(of: record) {
+        for (kind, value) in identities {
             insert.bind(1, kind.rawValue)
             insert.bind(2, value)
-            insert.bind(3, record.id)
+            insert.bind(3, id)
             try insert.execute()
         }
-    }
-
-    /// Recomputes what derives from a counterparty, its contact persons and those it absorbed:
-    /// completeness and its search row. Works on whatever `id` resolves to; nothing when unknown.
-    func refreshDerived(of id: String, _ db: Database) throws {
-        guard let root = try StoredCounterparty.resolve(db, id: id),
-              let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM counterparty WHERE id = ?", arguments: [root])
-        else { return }
-        let records = try StoredCounterparty.absorbedRecords(db, root: root)
-        guard let own = records.first(where: { $0.id == root }) else { return }
-        let persons = try StoredContactPerson.fetchAll(db, counterpartyIds: records.map(\.id)).map(\.record)
-        try db.execute(sql: "UPDATE counterparty SET completeness = ? WHERE id = ?",
-                       arguments: [Completeness.percent(own, persons: persons), root])
-        let document = SearchDocument(counterparties: records, persons: persons, normalization: normalization)
-        try db.execute(sql: "DELETE FROM counterparty_search WHERE rowid = ?", arguments: [rowid])
-        try db.execute(sql: "INSERT INTO counterparty_search(rowid, names, identifiers, persons) VALUES (?, ?, ?, ?)",
-                       arguments: [rowid, document.names, document.identifiers, document.persons])
     }
 }

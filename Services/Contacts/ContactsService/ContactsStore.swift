@@ -10,7 +10,10 @@ public enum ContactsStore {
     public static let projectionVersion = 2
 
     public static func open(path: String, logger: Logger) throws -> ServiceStore {
-        try ServiceStore(path: path, projectionVersion: projectionVersion, logger: logger) { migrator in
+        try ServiceStore(
+            path: path, projectionVersion: projectionVersion, logger: logger,
+            prepareConnection: { db in try db.execute(sql: ContactsProjection.dirtyTable) }
+        ) { migrator in
             migrator.registerMigration("contacts-v1") { db in
                 try db.execute(sql: """
                     -- A rowid table: rows carry ~0.5 KiB of JSON, too large for WITHOUT ROWID to pay off.
@@ -81,6 +84,8 @@ public enum ContactsStore {
                     -- (tax id, e-mails, phone digits) and contact persons, those of merged ones included.
                     CREATE VIRTUAL TABLE counterparty_search USING fts5(
                         names, identifiers, persons, tokenize = 'unicode61 remove_diacritics 2');
+                    -- Counterparties whose derived values a bulk load still has to rewrite.
+                    CREATE TABLE contacts_stale (id TEXT PRIMARY KEY) WITHOUT ROWID;
                     """)
             }
         }

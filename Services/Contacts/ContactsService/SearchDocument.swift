@@ -22,8 +22,19 @@ struct SearchDocument {
         }.joined(separator: " ")
     }
 
+    /// A newly registered counterparty's document from the identities already worked out for it.
+    init(newCounterparty record: CounterpartyRecord, identities: [(ContactNormalization.IdentityKind, String)]) {
+        names = [record.legalName, record.shortName].compactMap { $0 }.joined(separator: " ")
+        identifiers = identities.flatMap { kind, value in kind == .phone ? Self.phoneTokens(digits: value) : [value] }
+            .joined(separator: " ")
+        persons = ""
+    }
+
     static func phoneTokens(_ phone: String, _ normalization: ContactNormalization) -> [String] {
-        guard let digits = normalization.phone(phone) else { return [] }
+        normalization.phone(phone).map(phoneTokens(digits:)) ?? []
+    }
+
+    static func phoneTokens(digits: String) -> [String] {
         var tokens = [digits]
         for length in [10, 7] where digits.count > length { tokens.append(String(digits.suffix(length))) }
         return tokens

@@ -18,17 +18,16 @@ public struct StoredContactPerson: Sendable, Equatable {
     }
 
     public static func fetch(_ db: Database, id: String) throws -> StoredContactPerson? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM contact_person WHERE id = ?", arguments: [id]).map(Self.init(row:))
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM contact_person WHERE id = ?"), arguments: [id]).map(Self.init(row:))
     }
 
     /// The persons added to any of these counterparties, by name then id.
     public static func fetchAll(_ db: Database, counterpartyIds: [String]) throws -> [StoredContactPerson] {
         if counterpartyIds.count == 1 {
-            return try Row.fetchAll(db, sql: "SELECT \(columns) FROM contact_person WHERE counterparty_id = ? ORDER BY id",
+            return try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(columns) FROM contact_person WHERE counterparty_id = ? ORDER BY id"),
                                     arguments: [counterpartyIds[0]]).map(Self.init(row:))
         }
-        return try Row.fetchAll(
-            db, sql: "SELECT \(columns) FROM contact_person WHERE counterparty_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        return try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(columns) FROM contact_person WHERE counterparty_id IN (SELECT value FROM json_each(?)) ORDER BY id"),
             arguments: [try encodedRecord(counterpartyIds)]).map(Self.init(row:))
     }
 }

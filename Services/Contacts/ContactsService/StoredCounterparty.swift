@@ -26,7 +26,7 @@ public struct StoredCounterparty: Sendable, Equatable {
 
     /// The row with this id, merged or not.
     public static func fetchRow(_ db: Database, id: String) throws -> StoredCounterparty? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM counterparty WHERE id = ?", arguments: [id]).map(StoredCounterparty.init(row:))
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM counterparty WHERE id = ?"), arguments: [id]).map(StoredCounterparty.init(row:))
     }
 
     /// The counterparty an id stands for: itself, or for a merged one the survivor it resolves to.
@@ -39,7 +39,7 @@ public struct StoredCounterparty: Sendable, Equatable {
     public static func resolve(_ db: Database, id: String) throws -> String? {
         var current = id
         for _ in 0..<64 {
-            guard let row = try Row.fetchOne(db, sql: "SELECT merged_into FROM counterparty WHERE id = ?", arguments: [current]) else {
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT merged_into FROM counterparty WHERE id = ?"), arguments: [current]) else {
                 return nil
             }
             guard let next: String = row["merged_into"] else { return current }
@@ -55,12 +55,12 @@ public struct StoredCounterparty: Sendable, Equatable {
 
     /// `root` and every counterparty merged into it, directly or through others.
     public static func absorbedIds(_ db: Database, root: String) throws -> [String] {
-        try String.fetchAll(db, sql: "\(absorbedCTE) SELECT id FROM absorbed ORDER BY id", arguments: [root])
+        try String.fetchAll(try db.cachedStatement(sql: "\(absorbedCTE) SELECT id FROM absorbed ORDER BY id"), arguments: [root])
     }
 
     /// The records of `root` and of every counterparty merged into it, in id order.
     static func absorbedRecords(_ db: Database, root: String) throws -> [CounterpartyRecord] {
-        try Row.fetchAll(db, sql: "\(absorbedCTE) SELECT record FROM counterparty WHERE id IN absorbed ORDER BY id", arguments: [root])
+        try Row.fetchAll(try db.cachedStatement(sql: "\(absorbedCTE) SELECT record FROM counterparty WHERE id IN absorbed ORDER BY id"), arguments: [root])
             .map { try decodeStoredRecord(CounterpartyRecord.self, $0) }
     }
 

@@ -16,7 +16,7 @@ public struct StoredInteraction: Sendable, Equatable {
     }
 
     public static func fetch(_ db: Database, id: String) throws -> StoredInteraction? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM interaction WHERE id = ?", arguments: [id]).map(Self.init(row:))
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM interaction WHERE id = ?"), arguments: [id]).map(Self.init(row:))
     }
 
     public struct TimelineFilter: Sendable {
@@ -49,10 +49,10 @@ public struct StoredInteraction: Sendable, Equatable {
             arguments += [after.occurredAt, after.occurredAt, after.id]
         }
         arguments += [limit + 1]
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT \(columns), occurred_at AS position_time FROM interaction WHERE \(conditions.joined(separator: " AND "))
             ORDER BY occurred_at DESC, id DESC LIMIT ?
-            """, arguments: arguments)
+            """), arguments: arguments)
         return (try rows.prefix(limit).map(Self.init(row:)), rows.count > limit)
     }
 

@@ -16,7 +16,7 @@ public struct StoredStaffMember: Sendable, Equatable {
     }
 
     public static func fetch(_ db: Database, id: String) throws -> StoredStaffMember? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM staff WHERE id = ?", arguments: [id]).map(Self.init(row:))
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM staff WHERE id = ?"), arguments: [id]).map(Self.init(row:))
     }
 
     /// A page in id order after `afterId`, optionally only the direct reports of a supervisor.
@@ -27,7 +27,7 @@ public struct StoredStaffMember: Sendable, Equatable {
         if let afterId { conditions.append("id > ?"); arguments += [afterId] }
         arguments += [limit + 1]
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM staff \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+        let rows = try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(columns) FROM staff \(whereClause) ORDER BY id LIMIT ?"), arguments: arguments)
         return (try rows.prefix(limit).map(Self.init(row:)), rows.count > limit)
     }
 
@@ -36,7 +36,7 @@ public struct StoredStaffMember: Sendable, Equatable {
     public static func supervisorChain(_ db: Database, of id: String) throws -> [String] {
         var chain: [String] = []
         var current = id
-        while let next = try String.fetchOne(db, sql: "SELECT supervisor_id FROM staff WHERE id = ?", arguments: [current]),
+        while let next = try String.fetchOne(try db.cachedStatement(sql: "SELECT supervisor_id FROM staff WHERE id = ?"), arguments: [current]),
               !chain.contains(next), next != id {
             chain.append(next)
             current = next
@@ -46,11 +46,11 @@ public struct StoredStaffMember: Sendable, Equatable {
 
     /// Everyone below `id`, directly or through others.
     public static func subordinateIds(_ db: Database, of id: String) throws -> [String] {
-        try String.fetchAll(db, sql: """
+        try String.fetchAll(try db.cachedStatement(sql: """
             WITH RECURSIVE below(id) AS (
                 SELECT id FROM staff WHERE supervisor_id = ? UNION SELECT s.id FROM staff s JOIN below b ON s.supervisor_id = b.id)
             SELECT id FROM below WHERE id != ? ORDER BY id
-            """, arguments: [id, id])
+            """), arguments: [id, id])
     }
 }
 
