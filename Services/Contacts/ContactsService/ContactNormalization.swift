@@ -19,26 +19,37 @@ public struct ContactNormalization: Sendable {
 
     /// E.164 digits without `+`, or nil when the text holds too few digits to be a number.
     public func phone(_ text: String) -> String? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var digits = String(trimmed.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init))
-        guard digits.count >= 5 else { return nil }
-        if trimmed.hasPrefix("+") { return digits }
-        if digits.hasPrefix("00") { return String(digits.dropFirst(2)) }
-        if digits.hasPrefix(trunkPrefix) && digits.count >= 10 {
-            digits = countryCode + digits.dropFirst(trunkPrefix.count)
-        } else if !(digits.hasPrefix(countryCode) && digits.count >= 11) {
-            digits = countryCode + digits
+        // Byte loop: this runs for every phone of every event on replay.
+        var digits: [UInt8] = []
+        digits.reserveCapacity(16)
+        var international = false
+        for byte in text.utf8 {
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digits.append(byte)
+            } else if byte == UInt8(ascii: "+") && digits.isEmpty {
+                international = true
+            }
         }
-        return digits
+        guard digits.count >= 5 else { return nil }
+        var result = String(decoding: digits, as: UTF8.self)
+        if international { return result }
+        if result.hasPrefix("00") { return String(result.dropFirst(2)) }
+        if result.hasPrefix(trunkPrefix) && digits.count >= 10 {
+            result = countryCode + result.dropFirst(trunkPrefix.count)
+        } else if !(result.hasPrefix(countryCode) && digits.count >= 11) {
+            result = countryCode + result
+        }
+        return result
     }
 
     public func email(_ text: String) -> String? {
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        // Stored values are already trimmed by validation; lowercasing is all that is left.
+        let value = text.lowercased()
         return value.contains("@") ? value : nil
     }
 
     public func taxId(_ text: String) -> String? {
-        let value = String(text.filter { !$0.isWhitespace && $0 != "-" }).uppercased()
+        let value = String(text.unicodeScalars.filter { !$0.properties.isWhitespace && $0 != "-" }).uppercased()
         return value.isEmpty ? nil : value
     }
 
@@ -57,8 +68,15 @@ public struct ContactNormalization: Sendable {
 
     /// A name reduced for "similar names": lower case, no legal form, quotes or punctuation.
     public func nameKey(_ text: String) -> String {
-        let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
-        let words = folded.split { !$0.isLetter && !$0.isNumber }.map(String.init)
+        let words: [String]
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (most names in the bulk of a base): bytes, no Unicode tables.
+            words = text.utf8.split { !(($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A)) }
+                .map { String(decoding: $0.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) }
+        } else {
+            let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
+            words = folded.split { !$0.isLetter && !$0.isNumber }.map(String.init)
+        }
         let meaningful = words.filter { !Self.legalForms.contains($0) }
         return (meaningful.isEmpty ? words : meaningful).joined(separator: " ")
     }
