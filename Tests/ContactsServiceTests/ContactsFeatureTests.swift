@@ -240,3 +240,46 @@ extension TestClientProtocol {
         }
     }
 }
+
+@Suite(.serialized) struct ContactsExportTests {
+    @Test func csvExportQuotesEscapesFormulasAndStreamsEveryRow() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"A1","kind":"organization","legalName":"Comma, Quote \" and\nnewline","phones":["+7 495 123-45-67"],"tags":["vip","east"],"notes":"=HYPERLINK(\"http://evil\")"}"#)
+            for index in 0..<1205 {
+                _ = try await client.send(.post, "/counterparties", #"{"id":"B\#(String(format: "%04d", index))","kind":"person","legalName":"Person \#(index)"}"#)
+            }
+            let response = try await client.send(.get, "/counterparties/export.csv")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/csv; charset=utf-8")
+            let text = String(buffer: response.body)
+            let lines = text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            #expect(lines.first?.hasPrefix("id,kind,roles,legalName,") == true)
+            #expect(text.contains(#"A1,organization,,"Comma, Quote "" and"# + "\n" + #"newline","#), "RFC 4180 quoting")
+            #expect(text.contains(",'+7 495 123-45-67,"), "a leading + is escaped against formula injection")
+            #expect(text.contains(#""'=HYPERLINK(""http://evil"")""#))
+            #expect(text.contains(",vip; east,"))
+            #expect(text.components(separatedBy: "\r\nB").count - 1 == 1205, "every row, across export pages")
+
+            let semicolon = String(buffer: try await client.send(.get, "/counterparties/export.csv?delimiter=semicolon&bom=true").body)
+            #expect(semicolon.hasPrefix("\u{FEFF}id;kind;roles;"))
+            try expectProblem(try await client.send(.get, "/counterparties/export.csv?delimiter=pipe"), .badRequest)
+        }
+    }
+
+    @Test func completeDataOfOneCounterpartyAsJSON() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"K","kind":"organization","legalName":"Keeper"}"#)
+            _ = try await client.created("/counterparties", #"{"id":"M","kind":"organization","legalName":"Merged"}"#)
+            _ = try await client.created("/counterparties/M/contact-persons", #"{"id":"PM","name":"From merged"}"#)
+            _ = try await client.created("/counterparties/K/interactions", #"{"id":"IK","kind":"email","occurredAt":"2026-05-01T00:00:00Z"}"#)
+            _ = try await client.send(.post, "/counterparties/K/merges", #"{"mergedId":"M"}"#)
+            let export = try await client.send(.get, "/counterparties/M/export")
+            #expect(export.headers[.contentDisposition] == #"attachment; filename="counterparty-K.json""#)
+            let body = try object(export)
+            #expect((body["counterparty"] as? [String: Any])?["id"] as? String == "K")
+            #expect(body["mergedIds"] as? [String] == ["M"])
+            #expect((body["contactPersons"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["PM"])
+            #expect((body["interactions"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["IK"])
+        }
+    }
+}

@@ -35,8 +35,9 @@ public enum ContactsApp {
         let context = ContactsContext(
             store: host.store, commands: host.commands, maxBodyBytes: host.configuration.maxRequestBodyBytes,
             normalization: host.projection.normalization)
-        // The duplicates report before `/counterparties/{id}`, so "duplicates" is not taken for an id.
+        // Fixed paths (duplicates, export.csv) before `/counterparties/{id}`, so they are not taken for ids.
         MergeController(context: context).addRoutes(to: group)
+        ExportController(context: context).addRoutes(to: group)
         CounterpartyController(context: context).addRoutes(to: group)
         ContactPersonController(context: context).addRoutes(to: group)
         InteractionController(context: context).addRoutes(to: group)
