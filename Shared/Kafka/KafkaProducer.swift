@@ -77,7 +77,20 @@ public final class KafkaProducer: @unchecked Sendable {
     @discardableResult
     public func sendAllBlocking<S: Sequence>(_ records: S, progress: ((Int) -> Void)? = nil) throws -> Int
     where S.Element == OutgoingRecord {
+        try sendAllBlocking(records, tracker: BatchTracker(), progress: progress)
+    }
+
+    /// `sendAllBlocking` for records of one topic, returning the highest offset written per
+    /// partition (what a caller waits on to read its writes back).
+    public func sendAllReportingBlocking(_ records: [OutgoingRecord], topic: String) throws -> [TopicPartition: Int64] {
+        precondition(records.allSatisfy { $0.topic == topic }, "records of one topic")
         let tracker = BatchTracker()
+        try sendAllBlocking(records, tracker: tracker, progress: nil)
+        return Dictionary(uniqueKeysWithValues: tracker.highestOffsets.map { (TopicPartition(topic, $0.key), $0.value) })
+    }
+
+    private func sendAllBlocking<S: Sequence>(_ records: S, tracker: BatchTracker, progress: ((Int) -> Void)?) throws -> Int
+    where S.Element == OutgoingRecord {
         var count = 0
         for record in records {
             if let failure = tracker.firstFailure { throw failure }
@@ -237,6 +250,7 @@ final class BatchTracker: DeliveryHandler, @unchecked Sendable {
         var outstanding = 0
         var failure: KafkaError?
         var waiter: DispatchSemaphore?
+        var highestOffsets: [Int32: Int64] = [:]
     }
     private let state = Mutex(State())
 
@@ -246,8 +260,13 @@ final class BatchTracker: DeliveryHandler, @unchecked Sendable {
     func abandon() { finish(failure: nil) }
 
     override func delivered(err: rd_kafka_resp_err_t, partition: Int32, offset: Int64) {
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            state.withLock { $0.highestOffsets[partition] = max($0.highestOffsets[partition] ?? -1, offset) }
+        }
         finish(failure: err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, context: "bulk delivery failed"))
     }
+
+    var highestOffsets: [Int32: Int64] { state.withLock { $0.highestOffsets } }
 
     private func finish(failure: KafkaError?) {
         let waiter: DispatchSemaphore? = state.withLock { state in

@@ -283,3 +283,58 @@ extension TestClientProtocol {
         }
     }
 }
+
+@Suite(.serialized) struct ContactsImportTests {
+    @Test func importsGoodRowsAndReportsBadOnesByLine() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
+            _ = try await client.created("/counterparties", #"{"id":"OLD","kind":"organization","legalName":"Existing","phones":["+7 495 000-00-01"]}"#)
+            let csv = "\u{FEFF}id;kind;legalName;phones;emails;roles;responsibleManagerId;notes\r\n"
+                + "N1;organization;\"Alpha; Beta LLC\";+7 900 111-11-11;a@example.com;\"customer; supplier\";mgr;\"multi\nline\"\r\n"
+                + "N2;person;Bob;;;prospect;;\r\n"
+                + "N3;organization;;;;;;\r\n"  // line 5 (N1 spans lines 2-3): no legal name
+                + "N4;alien;Zed;;;;;\r\n"  // line 6: bad kind
+                + "N5;organization;Dup phone;8 (495) 000-00-01;;;;\r\n"  // line 7: the existing counterparty's phone
+                + "N6;organization;Dup in file;89001111111;;;;\r\n"  // line 8: N1's phone
+                + "OLD;organization;Again;;;;;\r\n"  // line 9: existing id
+                + "N7;organization;Bad mail;;not-mail;;;\r\n"  // line 9
+                + "N8;organization;Ghost manager;;;;ghost;\r\n"  // line 10
+                + "\r\n"
+                + "N9;organization;Last one;;;;;"
+            let response = try await client.send(.post, "/counterparties/import", csv, headers: [.contentType: "text/csv"])
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            let report = try object(response)
+            #expect(report["imported"] as? Int == 3)
+            #expect(report["failed"] as? Int == 7)
+            let errors = try #require(report["errors"] as? [[String: Any]])
+            #expect(errors.compactMap { $0["line"] as? Int } == [5, 6, 7, 8, 9, 10, 11], "physical lines: N1 spans two")
+            #expect((errors[2]["detail"] as? String)?.contains("OLD") == true)
+            #expect((errors[3]["detail"] as? String)?.contains("earlier in the file") == true)
+
+            let alpha = try object(try await client.send(.get, "/counterparties/N1"))
+            #expect(alpha["legalName"] as? String == "Alpha; Beta LLC")
+            #expect(alpha["roles"] as? [String] == ["customer", "supplier"])
+            #expect(alpha["notes"] as? String == "multi\nline")
+            #expect(try await client.send(.get, "/counterparties/N9").status == .ok)
+
+            try expectProblem(try await client.send(.post, "/counterparties/import", "name,kind\r\nx,person\r\n", headers: [.contentType: "text/csv"]),
+                              .unprocessableContent, containing: "legalName")
+        }
+    }
+
+    @Test func exportThenImportRoundTrips() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"R1","kind":"organization","legalName":"Round, Trip \"Co\"","taxId":"1234","phones":["+7 495 765-43-21"],"emails":["rt@example.com"],"tags":["a","b"],"addresses":{"legal":"Line 1\nLine 2"}}"#)
+            let exported = String(buffer: try await client.send(.get, "/counterparties/export.csv?delimiter=semicolon").body)
+            _ = try await client.send(.post, "/counterparties/R1/archive")
+            let reimported = exported.replacingOccurrences(of: "R1;", with: "R2;")
+            let report = try object(try await client.send(.post, "/counterparties/import?allowDuplicates=true", reimported, headers: [.contentType: "text/csv"]))
+            #expect(report["imported"] as? Int == 1, "\(report)")
+            let copy = try object(try await client.send(.get, "/counterparties/R2"))
+            #expect(copy["legalName"] as? String == #"Round, Trip "Co""#)
+            #expect(copy["phones"] as? [String] == ["+7 495 765-43-21"], "the formula escape is undone on import")
+            #expect(copy["tags"] as? [String] == ["a", "b"])
+            #expect((copy["addresses"] as? [String: Any])?["legal"] as? String == "Line 1\nLine 2")
+        }
+    }
+}

@@ -38,6 +38,7 @@ public enum ContactsApp {
         // Fixed paths (duplicates, export.csv) before `/counterparties/{id}`, so they are not taken for ids.
         MergeController(context: context).addRoutes(to: group)
         ExportController(context: context).addRoutes(to: group)
+        ImportController(context: context, publisher: host.commands.publisher, status: host.projector.status).addRoutes(to: group)
         CounterpartyController(context: context).addRoutes(to: group)
         ContactPersonController(context: context).addRoutes(to: group)
         InteractionController(context: context).addRoutes(to: group)

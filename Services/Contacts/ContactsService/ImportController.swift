@@ -1,0 +1,169 @@
+import EventStore
+import Foundation
+import GRDB
+import Hummingbird
+import Kafka
+import ServiceRuntime
+import WireSchema
+
+/// `POST /counterparties/import`: a CSV stream (the columns of the export; `legalName` required,
+/// `kind` defaults to organization) becomes `CounterpartyRegistered` events. Rows are validated like
+/// `POST /counterparties` (duplicates included, against the store and the rows before them); good
+/// rows are published in batches while the body is still arriving, bad ones are reported with their
+/// line. No row cap. Answers once the service has applied every imported row.
+struct ImportController {
+    let context: ContactsContext
+    let publisher: EventPublisher
+    let status: ProjectorStatus
+
+    func addRoutes(to group: RouterGroup<CRMRequestContext>) {
+        group.post("/counterparties/import", use: importCSV)
+    }
+
+    struct RowError: Encodable, Sendable {
+        let line: Int
+        let id: String?
+        let detail: String
+    }
+
+    struct Report: Encodable, Sendable {
+        let imported: Int
+        let failed: Int
+        let errors: [RowError]
+    }
+
+    @Sendable func importCSV(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        var delimiter: UInt8?
+        switch request.uri.queryParameters.get("delimiter") {
+        case nil: delimiter = nil
+        case "comma": delimiter = UInt8(ascii: ",")
+        case "semicolon": delimiter = UInt8(ascii: ";")
+        case "tab": delimiter = 0x09
+        case let other?: throw Problem.badRequest("delimiter must be comma, semicolon or tab (got '\(other)')")
+        }
+        let allowDuplicates = request.uri.queryParameters.get("allowDuplicates") == "true"
+        var reader = CSVReader(delimiter: delimiter)
+        var session = ImportSession(context: self.context, publisher: publisher, user: user, allowDuplicates: allowDuplicates)
+        for try await buffer in request.body {
+            for row in reader.feed(buffer.readableBytesView) { try await session.take(row) }
+        }
+        do {
+            for row in try reader.finish() { try await session.take(row) }
+        } catch CSVReader.Failure.unterminatedQuote(let line) {
+            session.errors.append(RowError(line: line, id: nil, detail: "a quoted field is not closed before the end of the file"))
+        }
+        if session.header == nil { throw Problem.unprocessable("the CSV has no header row") }
+        try await session.flush()
+        // Read-your-writes for the whole import: wait until every imported row is applied.
+        for (partition, offset) in session.lastOffsets {
+            guard await status.waitUntilApplied(partition, offset: offset, timeout: .seconds(600)) else {
+                throw Problem.unavailable("the rows were published but not applied yet; they will be as the service catches up")
+            }
+        }
+        return try jsonResponse(Report(imported: session.imported, failed: session.errors.count, errors: session.errors))
+    }
+}
+
+/// The state of one import: the header, what the file itself already holds, the batch being filled.
+struct ImportSession {
+    let context: ContactsContext
+    let publisher: EventPublisher
+    let user: ActingUser
+    let allowDuplicates: Bool
+    var header: [String: Int]?
+    var errors: [ImportController.RowError] = []
+    var imported = 0
+    var lastOffsets: [TopicPartition: Int64] = [:]
+    private var batch: [OutgoingRecord] = []
+    private var seenIds = Set<String>()
+    private var seenIdentities = Set<String>()
+    private var knownStaff = Set<String>()
+
+    init(context: ContactsContext, publisher: EventPublisher, user: ActingUser, allowDuplicates: Bool) {
+        self.context = context
+        self.publisher = publisher
+        self.user = user
+        self.allowDuplicates = allowDuplicates
+    }
+
+    mutating func take(_ row: CSVReader.Row) async throws {
+        guard let header else {
+            var columns: [String: Int] = [:]
+            for (index, name) in row.fields.enumerated() { columns[name.trimmingCharacters(in: .whitespaces)] = index }
+            guard columns["legalName"] != nil else { throw Problem.unprocessable("the header row has no legalName column") }
+            self.header = columns
+            return
+        }
+        if row.invalid { return fail(row, nil, "the row is not valid UTF-8") }
+        func cell(_ name: String) -> String? {
+            guard let index = header[name], index < row.fields.count else { return nil }
+            var value = row.fields[index].trimmingCharacters(in: .whitespaces)
+            // Undo the export's CSV-injection escape ('=…, '+…).
+            if value.hasPrefix("'"), let next = value.dropFirst().first, "=+-@\t\r".contains(next) { value.removeFirst() }
+            return value.isEmpty ? nil : value
+        }
+        func list(_ name: String) -> [String] { cell(name)?.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } ?? [] }
+        let id = cell("id") ?? TimeOrderedID.make()
+        do {
+            guard let kind = CounterpartyKind(rawValue: cell("kind") ?? "organization") else {
+                throw Problem.unprocessable("kind must be organization or person")
+            }
+            let roles = try list("roles").map { name in
+                guard let role = CounterpartyRole(rawValue: name) else { throw Problem.unprocessable("unknown role '\(name)'") }
+                return role
+            }
+            let record = try Validation.normalized(CounterpartyRecord(
+                id: id, kind: kind, roles: roles, legalName: cell("legalName") ?? "", shortName: cell("shortName"), taxId: cell("taxId"),
+                addresses: Addresses(legal: cell("legalAddress"), actual: cell("actualAddress"), delivery: cell("deliveryAddress")),
+                phones: list("phones"), emails: list("emails"), website: cell("website"),
+                responsibleManagerId: cell("responsibleManagerId"), source: cell("source"), tags: list("tags"), notes: cell("notes"),
+                archived: cell("archived") == "true"))
+            try await check(record)
+            let event = CounterpartyEvent.registered(record)
+            batch.append(publisher.record(topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), actor: user))
+            seenIds.insert(id)
+            for (kind, value) in context.normalization.identities(of: record) { seenIdentities.insert("\(kind.rawValue) \(value)") }
+            if batch.count >= 5000 { try await flush() }
+        } catch let problem as Problem {
+            fail(row, id, problem.detail)
+        }
+    }
+
+    private mutating func check(_ record: CounterpartyRecord) async throws {
+        if seenIds.contains(record.id) { throw Problem.unprocessable("id '\(record.id)' appears earlier in the file") }
+        let id = record.id
+        if try await context.read({ db in try StoredCounterparty.fetchRow(db, id: id) }) != nil {
+            throw Problem.unprocessable("counterparty '\(record.id)' already exists")
+        }
+        if let manager = record.responsibleManagerId, !knownStaff.contains(manager) {
+            try await context.requireStaff(manager, field: "responsibleManagerId")
+            knownStaff.insert(manager)
+        }
+        if allowDuplicates { return }
+        let identities = context.normalization.identities(of: record)
+        if let repeated = identities.first(where: { seenIdentities.contains("\($0.0.rawValue) \($0.1)") }) {
+            throw Problem.unprocessable("the \(repeated.0.label) \(repeated.1) appears earlier in the file")
+        }
+        if let match = try await context.read({ db in try Duplicates.firstMatch(db, identities: identities, excludingRoot: nil) }) {
+            throw Problem.unprocessable("counterparty '\(match.counterpartyId)' already has this \(match.kind.label) (\(match.value))")
+        }
+    }
+
+    private mutating func fail(_ row: CSVReader.Row, _ id: String?, _ detail: String) {
+        errors.append(ImportController.RowError(line: row.line, id: id, detail: detail))
+    }
+
+    /// Publishes the batch (blocking librdkafka calls on a thread of their own).
+    mutating func flush() async throws {
+        if batch.isEmpty { return }
+        let records = batch
+        batch = []
+        let producer = publisher.producer
+        let highest = try await runOnThread(name: "import") {
+            try producer.sendAllReportingBlocking(records, topic: Topics.counterparties)
+        }
+        for (partition, offset) in highest { lastOffsets[partition] = max(lastOffsets[partition] ?? -1, offset) }
+        imported += records.count
+    }
+}
