@@ -297,8 +297,8 @@ extension TestClientProtocol {
                 + "N5;organization;Dup phone;8 (495) 000-00-01;;;;\r\n"  // line 7: the existing counterparty's phone
                 + "N6;organization;Dup in file;89001111111;;;;\r\n"  // line 8: N1's phone
                 + "OLD;organization;Again;;;;;\r\n"  // line 9: existing id
-                + "N7;organization;Bad mail;;not-mail;;;\r\n"  // line 9
-                + "N8;organization;Ghost manager;;;;ghost;\r\n"  // line 10
+                + "N7;organization;Bad mail;;not-mail;;;\r\n"  // line 10
+                + "N8;organization;Ghost manager;;;;ghost;\r\n"  // line 11
                 + "\r\n"
                 + "N9;organization;Last one;;;;;"
             let response = try await client.send(.post, "/counterparties/import", csv, headers: [.contentType: "text/csv"])

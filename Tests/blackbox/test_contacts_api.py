@@ -84,3 +84,27 @@ def test_a_sales_team_day_then_rebuild(service_factory):
     rebuilt = service_factory().start().wait_ready()
     assert rebuilt.dump() == original, "a rebuild from the three topics gives the same store"
     assert ok(call(rebuilt, "GET", "/counterparties/acme-2"))["id"] == "acme"
+
+
+def test_crmctl_import_streams_a_file_and_reports_bad_rows(service_factory, tmp_path):
+    import subprocess
+    from conftest import BIN
+    service = service_factory().start().wait_ready()
+    rows = ["id;kind;legalName;phones;emails"]
+    rows += [f"IMP{i:05d};organization;Imported {i};+7 901 {i:07d};" for i in range(3000)]
+    rows.insert(101, "BAD1;organization;;;")                                  # line 102: no legal name
+    rows.insert(2001, "BAD2;organization;Dup;+7 901 0000001;")                # line 2002: IMP00001's phone
+    rows.append('BAD3;organization;"Unclosed quote;;')                       # the last line
+    csv = tmp_path / "counterparties.csv"
+    csv.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
+
+    result = subprocess.run([str(BIN / "crmctl"), "import", str(csv), "--url", service.url],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("imported 3000, failed 3"), result.stdout
+    assert any(line.startswith("line 102 (BAD1): legalName") for line in lines), result.stdout
+    assert any(line.startswith("line 2002 (BAD2):") and "earlier in the file" in line for line in lines), result.stdout
+    assert "sent 100.0%" in result.stderr, result.stderr
+    assert ok(call(service, "GET", "/counterparties/IMP02999"))["legalName"] == "Imported 2999"
+    assert ok(call(service, "GET", "/counterparties", q="+7 901 0002999"))["items"][0]["id"] == "IMP02999"

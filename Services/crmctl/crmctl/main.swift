@@ -10,7 +10,7 @@ struct CRMCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract: "Operate the CRM: run the dev broker, create topics on a cluster.",
-        subcommands: [DevBrokerCommand.self, Topics.self])
+        subcommands: [DevBrokerCommand.self, Topics.self, ImportCommand.self])
 }
 
 func writeLine(_ text: String) {
@@ -138,4 +138,60 @@ struct Topics: ParsableCommand {
             }
         }
     }
+}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import counterparties from a CSV file into the contacts service, showing progress.",
+        discussion: """
+            The file is streamed to POST /counterparties/import (columns as in the export; legalName required). \
+            Bad rows are reported by line and the good ones imported; the exit status is 1 when any row failed.
+            """)
+
+    @Argument(help: "The CSV file (UTF-8; comma, semicolon or tab separated).") var file: String
+    @Option(help: "The contacts service.") var url = "http://127.0.0.1:8081"
+    @Option(help: "Bearer token (or CRM_TOKEN).") var token: String?
+    @Option(help: "comma, semicolon or tab (default: detected from the header).") var delimiter: String?
+    @Flag(help: "Keep rows that share a tax id, e-mail or phone with another counterparty.") var allowDuplicates = false
+
+    func run() async throws {
+        let fileURL = URL(fileURLWithPath: file)
+        guard FileManager.default.isReadableFile(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        var components = URLComponents(string: url.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/counterparties/import")
+        var query: [URLQueryItem] = []
+        if let delimiter { query.append(URLQueryItem(name: "delimiter", value: delimiter)) }
+        if allowDuplicates { query.append(URLQueryItem(name: "allowDuplicates", value: "true")) }
+        components?.queryItems = query.isEmpty ? nil : query
+        guard let endpoint = components?.url else { throw ValidationError("invalid --url \(url)") }
+        let started = Date()
+        let upload = ImportUpload { sent, total in
+            let seconds = max(Date().timeIntervalSince(started), 0.001)
+            let percent = total > 0 ? Double(sent) * 100 / Double(total) : 0
+            let line = String(format: "\rsent %5.1f%% (%.1f of %.1f MB, %.1f MB/s)%@", percent, Double(sent) / 1e6,
+                              Double(total) / 1e6, Double(sent) / 1e6 / seconds, sent == total ? ", the service is applying the rows…" : "")
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        let result = try await upload.run(
+            url: endpoint, file: fileURL, contentType: "text/csv",
+            token: token ?? ProcessInfo.processInfo.environment["CRM_TOKEN"])
+        FileHandle.standardError.write(Data("\n".utf8))
+        guard result.status == 200,
+              let report = try JSONSerialization.jsonObject(with: result.body) as? [String: Any] else {
+            throw ImportFailure(description: "the service answered \(result.status): \(String(decoding: result.body, as: UTF8.self))")
+        }
+        let imported = report["imported"] as? Int ?? 0
+        let errors = report["errors"] as? [[String: Any]] ?? []
+        for error in errors {
+            let id = (error["id"] as? String).map { " (\($0))" } ?? ""
+            writeLine("line \(error["line"] as? Int ?? 0)\(id): \(error["detail"] as? String ?? "")")
+        }
+        writeLine(String(format: "imported %d, failed %d, in %.1f s", imported, errors.count, Date().timeIntervalSince(started)))
+        if !errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// A failure reported by the service (not a usage mistake: no usage text).
+struct ImportFailure: Error, CustomStringConvertible {
+    let description: String
 }
