@@ -338,3 +338,41 @@ extension TestClientProtocol {
         }
     }
 }
+
+@Suite(.serialized) struct VCardTests {
+    @Test func contactPersonsRoundTripThroughVCardsOfBothVersions() async throws {
+        try await withContactsService { client, _ in
+            _ = try await client.created("/counterparties", #"{"id":"V","kind":"organization","legalName":"Vendor; Inc, Ltd"}"#)
+            _ = try await client.created("/counterparties", #"{"id":"W","kind":"organization","legalName":"Other"}"#)
+            _ = try await client.created("/counterparties/V/contact-persons",
+                                         #"{"id":"VP1","name":"Anna Maria Smirnova","position":"Head of purchasing, north","phones":["+7 900 111-22-33"],"emails":["anna@vendor.example"],"birthday":"1985-03-08","notes":"Prefers calls;\nnever on Fridays. This note is long enough that its vCard line has to be folded."}"#)
+            _ = try await client.created("/counterparties/V/contact-persons", #"{"id":"VP2","name":"Boris","birthday":"12-31"}"#)
+            for version in ["4.0", "3.0"] {
+                let response = try await client.send(.get, "/counterparties/V/contact-persons.vcf?version=\(version)")
+                #expect(response.headers[.contentType] == "text/vcard; charset=utf-8")
+                let text = String(buffer: response.body)
+                #expect(text.contains("VERSION:\(version)"))
+                #expect(text.contains("ORG:Vendor\\; Inc\\, Ltd"))
+                #expect(text.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 75 }, "folded")
+                #expect(text.contains(version == "4.0" ? "BDAY:--1231" : "BDAY:16041231"))
+                // Import into another counterparty, with fresh ids.
+                let renamed = text.replacingOccurrences(of: "UID:VP", with: "UID:\(version == "4.0" ? "V4" : "V3")-")
+                let report = try object(try await client.send(.post, "/counterparties/W/contact-persons.vcf", renamed, headers: [.contentType: "text/vcard"]))
+                #expect(report["imported"] as? Int == 2, "\(report)")
+            }
+            let copy = try object(try await client.send(.get, "/counterparties/W/contact-persons/V4-1"))
+            #expect(copy["name"] as? String == "Anna Maria Smirnova")
+            #expect(copy["position"] as? String == "Head of purchasing, north")
+            #expect(copy["phones"] as? [String] == ["+7 900 111-22-33"])
+            #expect(copy["birthday"] as? String == "1985-03-08")
+            #expect((copy["notes"] as? String)?.hasPrefix("Prefers calls;\nnever on Fridays.") == true)
+            #expect(try object(try await client.send(.get, "/counterparties/W/contact-persons/V3-2"))["birthday"] as? String == "12-31")
+
+            let bad = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Good One\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nFN:\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:Bad Day\r\nBDAY:someday\r\nEND:VCARD\r\n"
+            let report = try object(try await client.send(.post, "/counterparties/W/contact-persons.vcf", bad, headers: [.contentType: "text/vcard"]))
+            #expect(report["imported"] as? Int == 1)
+            #expect((report["errors"] as? [[String: Any]])?.compactMap { $0["card"] as? Int } == [2, 3])
+            try expectProblem(try await client.send(.post, "/counterparties/W/contact-persons.vcf", "FN:no card", headers: [.contentType: "text/vcard"]), .unprocessableContent)
+        }
+    }
+}

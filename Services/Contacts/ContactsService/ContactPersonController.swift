@@ -17,6 +17,75 @@ struct ContactPersonController {
         group.put("/counterparties/{id}/contact-persons/{personId}", use: replace)
         group.patch("/counterparties/{id}/contact-persons/{personId}", use: patch)
         group.delete("/counterparties/{id}/contact-persons/{personId}", use: remove)
+        group.get("/counterparties/{id}/contact-persons.vcf", use: exportVCards)
+        group.post("/counterparties/{id}/contact-persons.vcf", use: importVCards)
+    }
+
+    /// All the counterparty's contact persons as vCards (`?version=4.0`, the default, or `3.0`).
+    @Sendable func exportVCards(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let owner = try await self.context.counterparty(try context.parameters.require("id"))
+        let version: VCard.Version
+        switch request.uri.queryParameters.get("version") {
+        case nil, "4.0", "4": version = .v4
+        case "3.0", "3": version = .v3
+        case let other?: throw Problem.badRequest("version must be 3.0 or 4.0 (got '\(other)')")
+        }
+        let persons = try await self.context.read { db in
+            try StoredContactPerson.fetchAll(db, counterpartyIds: try StoredCounterparty.absorbedIds(db, root: owner.record.id))
+        }
+        let text = persons.map { VCard.write($0.record, organization: owner.record.legalName, version: version) }.joined()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/vcard; charset=utf-8",
+                      .contentDisposition: "attachment; filename=\"contact-persons-\(owner.record.id).vcf\""],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    struct VCardImportReport: Encodable, Sendable {
+        struct CardError: Encodable, Sendable {
+            /// 1-based position of the card in the file.
+            let card: Int
+            let detail: String
+        }
+        let imported: Int
+        let failed: Int
+        let errors: [CardError]
+    }
+
+    /// Adds every card of a vCard file as a contact person; a card that is not valid is reported.
+    @Sendable func importVCards(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let owner = try await self.context.counterparty(try context.parameters.require("id")).record.id
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: self.context.maxBodyBytes * 16)
+        } catch {
+            throw Problem(.contentTooLarge, "the vCard file is larger than \(self.context.maxBodyBytes * 16) bytes")
+        }
+        guard let text = String(validating: Array(buffer.readableBytesView), as: UTF8.self) else {
+            throw Problem.badRequest("the vCard file is not UTF-8")
+        }
+        let cards: [VCard.Card]
+        do { cards = try VCard.parse(text) } catch { throw Problem.unprocessable("not a vCard file: \(error)") }
+        var imported = 0
+        var errors: [VCardImportReport.CardError] = []
+        for (index, card) in cards.enumerated() {
+            do {
+                let person = try Validation.normalized(try VCard.person(card, counterpartyId: owner))
+                if try await self.context.read({ db in try StoredContactPerson.fetch(db, id: person.id) }) != nil {
+                    throw Problem.conflict("contact person '\(person.id)' already exists")
+                }
+                let event = CounterpartyEvent.contactPersonAdded(person)
+                try await self.context.publish(
+                    topic: Topics.counterparties, key: owner, type: event.type, data: try event.encodeData(), user: user)
+                imported += 1
+            } catch let problem as Problem where problem.status != .serviceUnavailable {
+                errors.append(.init(card: index + 1, detail: problem.detail))
+            } catch let failure as VCard.Failure {
+                errors.append(.init(card: index + 1, detail: failure.description))
+            }
+        }
+        return try jsonResponse(VCardImportReport(imported: imported, failed: errors.count, errors: errors))
     }
 
     /// The body of `POST` (and `PUT`, where the id comes from the path).
