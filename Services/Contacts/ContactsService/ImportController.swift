@@ -61,11 +61,14 @@ struct ImportController {
                 throw Problem.unavailable("the rows were published but not applied yet; they will be as the service catches up")
             }
         }
-        return try jsonResponse(Report(imported: session.imported, failed: session.errors.count, errors: session.errors))
+        // Rows refused by the store check come back a batch later than those refused on reading.
+        let errors = session.errors.sorted { $0.line < $1.line }
+        return try jsonResponse(Report(imported: session.imported, failed: errors.count, errors: errors))
     }
 }
 
-/// The state of one import: the header, what the file itself already holds, the batch being filled.
+/// The state of one import: the header, what the file itself already holds, the rows waiting to be
+/// checked against the store (in batches: one read for thousands of rows) and published.
 struct ImportSession {
     let context: ContactsContext
     let publisher: EventPublisher
@@ -75,10 +78,11 @@ struct ImportSession {
     var errors: [ImportController.RowError] = []
     var imported = 0
     var lastOffsets: [TopicPartition: Int64] = [:]
-    private var batch: [OutgoingRecord] = []
+    private var pending: [(line: Int, record: CounterpartyRecord)] = []
     private var seenIds = Set<String>()
     private var seenIdentities = Set<String>()
     private var knownStaff = Set<String>()
+    static let batchSize = 5000
 
     init(context: ContactsContext, publisher: EventPublisher, user: ActingUser, allowDuplicates: Bool) {
         self.context = context
@@ -95,7 +99,7 @@ struct ImportSession {
             self.header = columns
             return
         }
-        if row.invalid { return fail(row, nil, "the row is not valid UTF-8") }
+        if row.invalid { return fail(row.line, nil, "the row is not valid UTF-8") }
         func cell(_ name: String) -> String? {
             guard let index = header[name], index < row.fields.count else { return nil }
             var value = row.fields[index].trimmingCharacters(in: .whitespaces)
@@ -119,49 +123,67 @@ struct ImportSession {
                 phones: list("phones"), emails: list("emails"), website: cell("website"),
                 responsibleManagerId: cell("responsibleManagerId"), source: cell("source"), tags: list("tags"), notes: cell("notes"),
                 archived: cell("archived") == "true"))
-            try await check(record)
-            let event = CounterpartyEvent.registered(record)
-            batch.append(publisher.record(topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), actor: user))
-            seenIds.insert(id)
-            for (kind, value) in context.normalization.identities(of: record) { seenIdentities.insert("\(kind.rawValue) \(value)") }
-            if batch.count >= 5000 { try await flush() }
+            // Against the rows before it in the file (the store is checked per batch).
+            if !seenIds.insert(record.id).inserted { throw Problem.unprocessable("id '\(record.id)' appears earlier in the file") }
+            if !allowDuplicates {
+                let keys = context.normalization.identities(of: record).map { ("\($0.0.rawValue) \($0.1)", $0) }
+                if let repeated = keys.first(where: { seenIdentities.contains($0.0) }) {
+                    throw Problem.unprocessable("the \(repeated.1.0.label) \(repeated.1.1) appears earlier in the file")
+                }
+                for (key, _) in keys { seenIdentities.insert(key) }
+            }
+            pending.append((row.line, record))
+            if pending.count >= Self.batchSize { try await flush() }
         } catch let problem as Problem {
-            fail(row, id, problem.detail)
+            fail(row.line, id, problem.detail)
         }
     }
 
-    private mutating func check(_ record: CounterpartyRecord) async throws {
-        if seenIds.contains(record.id) { throw Problem.unprocessable("id '\(record.id)' appears earlier in the file") }
-        let id = record.id
-        if try await context.read({ db in try StoredCounterparty.fetchRow(db, id: id) }) != nil {
-            throw Problem.unprocessable("counterparty '\(record.id)' already exists")
-        }
-        if let manager = record.responsibleManagerId, !knownStaff.contains(manager) {
-            try await context.requireStaff(manager, field: "responsibleManagerId")
-            knownStaff.insert(manager)
-        }
-        if allowDuplicates { return }
-        let identities = context.normalization.identities(of: record)
-        if let repeated = identities.first(where: { seenIdentities.contains("\($0.0.rawValue) \($0.1)") }) {
-            throw Problem.unprocessable("the \(repeated.0.label) \(repeated.1) appears earlier in the file")
-        }
-        if let match = try await context.read({ db in try Duplicates.firstMatch(db, identities: identities, excludingRoot: nil) }) {
-            throw Problem.unprocessable("counterparty '\(match.counterpartyId)' already has this \(match.kind.label) (\(match.value))")
-        }
+    private mutating func fail(_ line: Int, _ id: String?, _ detail: String) {
+        errors.append(ImportController.RowError(line: line, id: id, detail: detail))
     }
 
-    private mutating func fail(_ row: CSVReader.Row, _ id: String?, _ detail: String) {
-        errors.append(ImportController.RowError(line: row.line, id: id, detail: detail))
-    }
-
-    /// Publishes the batch (blocking librdkafka calls on a thread of their own).
+    /// Checks the waiting rows against the store in one read, then publishes the good ones (blocking
+    /// librdkafka calls on a thread of their own).
     mutating func flush() async throws {
-        if batch.isEmpty { return }
-        let records = batch
-        batch = []
+        if pending.isEmpty { return }
+        let rows = pending
+        pending = []
+        let normalization = context.normalization
+        let allowDuplicates = self.allowDuplicates
+        let staffToCheck = Set(rows.compactMap(\.record.responsibleManagerId)).subtracting(knownStaff)
+        let (refusals, staff) = try await context.read { db -> ([Int: String], Set<String>) in
+            var staff = Set<String>()
+            for id in staffToCheck where try StoredStaffMember.fetch(db, id: id) != nil { staff.insert(id) }
+            var refusals: [Int: String] = [:]
+            for (index, row) in rows.enumerated() {
+                if try StoredCounterparty.fetchRow(db, id: row.record.id) != nil {
+                    refusals[index] = "counterparty '\(row.record.id)' already exists"
+                } else if let manager = row.record.responsibleManagerId, staffToCheck.contains(manager), !staff.contains(manager) {
+                    refusals[index] = "responsibleManagerId: no staff member '\(manager)'"
+                } else if !allowDuplicates,
+                          let match = try Duplicates.firstMatch(db, identities: normalization.identities(of: row.record), excludingRoot: nil) {
+                    refusals[index] = "counterparty '\(match.counterpartyId)' already has this \(match.kind.label) (\(match.value))"
+                }
+            }
+            return (refusals, staff)
+        }
+        knownStaff.formUnion(staff)
+        var records: [OutgoingRecord] = []
+        for (index, row) in rows.enumerated() {
+            if let refusal = refusals[index] {
+                fail(row.line, row.record.id, refusal)
+                continue
+            }
+            let event = CounterpartyEvent.registered(row.record)
+            records.append(publisher.record(
+                topic: Topics.counterparties, key: row.record.id, type: event.type, data: try event.encodeData(), actor: user))
+        }
+        if records.isEmpty { return }
         let producer = publisher.producer
+        let batch = records
         let highest = try await runOnThread(name: "import") {
-            try producer.sendAllReportingBlocking(records, topic: Topics.counterparties)
+            try producer.sendAllReportingBlocking(batch, topic: Topics.counterparties)
         }
         for (partition, offset) in highest { lastOffsets[partition] = max(lastOffsets[partition] ?? -1, offset) }
         imported += records.count
