@@ -9,24 +9,28 @@ enum CounterpartySearch {
         /// The FTS5 MATCH expression.
         let expression: String
 
-        /// Every word becomes a quoted prefix term (all must match). Text that looks like a phone
-        /// number also matches the phone's normalised digits, however it was written.
+        /// Every word becomes a quoted prefix term (all must match); a word with `@` or `.` (an
+        /// e-mail, a site) is matched as written, since a prefix on its last part (`com`*) would
+        /// expand to half the index. Text that looks like a phone number matches the phone's digits
+        /// only, however it was written.
         init?(_ text: String, normalization: ContactNormalization) {
-            let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
-            let terms = words.compactMap { word -> String? in
-                guard word.contains(where: { $0.isLetter || $0.isNumber }) else { return nil }
-                return "\"\(word.replacingOccurrences(of: "\"", with: "\"\""))\"*"
-            }
-            if terms.isEmpty { return nil }
-            var expression = terms.joined(separator: " AND ")
             let phoneLike = text.allSatisfy { $0.isNumber || " +-().".contains($0) }
             let digits = text.filter(\.isNumber)
             if phoneLike && digits.count >= 5 {
+                // Not the separate words: a lone "8"* would match every token that starts with 8.
                 var alternatives = ["\"\(digits)\"*"]
                 if let normalized = normalization.phone(text), normalized != digits { alternatives.append("\"\(normalized)\"") }
-                expression = "(\(expression)) OR " + alternatives.joined(separator: " OR ")
+                expression = alternatives.joined(separator: " OR ")
+                return
             }
-            self.expression = expression
+            let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+            let terms = words.compactMap { word -> String? in
+                guard word.contains(where: { $0.isLetter || $0.isNumber }) else { return nil }
+                let quoted = "\"\(word.replacingOccurrences(of: "\"", with: "\"\""))\""
+                return word.contains("@") || word.contains(".") ? quoted : quoted + "*"
+            }
+            if terms.isEmpty { return nil }
+            expression = terms.joined(separator: " AND ")
         }
     }
 
