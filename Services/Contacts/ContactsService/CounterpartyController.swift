@@ -53,21 +53,7 @@ struct CounterpartyController {
     @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         let limit = try pageLimit(request)
-        var filter = StoredCounterparty.ListFilter()
-        switch query.get("archived") {
-        case nil, "false": filter.archived = false
-        case "true": filter.archived = true
-        case "any": filter.archived = nil
-        case let other?: throw Problem.badRequest("archived must be true, false or any (got '\(other)')")
-        }
-        if let role = query.get("role") {
-            guard let parsed = CounterpartyRole(rawValue: role) else {
-                throw Problem.badRequest("role must be one of \(CounterpartyRole.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            filter.role = parsed
-        }
-        filter.responsibleManagerId = query.get("responsibleManagerId")
-        let chosen = filter
+        let chosen = try StoredCounterparty.ListFilter(request)
         if let text = query.get("q") {
             return try await search(text, filter: chosen, request: request, limit: limit)
         }
@@ -176,5 +162,26 @@ struct CounterpartyController {
                     + "add ?allowDuplicates=true to keep both",
                 extensions: ["existingId": match.counterpartyId, "field": match.kind.rawValue])
         }
+    }
+}
+
+extension StoredCounterparty.ListFilter {
+    /// The list filters of a request (`archived`, `role`, `responsibleManagerId`); 400 when invalid.
+    init(_ request: Request) throws {
+        self.init()
+        let query = request.uri.queryParameters
+        switch query.get("archived") {
+        case nil, "false": archived = false
+        case "true": archived = true
+        case "any": archived = nil
+        case let other?: throw Problem.badRequest("archived must be true, false or any (got '\(other)')")
+        }
+        if let role = query.get("role") {
+            guard let parsed = CounterpartyRole(rawValue: role) else {
+                throw Problem.badRequest("role must be one of \(CounterpartyRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.role = parsed
+        }
+        responsibleManagerId = query.get("responsibleManagerId")
     }
 }

@@ -46,19 +46,7 @@ struct ExportController {
         case "true": format.byteOrderMark = true
         case let other?: throw Problem.badRequest("bom must be true or false (got '\(other)')")
         }
-        var filter = StoredCounterparty.ListFilter()
-        switch query.get("archived") {
-        case nil, "false": filter.archived = false
-        case "true": filter.archived = true
-        case "any": filter.archived = nil
-        case let other?: throw Problem.badRequest("archived must be true, false or any (got '\(other)')")
-        }
-        if let role = query.get("role") {
-            guard let parsed = CounterpartyRole(rawValue: role) else { throw Problem.badRequest("unknown role '\(role)'") }
-            filter.role = parsed
-        }
-        filter.responsibleManagerId = query.get("responsibleManagerId")
-        let chosen = filter
+        let chosen = try StoredCounterparty.ListFilter(request)
         let exportFormat = format
         let store = self.context.store
         let body = ResponseBody { writer in
