@@ -17,7 +17,7 @@ enum Duplicates {
     ) throws -> Match? {
         for (kind, value) in identities {
             let owners = try String.fetchAll(
-                db, sql: "SELECT counterparty_id FROM counterparty_identity WHERE kind = ? AND value = ? ORDER BY counterparty_id",
+                try db.cachedStatement(sql: "SELECT counterparty_id FROM counterparty_identity WHERE kind = ? AND value = ? ORDER BY counterparty_id"),
                 arguments: [kind.rawValue, value])
             for owner in owners {
                 guard let root = try StoredCounterparty.resolve(db, id: owner), root != excludingRoot else { continue }

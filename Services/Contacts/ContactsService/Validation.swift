@@ -4,10 +4,21 @@ import WireSchema
 
 /// Normalises what a request asks to publish, or says exactly what is wrong (422).
 enum Validation {
-    static let idPattern = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+    /// `^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`, checked on bytes (a regular expression per call cost
+    /// more than the rest of an import row's validation).
+    static func isValidId(_ id: String) -> Bool {
+        let bytes = id.utf8
+        guard (1...64).contains(bytes.count) else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let alphanumeric = (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
+            let punctuation = byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+            if !(alphanumeric || (index > 0 && punctuation)) { return false }
+        }
+        return true
+    }
 
     static func validateId(_ id: String, _ field: String = "id") throws {
-        guard id.range(of: idPattern, options: .regularExpression) != nil else {
+        guard isValidId(id) else {
             throw Problem.unprocessable(
                 "\(field) '\(id)' is invalid: use 1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
         }
