@@ -26,18 +26,17 @@ final class BlockingQueue<Element: Sendable>: Sendable {
     @discardableResult
     func put(_ item: Element) -> Bool {
         notFull.wait()
-        let accepted = state.withLock { state -> Bool in
-            if state.closed { return false }
-            state.items.append(item)
-            return true
-        }
-        if accepted { notEmpty.signal() } else { notFull.signal() }
-        return accepted
+        return append(item)
     }
 
     /// Adds the item only if there is room now; returns false when full or closed.
     func offer(_ item: Element) -> Bool {
         guard notFull.wait(timeout: .now()) == .success else { return false }
+        return append(item)
+    }
+
+    /// Appends once a slot was taken from `notFull`; gives the slot back when closed.
+    private func append(_ item: Element) -> Bool {
         let accepted = state.withLock { state -> Bool in
             if state.closed { return false }
             state.items.append(item)

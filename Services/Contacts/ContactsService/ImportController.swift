@@ -78,7 +78,7 @@ struct ImportSession {
     var errors: [ImportController.RowError] = []
     var imported = 0
     var lastOffsets: [TopicPartition: Int64] = [:]
-    private var pending: [(line: Int, record: CounterpartyRecord)] = []
+    private var pending: [(line: Int, record: CounterpartyRecord, identities: [(ContactNormalization.IdentityKind, String)])] = []
     private var seenIds = Set<String>()
     private var seenIdentities = Set<String>()
     private var knownStaff = Set<String>()
@@ -125,14 +125,15 @@ struct ImportSession {
                 archived: cell("archived") == "true"))
             // Against the rows before it in the file (the store is checked per batch).
             if !seenIds.insert(record.id).inserted { throw Problem.unprocessable("id '\(record.id)' appears earlier in the file") }
+            let identities = allowDuplicates ? [] : context.normalization.identities(of: record)
             if !allowDuplicates {
-                let keys = context.normalization.identities(of: record).map { ("\($0.0.rawValue) \($0.1)", $0) }
+                let keys = identities.map { ("\($0.0.rawValue) \($0.1)", $0) }
                 if let repeated = keys.first(where: { seenIdentities.contains($0.0) }) {
                     throw Problem.unprocessable("the \(repeated.1.0.label) \(repeated.1.1) appears earlier in the file")
                 }
                 for (key, _) in keys { seenIdentities.insert(key) }
             }
-            pending.append((row.line, record))
+            pending.append((row.line, record, identities))
             if pending.count >= Self.batchSize { try await flush() }
         } catch let problem as Problem {
             fail(row.line, id, problem.detail)
@@ -149,7 +150,6 @@ struct ImportSession {
         if pending.isEmpty { return }
         let rows = pending
         pending = []
-        let normalization = context.normalization
         let allowDuplicates = self.allowDuplicates
         let staffToCheck = Set(rows.compactMap(\.record.responsibleManagerId)).subtracting(knownStaff)
         let (refusals, staff) = try await context.read { db -> ([Int: String], Set<String>) in
@@ -162,7 +162,7 @@ struct ImportSession {
                 } else if let manager = row.record.responsibleManagerId, staffToCheck.contains(manager), !staff.contains(manager) {
                     refusals[index] = "responsibleManagerId: no staff member '\(manager)'"
                 } else if !allowDuplicates,
-                          let match = try Duplicates.firstMatch(db, identities: normalization.identities(of: row.record), excludingRoot: nil) {
+                          let match = try Duplicates.firstMatch(db, identities: row.identities, excludingRoot: nil) {
                     refusals[index] = "counterparty '\(match.counterpartyId)' already has this \(match.kind.label) (\(match.value))"
                 }
             }
