@@ -29,15 +29,16 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        // glibc allocator settings for the replay path (no Swift module exposes mallopt).
+        // What no Swift module exposes: glibc allocator settings (mallopt) and thread names (prctl).
         .target(
-            name: "CMemoryTuning",
-            path: "Shared/CMemoryTuning"
+            name: "CPlatform",
+            path: "Shared/CPlatform"
         ),
         .target(
             name: "Kafka",
             dependencies: [
                 "CRdKafka",
+                "CPlatform",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/Kafka",
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "EventStore",
             dependencies: [
-                "CMemoryTuning",
+                "CPlatform",
                 "Kafka",
                 "WireSchema",
                 .product(name: "GRDB", package: "GRDB.swift"),

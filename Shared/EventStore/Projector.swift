@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
-import CMemoryTuning
+import CPlatform
 import Synchronization
 import WireSchema
 
@@ -101,7 +101,7 @@ public final class Projector<P: Projection>: Sendable {
 
     /// Runs until `stop()` on threads of its own (see `runBlocking`).
     public func run() async throws {
-        try await runOnThread(name: "\(projection.name)-projector") { try self.runBlocking() }
+        try await runOnThread(name: "\(projection.name)-consumer") { try self.runBlocking() }
     }
 
     /// Runs until `stop()`; blocking, so call it from a thread of its own. Throws `ProjectorError`
@@ -130,7 +130,7 @@ public final class Projector<P: Projection>: Sendable {
         let spent = BlockingQueue<[[Item]]>(capacity: 16)
         let writerError = Mutex<(any Error)?>(nil)
         let writerDone = DispatchSemaphore(value: 0)
-        let writer = Thread { [self] in
+        startThread(name: "\(projection.name)-writer") { [self] in
             do {
                 try writeLoop(queue, spent)
             } catch {
@@ -139,16 +139,12 @@ public final class Projector<P: Projection>: Sendable {
             }
             writerDone.signal()
         }
-        writer.name = "\(projection.name)-projector-writer"
-        writer.start()
 
         let outboxDone = DispatchSemaphore(value: 0)
-        let outbox = Thread { [self] in
+        startThread(name: "\(projection.name)-outbox") { [self] in
             outboxLoop()
             outboxDone.signal()
         }
-        outbox.name = "\(projection.name)-outbox"
-        outbox.start()
 
         var consumeError: (any Error)?
         do {

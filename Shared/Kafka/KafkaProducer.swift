@@ -45,15 +45,13 @@ public final class KafkaProducer: @unchecked Sendable {
             }
         }
         let pollHandle = SendableHandle(pointer: handle)
-        let thread = Thread { [running, pollThreadDone] in
+        startThread(name: "producer-poll") { [running, pollThreadDone] in
             // Delivery reports are served only while someone polls.
             while running.isRunning {
                 rd_kafka_poll(pollHandle.pointer, 50)
             }
             pollThreadDone.signal()
         }
-        thread.name = "kafka-producer-poll"
-        thread.start()
     }
 
     deinit {

@@ -104,6 +104,39 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
 }
 
+extension Addresses: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { json in
+            json.field("actual", actual)
+            json.field("delivery", delivery)
+            json.field("legal", legal)
+        }
+    }
+}
+
+extension CounterpartyRecord: JSONWritable {
+    /// Keys in sorted order, as `WireEncoder` writes them.
+    public func write(to writer: inout JSONWriter) {
+        writer.object { json in
+            json.field("addresses", addresses)
+            json.field("archived", archived)
+            json.field("emails", emails)
+            json.field("id", id)
+            json.field("kind", kind.rawValue)
+            json.field("legalName", legalName)
+            json.field("notes", notes)
+            json.field("phones", phones)
+            json.field("responsibleManagerId", responsibleManagerId)
+            json.field("roles", roles.map(\.rawValue))
+            json.field("shortName", shortName)
+            json.field("source", source)
+            json.field("tags", tags)
+            json.field("taxId", taxId)
+            json.field("website", website)
+        }
+    }
+}
+
 public struct CounterpartyReference: Codable, Sendable, Equatable, JSONReadable {
     public var id: String
     public init(id: String) { self.id = id }

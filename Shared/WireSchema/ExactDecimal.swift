@@ -59,7 +59,7 @@ public struct Amount: Codable, Sendable, Hashable, CustomStringConvertible, Expr
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
-            guard let value = ExactDecimal.parse(text.trimmingCharacters(in: .whitespaces)) else {
+            guard let value = ExactDecimal.parse(text.trimmingWhitespace()) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a decimal number")
             }
             self.value = value

@@ -28,7 +28,7 @@ extension Decimal: WireScalar {
         let text: String
         switch value {
         case .number(let n): text = n
-        case .string(let s): text = s.trimmingCharacters(in: .whitespaces)
+        case .string(let s): text = s.trimmingWhitespace()
         default: throw typeMismatch(Decimal.self, value, codingPath)
         }
         guard let decimal = ExactDecimal.parse(text) else {

@@ -7,6 +7,13 @@ public enum WireEncoder {
         Array(try makeEncoder().encode(value))
     }
 
+    /// The same bytes as the generic path, written by the type itself.
+    public static func encode<T: Encodable & JSONWritable>(_ value: T) throws -> [UInt8] {
+        var writer = JSONWriter()
+        value.write(to: &writer)
+        return writer.bytes
+    }
+
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -54,4 +54,27 @@ import Testing
         #expect(Set(ids).count == ids.count)
         #expect(ids[0].count == 36)
     }
+
+    @Test func timeOrderedIdsAreVersion7WithTheirMillisecond() throws {
+        let time = Date()
+        let id = TimeOrderedID.make(now: time)
+        let uuid = try #require(UUID(uuidString: id))
+        #expect(uuid.uuidString.lowercased() == id)
+        let bytes = withUnsafeBytes(of: uuid.uuid) { Array($0) }
+        #expect(bytes[6] >> 4 == 7)
+        #expect(bytes[8] >> 6 == 0b10)
+        let ms = bytes[0..<6].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        // Never behind an id made before it, so possibly a little ahead of the clock.
+        let clock = UInt64(time.timeIntervalSince1970 * 1000)
+        #expect(ms >= clock && ms < clock + 1000)
+    }
+
+    @Test func whitespaceTrimming() {
+        #expect("  ООО Ромашка\t".trimmingWhitespace() == "ООО Ромашка")
+        #expect("plain".trimmingWhitespace() == "plain")
+        #expect("\u{00A0}\n x y \r\n".trimmingWhitespace() == "x y")
+        #expect(" \t\n ".trimmingWhitespace() == "")
+        #expect("".trimmingWhitespace() == "")
+        #expect("a\u{2003}"[...].trimmingWhitespace() == "a")
+    }
 }

@@ -94,7 +94,7 @@ struct ImportSession {
     mutating func take(_ row: CSVReader.Row) async throws {
         guard let header else {
             var columns: [String: Int] = [:]
-            for (index, name) in row.fields.enumerated() { columns[name.trimmingCharacters(in: .whitespaces)] = index }
+            for (index, name) in row.fields.enumerated() { columns[name.trimmingWhitespace()] = index }
             guard columns["legalName"] != nil else { throw Problem.unprocessable("the header row has no legalName column") }
             self.header = columns
             return
@@ -102,12 +102,12 @@ struct ImportSession {
         if row.invalid { return fail(row.line, nil, "the row is not valid UTF-8") }
         func cell(_ name: String) -> String? {
             guard let index = header[name], index < row.fields.count else { return nil }
-            var value = row.fields[index].trimmingCharacters(in: .whitespaces)
+            var value = row.fields[index].trimmingWhitespace()
             // Undo the export's CSV-injection escape ('=…, '+…).
             if value.hasPrefix("'"), let next = value.dropFirst().first, "=+-@\t\r".contains(next) { value.removeFirst() }
             return value.isEmpty ? nil : value
         }
-        func list(_ name: String) -> [String] { cell(name)?.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } ?? [] }
+        func list(_ name: String) -> [String] { cell(name)?.split(separator: ";").map { $0.trimmingWhitespace() } ?? [] }
         let id = cell("id") ?? TimeOrderedID.make()
         do {
             guard let kind = CounterpartyKind(rawValue: cell("kind") ?? "organization") else {

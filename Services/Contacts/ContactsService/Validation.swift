@@ -91,20 +91,20 @@ enum Validation {
     }
 
     static func required(_ value: String, _ field: String, maxLength: Int) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmingWhitespace()
         if trimmed.isEmpty { throw Problem.unprocessable("\(field) must not be empty") }
         if trimmed.count > maxLength { throw Problem.unprocessable("\(field) is longer than \(maxLength) characters") }
         return trimmed
     }
 
     static func optional(_ value: String?, _ field: String, maxLength: Int) throws -> String? {
-        guard let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        guard let trimmed = value?.trimmingWhitespace(), !trimmed.isEmpty else { return nil }
         if trimmed.count > maxLength { throw Problem.unprocessable("\(field) is longer than \(maxLength) characters") }
         return trimmed
     }
 
     static func list(_ values: [String], _ field: String, maxCount: Int, maxLength: Int) throws -> [String] {
-        let cleaned = unique(values.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+        let cleaned = unique(values.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
         if cleaned.count > maxCount { throw Problem.unprocessable("\(field) has more than \(maxCount) entries") }
         if let long = cleaned.first(where: { $0.count > maxLength }) {
             throw Problem.unprocessable("\(field): '\(long.prefix(40))…' is longer than \(maxLength) characters")

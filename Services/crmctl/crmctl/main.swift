@@ -48,14 +48,13 @@ struct DevBrokerCommand: ParsableCommand {
             "bootstrap": "\(broker.bootstrapServers)", "topics": "\(options.contract.topics.count)",
             "restored_records": "\(restored)", "journal": "\(options.dataDirectory ?? "off")",
         ])
-        let journalThread = Thread {
+        startThread(name: "journal") {
             do {
                 try broker.journalLoop()
             } catch {
                 logger.critical("journal failed: local data will not survive a restart", metadata: ["error": "\(error)"])
             }
         }
-        journalThread.start()
 
         let stopRequested = DispatchSemaphore(value: 0)
         signal(SIGINT, SIG_IGN)
@@ -67,7 +66,7 @@ struct DevBrokerCommand: ParsableCommand {
             source.resume()
             sources.append(source)
         }
-        let stdinThread = Thread {
+        startThread(name: "fault-commands") {
             // EOF on stdin (started in the background) is not a stop request.
             while let line = readLine() {
                 let command = line.trimmingCharacters(in: .whitespaces)
@@ -80,7 +79,6 @@ struct DevBrokerCommand: ParsableCommand {
                 writeLine(broker.execute(command))
             }
         }
-        stdinThread.start()
         stopRequested.wait()
         logger.info("stopping: writing the journal")
         broker.stop()

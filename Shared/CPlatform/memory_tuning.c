@@ -1,4 +1,4 @@
-#include "CMemoryTuning.h"
+#include "CPlatform.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>

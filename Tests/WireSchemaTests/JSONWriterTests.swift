@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+@testable import WireSchema
+
+@Suite struct JSONWriterTests {
+    static let records = [
+        CounterpartyRecord(id: "C-1", kind: .organization, roles: [.customer], legalName: "Plain Trading LLC"),
+        CounterpartyRecord(
+            id: "019bb6a0-0000-7000-8000-000000000001", kind: .person, roles: [.customer, .supplier, .prospect],
+            legalName: "ООО \"Ромашка\" \\ back/slash", shortName: "Ромашка 🌼", taxId: "7701234567",
+            addresses: Addresses(legal: "Line 1\nLine 2\r\n\tTabbed", actual: "\u{01}\u{1F}\u{08}\u{0C}\u{7F}", delivery: ""),
+            phones: ["+7 495 123-45-67", "8 (495) 1234567"], emails: ["a@example.com"], website: "https://example.com/a?b=c",
+            responsibleManagerId: "S-1", source: "campaign-1", tags: ["vip", "é"], notes: "\u{2028}\u{2029} end", archived: true),
+    ]
+
+    @Test(arguments: records)
+    func writesTheSameBytesAsTheEncoder(_ record: CounterpartyRecord) throws {
+        var writer = JSONWriter()
+        record.write(to: &writer)
+        let generic = Array(try WireEncoder.makeEncoder().encode(record))
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
+        #expect(try WireEncoder.encode(record) == generic)
+        #expect(try CounterpartyRecord(json: JSONParser.parse(writer.bytes)) == record)
+    }
+}
