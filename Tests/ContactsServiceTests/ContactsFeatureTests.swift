@@ -156,6 +156,13 @@ extension TestClientProtocol {
             #expect(try await client.ids("/counterparties?q=ivanova") == ["B"], "contact persons count")
             #expect(try await client.ids("/counterparties?q=%2B79165554433") == ["B"])
             #expect(try await client.ids("/counterparties?q=nothing%20like%20this").isEmpty)
+            // Whole words first, prefixes of every word when whole words find nothing.
+            _ = try await client.created("/counterparties", #"{"id":"C","kind":"organization","legalName":"Трейд Маркет"}"#)
+            #expect(try await client.ids("/counterparties?q=трейд%20марк") == ["C"], "a whole word, then a prefix")
+            #expect(try await client.ids("/counterparties?q=ромашка%20тр") == ["A"])
+            #expect(Set(try await client.ids("/counterparties?q=тр")) == ["A", "C"])
+            #expect(try await client.ids("/counterparties?q=ром%20трей") == ["A"], "no whole word matches: prefixes")
+            #expect(try await client.ids("/counterparties?q=трей%20ром") == ["A"])
             try expectProblem(try await client.send(.get, "/counterparties?q=%20-%20"), .badRequest)
         }
     }
