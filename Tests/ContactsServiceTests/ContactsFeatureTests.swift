@@ -47,6 +47,20 @@ extension TestClientProtocol {
         }
     }
 
+    @Test func concurrentSupervisorChangesCannotCloseACycle() async throws {
+        try await withContactsService { client, _ in
+            for round in 0..<4 {
+                _ = try await client.created("/staff", #"{"id":"a\#(round)","name":"A"}"#)
+                _ = try await client.created("/staff", #"{"id":"b\#(round)","name":"B"}"#)
+                // Each alone is fine; together they would make a cycle.
+                async let first = client.send(.patch, "/staff/a\(round)", #"{"supervisorId":"b\#(round)"}"#)
+                async let second = client.send(.patch, "/staff/b\(round)", #"{"supervisorId":"a\#(round)"}"#)
+                let statuses = [try await first.status, try await second.status].map(\.code).sorted()
+                #expect(statuses == [200, 422], "round \(round)")
+            }
+        }
+    }
+
     @Test func duplicatesAreRefusedNamingTheExistingOneUnlessAllowed() async throws {
         try await withContactsService { client, _ in
             _ = try await client.created("/counterparties", #"{"id":"A","kind":"organization","legalName":"Romashka LLC","taxId":"7701 234567","emails":["Sales@Romashka.example"],"phones":["+7 495 123-45-67"]}"#)

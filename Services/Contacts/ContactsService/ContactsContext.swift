@@ -12,6 +12,8 @@ struct ContactsContext: Sendable {
     let commands: CommandGateway
     let maxBodyBytes: Int
     let normalization: ContactNormalization
+    /// Held by commands that change who reports to whom: a cycle check must see the previous change.
+    let staffHierarchy = CommandLock()
 
     func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         try await store.database.read(body)

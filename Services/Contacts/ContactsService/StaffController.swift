@@ -40,9 +40,11 @@ struct StaffController {
         if try await self.context.read({ db in try StoredStaffMember.fetch(db, id: member.id) }) != nil {
             throw Problem.conflict("staff member '\(member.id)' already exists", extensions: ["existingId": member.id])
         }
-        try await checkSupervisor(of: member)
         let event = StaffEvent.registered(member)
-        let eventId = try await self.context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        let eventId = try await self.context.staffHierarchy.withLock {
+            try await checkSupervisor(of: member)
+            return try await self.context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        }
         let stored = try await self.context.read { db in try StoredStaffMember.fetch(db, id: member.id) }
         guard let stored, stored.lastEventId == eventId else {
             throw Problem.conflict("staff member '\(member.id)' was registered concurrently by another request", extensions: ["existingId": member.id])
@@ -99,9 +101,19 @@ struct StaffController {
 
     private func update(_ current: StoredStaffMember, to member: StaffMember, user: ActingUser) async throws -> Response {
         if member == current.record { return try resourceResponse(StaffMemberResource(stored: current), current.bookkeeping) }
-        if member.supervisorId != current.record.supervisorId { try await checkSupervisor(of: member) }
         let event = StaffEvent.updated(member)
-        let eventId = try await context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        let publish = { @Sendable [context] in
+            try await context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        }
+        let eventId: String
+        if member.supervisorId != current.record.supervisorId {
+            eventId = try await context.staffHierarchy.withLock {
+                try await checkSupervisor(of: member)
+                return try await publish()
+            }
+        } else {
+            eventId = try await publish()
+        }
         let stored = try await context.read { db in try StoredStaffMember.fetch(db, id: member.id) }
         guard let stored, stored.lastEventId == eventId else { throw Problem.conflict("staff member '\(member.id)' was changed concurrently") }
         return try resourceResponse(StaffMemberResource(stored: stored), stored.bookkeeping)
