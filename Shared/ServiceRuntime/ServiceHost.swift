@@ -113,14 +113,21 @@ struct ProducerService: Service {
 }
 
 /// Runs the projector's blocking loops on threads of their own, off Swift's cooperative pool.
+/// Stopped by a graceful shutdown, and by cancellation too: when another service fails (the HTTP
+/// port is taken) the group cancels the rest, and a projector that ignored it kept the process
+/// alive without its HTTP server.
 struct ProjectorService<P: Projection>: Service {
     let projector: Projector<P>
 
     func run() async throws {
         let projector = projector
-        try await withGracefulShutdownHandler {
-            try await projector.run()
-        } onGracefulShutdown: {
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await projector.run()
+            } onGracefulShutdown: {
+                projector.stop()
+            }
+        } onCancel: {
             projector.stop()
         }
     }
