@@ -28,17 +28,12 @@ enum ContactsDump {
         }
         let counterparties = try Row.fetchCursor(db, sql: "SELECT \(StoredCounterparty.columns) FROM counterparty ORDER BY id")
         while let row = try counterparties.next() { try emit("counterparty", CounterpartyResource(try StoredCounterparty(row: row))) }
-        let persons = try Row.fetchCursor(db, sql: "SELECT \(StoredContactPerson.columns) FROM contact_person ORDER BY id")
-        while let row = try persons.next() {
-            let person = try StoredContactPerson(row: row)
-            try emit("contactPerson", ContactPersonResource(stored: person, counterpartyId: person.record.counterpartyId))
+        func emitAll<Record: StoredRecord>(_ entity: String, _: Record.Type) throws {
+            let rows = try StoredEntity<Record>.all(db)
+            while let row = try rows.next() { try emit(entity, EntityResource(stored: try StoredEntity<Record>(row: row))) }
         }
-        let staff = try Row.fetchCursor(db, sql: "SELECT \(StoredStaffMember.columns) FROM staff ORDER BY id")
-        while let row = try staff.next() { try emit("staffMember", StaffMemberResource(stored: try StoredStaffMember(row: row))) }
-        let interactions = try Row.fetchCursor(db, sql: "SELECT \(StoredInteraction.columns) FROM interaction ORDER BY id")
-        while let row = try interactions.next() {
-            let interaction = try StoredInteraction(row: row)
-            try emit("interaction", InteractionResource(stored: interaction, counterpartyId: interaction.record.counterpartyId))
-        }
+        try emitAll("contactPerson", ContactPerson.self)
+        try emitAll("staffMember", StaffMember.self)
+        try emitAll("interaction", Interaction.self)
     }
 }

@@ -19,9 +19,10 @@ public struct CounterpartyResource: Encodable, Sendable {
     }
 }
 
-/// The body of `POST /counterparties` (and of `PUT`, where `id` comes from the path).
-struct CounterpartyDraft: Decodable {
-    var id: String?
+/// The body of `POST /counterparties` (and of `PUT`, where `id` comes from the path). Public for the
+/// benchmark, which decodes events with it to measure Foundation's synthesised `Decodable`.
+public struct CounterpartyDraft: Decodable {
+    public var id: String?
     var kind: CounterpartyKind
     var roles: [CounterpartyRole]?
     var legalName: String

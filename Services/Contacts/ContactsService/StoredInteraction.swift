@@ -2,23 +2,7 @@ import Foundation
 import GRDB
 import WireSchema
 
-public struct StoredInteraction: Sendable, Equatable {
-    public var record: Interaction
-    public var bookkeeping: Bookkeeping
-    public var lastEventId: String
-
-    static let columns = "record, \(Bookkeeping.columns), last_event_id"
-
-    init(row: Row) throws {
-        record = try decodeStoredRecord(Interaction.self, row)
-        bookkeeping = Bookkeeping(row: row)
-        lastEventId = row["last_event_id"]
-    }
-
-    public static func fetch(_ db: Database, id: String) throws -> StoredInteraction? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM interaction WHERE id = ?"), arguments: [id]).map(Self.init(row:))
-    }
-
+extension StoredEntity where Record == Interaction {
     public struct TimelineFilter: Sendable {
         public var kinds: [InteractionKind] = []
         public var from: Date?
@@ -35,7 +19,7 @@ public struct StoredInteraction: Sendable, Equatable {
     /// A counterparty's interactions (those of counterparties merged into it included), newest first.
     public static func timeline(
         _ db: Database, counterpartyIds: [String], filter: TimelineFilter, after: Position?, limit: Int
-    ) throws -> (items: [StoredInteraction], more: Bool) {
+    ) throws -> (items: [Self], more: Bool) {
         var conditions = ["counterparty_id IN (SELECT value FROM json_each(?))"]
         var arguments: StatementArguments = [try encodedRecord(counterpartyIds)]
         if !filter.kinds.isEmpty {
@@ -57,17 +41,4 @@ public struct StoredInteraction: Sendable, Equatable {
     }
 
     var position: Position { Position(occurredAt: Timestamp.format(record.occurredAt), id: record.id) }
-}
-
-/// An interaction in responses: `counterpartyId` is the counterparty it belongs to now.
-public struct InteractionResource: Encodable, Sendable {
-    let stored: StoredInteraction
-    let counterpartyId: String
-
-    public func encode(to encoder: any Encoder) throws {
-        var record = stored.record
-        record.counterpartyId = counterpartyId
-        try record.encode(to: encoder)
-        try stored.bookkeeping.encode(to: encoder)
-    }
 }

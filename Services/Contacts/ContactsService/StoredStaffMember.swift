@@ -2,25 +2,9 @@ import Foundation
 import GRDB
 import WireSchema
 
-public struct StoredStaffMember: Sendable, Equatable {
-    public var record: StaffMember
-    public var bookkeeping: Bookkeeping
-    public var lastEventId: String
-
-    static let columns = "record, \(Bookkeeping.columns), last_event_id"
-
-    init(row: Row) throws {
-        record = try decodeStoredRecord(StaffMember.self, row)
-        bookkeeping = Bookkeeping(row: row)
-        lastEventId = row["last_event_id"]
-    }
-
-    public static func fetch(_ db: Database, id: String) throws -> StoredStaffMember? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM staff WHERE id = ?"), arguments: [id]).map(Self.init(row:))
-    }
-
+extension StoredEntity where Record == StaffMember {
     /// A page in id order after `afterId`, optionally only the direct reports of a supervisor.
-    public static func list(_ db: Database, supervisorId: String?, afterId: String?, limit: Int) throws -> (items: [StoredStaffMember], more: Bool) {
+    public static func list(_ db: Database, supervisorId: String?, afterId: String?, limit: Int) throws -> (items: [Self], more: Bool) {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let supervisorId { conditions.append("supervisor_id = ?"); arguments += [supervisorId] }
@@ -51,14 +35,5 @@ public struct StoredStaffMember: Sendable, Equatable {
                 SELECT id FROM staff WHERE supervisor_id = ? UNION SELECT s.id FROM staff s JOIN below b ON s.supervisor_id = b.id)
             SELECT id FROM below WHERE id != ? ORDER BY id
             """), arguments: [id, id])
-    }
-}
-
-public struct StaffMemberResource: Encodable, Sendable {
-    let stored: StoredStaffMember
-
-    public func encode(to encoder: any Encoder) throws {
-        try stored.record.encode(to: encoder)
-        try stored.bookkeeping.encode(to: encoder)
     }
 }
