@@ -61,6 +61,20 @@ extension TestClientProtocol {
         }
     }
 
+    @Test func concurrentCreatesWithOnePhoneCannotBothPass() async throws {
+        try await withContactsService { client, _ in
+            for round in 0..<4 {
+                // The same number written two ways; each alone would be accepted.
+                async let first = client.send(.post, "/counterparties", #"{"id":"X\#(round)","kind":"person","legalName":"X","phones":["+7 916 000-00-0\#(round)"]}"#)
+                async let second = client.send(.post, "/counterparties", #"{"id":"Y\#(round)","kind":"person","legalName":"Y","phones":["8 (916) 000000\#(round)"]}"#)
+                async let unrelated = client.send(.post, "/counterparties", #"{"id":"Z\#(round)","kind":"person","legalName":"Z","phones":["+7 917 000-00-0\#(round)"]}"#)
+                let statuses = [try await first.status, try await second.status].map(\.code).sorted()
+                #expect(statuses == [201, 409], "round \(round)")
+                #expect(try await unrelated.status == .created)
+            }
+        }
+    }
+
     @Test func duplicatesAreRefusedNamingTheExistingOneUnlessAllowed() async throws {
         try await withContactsService { client, _ in
             _ = try await client.created("/counterparties", #"{"id":"A","kind":"organization","legalName":"Romashka LLC","taxId":"7701 234567","emails":["Sales@Romashka.example"],"phones":["+7 495 123-45-67"]}"#)

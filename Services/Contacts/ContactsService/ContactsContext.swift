@@ -12,8 +12,9 @@ struct ContactsContext: Sendable {
     let commands: CommandGateway
     let maxBodyBytes: Int
     let normalization: ContactNormalization
-    /// Held by commands that change who reports to whom: a cycle check must see the previous change.
-    let staffHierarchy = CommandLock()
+    /// Commands whose checks must see each other's effect hold keys here: the staff hierarchy, a
+    /// counterparty's id and its normalised identities.
+    let commandLocks = CommandLock()
 
     func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         try await store.database.read(body)

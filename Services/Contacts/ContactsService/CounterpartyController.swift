@@ -27,13 +27,16 @@ struct CounterpartyController {
         let id = draft.id ?? TimeOrderedID.make()
         try Validation.validateId(id)
         let record = try Validation.normalized(draft.record(id: id, archived: false))
-        if try await self.context.read({ db in try StoredCounterparty.fetchRow(db, id: id) }) != nil {
-            throw Problem.conflict("counterparty '\(id)' already exists", extensions: ["existingId": id])
-        }
-        try await checkReferences(record, allowDuplicates: allowsDuplicates(request), ownRoot: nil)
+        let allowDuplicates = try allowsDuplicates(request)
         let event = CounterpartyEvent.registered(record)
-        let eventId = try await self.context.publish(
-            topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), user: user)
+        let eventId = try await self.context.commandLocks.withLock(lockKeys(record, previous: nil)) {
+            if try await self.context.read({ db in try StoredCounterparty.fetchRow(db, id: id) }) != nil {
+                throw Problem.conflict("counterparty '\(id)' already exists", extensions: ["existingId": id])
+            }
+            try await checkReferences(record, allowDuplicates: allowDuplicates, ownRoot: nil)
+            return try await self.context.publish(
+                topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), user: user)
+        }
         let stored = try await self.context.read { db in try StoredCounterparty.fetchRow(db, id: id) }
         guard let stored, stored.registrationEventId == eventId else {
             throw Problem.conflict("counterparty '\(id)' was registered concurrently by another request", extensions: ["existingId": id])
@@ -110,9 +113,12 @@ struct CounterpartyController {
 
     private func update(_ current: StoredCounterparty, to record: CounterpartyRecord, request: Request, user: ActingUser) async throws -> Response {
         if record == current.record { return try resourceResponse(CounterpartyResource(current), current.bookkeeping) }
-        try await checkReferences(record, allowDuplicates: allowsDuplicates(request), ownRoot: current.record.id, previous: current.record)
+        let allowDuplicates = try allowsDuplicates(request)
         let event = CounterpartyEvent.updated(record)
-        try await context.publish(topic: Topics.counterparties, key: record.id, type: event.type, data: try event.encodeData(), user: user)
+        try await context.commandLocks.withLock(lockKeys(record, previous: current.record)) {
+            try await checkReferences(record, allowDuplicates: allowDuplicates, ownRoot: current.record.id, previous: current.record)
+            try await context.publish(topic: Topics.counterparties, key: record.id, type: event.type, data: try event.encodeData(), user: user)
+        }
         let stored = try await context.counterparty(record.id)
         return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping)
     }
@@ -143,6 +149,18 @@ struct CounterpartyController {
         }
     }
 
+    /// What a create or update holds while it checks and publishes: the counterparty's id and the
+    /// identities it adds, so two requests racing with the same phone cannot both pass the check.
+    private func lockKeys(_ record: CounterpartyRecord, previous: CounterpartyRecord?) -> [String] {
+        ["counterparty \(record.id)"] + addedIdentities(record, previous: previous).map { "identity \($0.0.rawValue) \($0.1)" }
+    }
+
+    /// Only what this change adds: a duplicate accepted earlier does not block later edits.
+    private func addedIdentities(_ record: CounterpartyRecord, previous: CounterpartyRecord?) -> [(ContactNormalization.IdentityKind, String)] {
+        let before = Set((previous.map(context.normalization.identities(of:)) ?? []).map { "\($0.0.rawValue) \($0.1)" })
+        return context.normalization.identities(of: record).filter { !before.contains("\($0.0.rawValue) \($0.1)") }
+    }
+
     /// The responsible manager must be a staff member; a tax id, e-mail or phone that another
     /// counterparty already has is a 409 naming it, unless the client says the duplicate is intended.
     private func checkReferences(
@@ -152,9 +170,7 @@ struct CounterpartyController {
             try await context.requireStaff(record.responsibleManagerId, field: "responsibleManagerId")
         }
         if allowDuplicates { return }
-        // Only what this change adds: a duplicate accepted earlier does not block later edits.
-        let before = Set((previous.map(context.normalization.identities(of:)) ?? []).map { "\($0.0.rawValue) \($0.1)" })
-        let identities = context.normalization.identities(of: record).filter { !before.contains("\($0.0.rawValue) \($0.1)") }
+        let identities = addedIdentities(record, previous: previous)
         let match = try await context.read { db in try Duplicates.firstMatch(db, identities: identities, excludingRoot: ownRoot) }
         if let match {
             throw Problem.conflict(

@@ -18,6 +18,9 @@ struct StaffController {
         group.get("/staff/{id}/completeness", use: completeness)
     }
 
+    /// Held by commands that set or change a supervisor: a cycle check must see the previous change.
+    static let hierarchyLock = "staff hierarchy"
+
     struct Draft: Decodable {
         var id: String?
         var name: String
@@ -41,7 +44,7 @@ struct StaffController {
             throw Problem.conflict("staff member '\(member.id)' already exists", extensions: ["existingId": member.id])
         }
         let event = StaffEvent.registered(member)
-        let eventId = try await self.context.staffHierarchy.withLock {
+        let eventId = try await self.context.commandLocks.withLock([Self.hierarchyLock]) {
             try await checkSupervisor(of: member)
             return try await self.context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
         }
@@ -107,7 +110,7 @@ struct StaffController {
         }
         let eventId: String
         if member.supervisorId != current.record.supervisorId {
-            eventId = try await context.staffHierarchy.withLock {
+            eventId = try await context.commandLocks.withLock([Self.hierarchyLock]) {
                 try await checkSupervisor(of: member)
                 return try await publish()
             }
