@@ -6,8 +6,9 @@ import WireSchema
 /// SQLite FTS5 (`counterparty_search`), ranked by BM25 with names weighted highest.
 enum CounterpartySearch {
     struct Query: Sendable {
-        /// FTS5 MATCH expressions, narrowest first: the first one that matches anything is ranked.
-        let expressions: [String]
+        /// Alternative sets of FTS5 terms, narrowest first; every term of a set must match. The
+        /// first set that matches anything is the one ranked.
+        let alternatives: [[String]]
 
         /// Every word must match. Words before the last are tried as whole words first and as
         /// prefixes only if that finds nothing: FTS5 expands a prefix into the merged list of every
@@ -22,9 +23,9 @@ enum CounterpartySearch {
             let digits = text.filter(\.isNumber)
             if phoneLike && digits.count >= 5 {
                 // Not the separate words: a lone "8"* would match every token that starts with 8.
-                var alternatives = ["\"\(digits)\"*"]
-                if let normalized = normalization.phone(text), normalized != digits { alternatives.append("\"\(normalized)\"") }
-                expressions = [alternatives.joined(separator: " OR ")]
+                var forms = ["\"\(digits)\"*"]
+                if let normalized = normalization.phone(text), normalized != digits { forms.append("\"\(normalized)\"") }
+                alternatives = [["(" + forms.joined(separator: " OR ") + ")"]]
                 return
             }
             let words = text.split(whereSeparator: \.isWhitespace).map(String.init).filter { word in
@@ -35,16 +36,23 @@ enum CounterpartySearch {
                 let quoted = "\"\(word.replacingOccurrences(of: "\"", with: "\"\""))\""
                 return prefix && !word.contains("@") && !word.contains(".") ? quoted + "*" : quoted
             }
-            let prefixes = words.map { term($0, prefix: true) }.joined(separator: " AND ")
-            let wholeWords = words.enumerated().map { term($1, prefix: $0 == words.count - 1) }.joined(separator: " AND ")
-            expressions = wholeWords == prefixes ? [prefixes] : [wholeWords, prefixes]
+            let prefixes = words.map { term($0, prefix: true) }
+            let wholeWords = words.enumerated().map { term($1, prefix: $0 == words.count - 1) }
+            alternatives = wholeWords == prefixes ? [prefixes] : [wholeWords, prefixes]
         }
     }
 
+    /// A whole word in more rows than this is left out of the ranking (still required to match).
+    /// BM25 weighs a word by the number of rows holding it, and FTS5 counts them by reading the
+    /// word's whole row list: ~20 ms for a word in every one of a million names, while such a
+    /// word's weight is near zero anyway.
+    static let commonWordRows = 10_000
+
     static func run(
-        _ db: Database, query: Query, filter: StoredCounterparty.ListFilter, offset: Int, limit: Int
+        _ db: Database, query: Query, filter: StoredCounterparty.ListFilter, offset: Int, limit: Int,
+        commonWordRows: Int = commonWordRows
     ) throws -> (items: [StoredCounterparty], more: Bool) {
-        var conditions = ["counterparty_search MATCH ?", "c.merged_into IS NULL"]
+        var conditions = ["c.merged_into IS NULL"]
         var filterArguments: StatementArguments = []
         if let archived = filter.archived { conditions.append("c.archived = ?"); filterArguments += [archived] }
         if let manager = filter.responsibleManagerId { conditions.append("c.responsible_manager_id = ?"); filterArguments += [manager] }
@@ -54,22 +62,50 @@ enum CounterpartySearch {
         }
         let matching = """
             FROM counterparty_search JOIN counterparty c ON c.rowid = counterparty_search.rowid
-            WHERE \(conditions.joined(separator: " AND "))
+            WHERE counterparty_search MATCH ? AND \(conditions.joined(separator: " AND "))
             """
         // The same choice on every page: whether anything matches, not what this page holds.
-        var expression = query.expressions[query.expressions.count - 1]
-        for narrower in query.expressions.dropLast() {
-            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 \(matching))", arguments: [narrower] + filterArguments) == true {
-                expression = narrower
+        var terms = query.alternatives[query.alternatives.count - 1]
+        for narrower in query.alternatives.dropLast() {
+            let expression = narrower.joined(separator: " AND ")
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 \(matching))", arguments: [expression] + filterArguments) == true {
+                terms = narrower
                 break
             }
         }
+        let expression = terms.joined(separator: " AND ")
+        let ranked = try rankedTerms(db, terms, commonWordRows: commonWordRows)
         let columns = StoredCounterparty.columns.split(separator: ",").map { "c.\($0.trimmingWhitespace())" }
             .joined(separator: ", ")
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT \(columns) \(matching)
-            ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
-            """, arguments: [expression] + filterArguments + [limit + 1, offset])
+        let rows: [Row]
+        if ranked == terms {
+            rows = try Row.fetchAll(db, sql: """
+                SELECT \(columns) \(matching)
+                ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
+                """, arguments: [expression] + filterArguments + [limit + 1, offset])
+        } else {
+            // Ranked on the rarer words; every word still has to match.
+            rows = try Row.fetchAll(db, sql: """
+                SELECT \(columns) \(matching)
+                    AND counterparty_search.rowid IN (SELECT rowid FROM counterparty_search WHERE counterparty_search MATCH ?)
+                ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
+                """, arguments: [ranked.joined(separator: " AND ")] + filterArguments + [expression, limit + 1, offset])
+        }
         return (try rows.prefix(limit).map(StoredCounterparty.init(row:)), rows.count > limit)
+    }
+
+    /// The terms BM25 ranks on: all but the whole words held by more than `commonWordRows` rows
+    /// (all of them when every one is that common). Prefix terms are not counted: counting one
+    /// costs what ranking it does.
+    static func rankedTerms(_ db: Database, _ terms: [String], commonWordRows: Int) throws -> [String] {
+        if terms.count < 2 { return terms }
+        let rare = try terms.filter { term in
+            if term.hasSuffix("*") { return true }
+            let rows = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM (SELECT 1 FROM counterparty_search WHERE counterparty_search MATCH ? LIMIT ?)
+                """, arguments: [term, commonWordRows + 1]) ?? 0
+            return rows <= commonWordRows
+        }
+        return rare.isEmpty ? terms : rare
     }
 }
