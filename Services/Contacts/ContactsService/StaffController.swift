@@ -162,25 +162,45 @@ struct CompletenessReport: Encodable, Sendable {
         try container.encode(filled, forKey: .filled)
     }
 
+    /// Two reads for all of the member's counterparties (a manager may have tens of thousands);
+    /// only those that absorbed merged ones are read one by one, with what they absorbed.
     static func build(_ db: Database, staffId: String) throws -> CompletenessReport {
-        let ids = try String.fetchAll(db, sql: """
-            SELECT id FROM counterparty WHERE responsible_manager_id = ? AND merged_into IS NULL AND archived = 0 ORDER BY id
+        let owned = "responsible_manager_id = ? AND merged_into IS NULL AND archived = 0"
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT c.id, c.record, EXISTS (SELECT 1 FROM counterparty m WHERE m.merged_into = c.id) AS absorbs
+            FROM counterparty c WHERE \(owned) ORDER BY c.id
             """, arguments: [staffId])
+        var personsOf: [String: [ContactPerson]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT p.record FROM contact_person p WHERE p.counterparty_id IN (SELECT id FROM counterparty WHERE \(owned))
+            """, arguments: [staffId]) {
+            let person = try decodeStoredRecord(ContactPerson.self, row)
+            personsOf[person.counterpartyId, default: []].append(person)
+        }
         var filled = Dictionary(uniqueKeysWithValues: Completeness.items.map { ($0, 0) })
         var total = 0
-        for id in ids {
-            let records = try StoredCounterparty.absorbedRecords(db, root: id)
-            guard let own = records.first(where: { $0.id == id }) else { continue }
-            let persons = try StoredContactPerson.fetchAll(db, counterpartyIds: records.map(\.id)).map(\.record)
+        for row in rows {
+            let id: String = row["id"]
+            let own: CounterpartyRecord
+            let persons: [ContactPerson]
+            if row["absorbs"] as Bool {
+                let records = try StoredCounterparty.absorbedRecords(db, root: id)
+                guard let root = records.first(where: { $0.id == id }) else { continue }
+                own = root
+                persons = try StoredContactPerson.fetchAll(db, counterpartyIds: records.map(\.id)).map(\.record)
+            } else {
+                own = try decodeStoredRecord(CounterpartyRecord.self, row)
+                persons = personsOf[id] ?? []
+            }
             for item in Completeness.filledItems(own, persons: persons) { filled[item, default: 0] += 1 }
             total += Completeness.percent(own, persons: persons)
         }
-        let mean: Decimal? = ids.isEmpty ? nil : {
-            var value = Decimal(total) / Decimal(ids.count)
+        let mean: Decimal? = rows.isEmpty ? nil : {
+            var value = Decimal(total) / Decimal(rows.count)
             var rounded = Decimal()
             NSDecimalRound(&rounded, &value, 1, .plain)
             return rounded
         }()
-        return CompletenessReport(staffId: staffId, counterparties: ids.count, completeness: mean, filled: filled)
+        return CompletenessReport(staffId: staffId, counterparties: rows.count, completeness: mean, filled: filled)
     }
 }
