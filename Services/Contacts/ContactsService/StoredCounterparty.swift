@@ -31,7 +31,10 @@ public struct StoredCounterparty: Sendable, Equatable {
 
     /// The counterparty an id stands for: itself, or for a merged one the survivor it resolves to.
     public static func fetch(_ db: Database, id: String) throws -> StoredCounterparty? {
-        guard let root = try resolve(db, id: id) else { return nil }
+        // One read when it is not merged (nearly always); otherwise follow the merges from it.
+        guard let row = try fetchRow(db, id: id) else { return nil }
+        guard let survivor = row.mergedInto else { return row }
+        guard let root = try resolve(db, id: survivor) else { return nil }
         return try fetchRow(db, id: root)
     }
 
