@@ -57,6 +57,9 @@ public struct ContactNormalization: Sendable {
         case taxId, email, phone
     }
 
+    /// One identity as a single string (`phone 74951234567`), for sets and lock keys.
+    static func key(_ identity: (IdentityKind, String)) -> String { "\(identity.0.rawValue) \(identity.1)" }
+
     /// What makes two counterparties the same one: normalised tax id, e-mails and phones.
     public func identities(of record: CounterpartyRecord) -> [(IdentityKind, String)] {
         var result: [(IdentityKind, String)] = []

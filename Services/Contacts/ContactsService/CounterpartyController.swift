@@ -152,13 +152,13 @@ struct CounterpartyController {
     /// What a create or update holds while it checks and publishes: the counterparty's id and the
     /// identities it adds, so two requests racing with the same phone cannot both pass the check.
     private func lockKeys(_ record: CounterpartyRecord, previous: CounterpartyRecord?) -> [String] {
-        ["counterparty \(record.id)"] + addedIdentities(record, previous: previous).map { "identity \($0.0.rawValue) \($0.1)" }
+        ["counterparty \(record.id)"] + addedIdentities(record, previous: previous).map { "identity " + ContactNormalization.key($0) }
     }
 
     /// Only what this change adds: a duplicate accepted earlier does not block later edits.
     private func addedIdentities(_ record: CounterpartyRecord, previous: CounterpartyRecord?) -> [(ContactNormalization.IdentityKind, String)] {
-        let before = Set((previous.map(context.normalization.identities(of:)) ?? []).map { "\($0.0.rawValue) \($0.1)" })
-        return context.normalization.identities(of: record).filter { !before.contains("\($0.0.rawValue) \($0.1)") }
+        let before = Set((previous.map(context.normalization.identities(of:)) ?? []).map(ContactNormalization.key))
+        return context.normalization.identities(of: record).filter { !before.contains(ContactNormalization.key($0)) }
     }
 
     /// The responsible manager must be a staff member; a tax id, e-mail or phone that another

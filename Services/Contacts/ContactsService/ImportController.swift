@@ -127,7 +127,7 @@ struct ImportSession {
             if !seenIds.insert(record.id).inserted { throw Problem.unprocessable("id '\(record.id)' appears earlier in the file") }
             let identities = allowDuplicates ? [] : context.normalization.identities(of: record)
             if !allowDuplicates {
-                let keys = identities.map { ("\($0.0.rawValue) \($0.1)", $0) }
+                let keys = identities.map { (ContactNormalization.key($0), $0) }
                 if let repeated = keys.first(where: { seenIdentities.contains($0.0) }) {
                     throw Problem.unprocessable("the \(repeated.1.0.label) \(repeated.1.1) appears earlier in the file")
                 }
