@@ -77,6 +77,16 @@ public final class ServiceStore: Sendable {
         }
     }
 
+    /// Puts the closed store at `source` in place of the one at `path` (its WAL included, so nothing
+    /// committed is left behind); the old store's files are removed first.
+    public static func replaceFiles(at path: String, with source: String) throws {
+        try deleteFiles(at: path)
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: source + suffix) {
+            try FileManager.default.moveItem(atPath: source + suffix, toPath: path + suffix)
+        }
+        if FileManager.default.fileExists(atPath: source + "-shm") { try FileManager.default.removeItem(atPath: source + "-shm") }
+    }
+
     /// The meta table of an existing store file, or nil when there is none.
     static func storedMeta(at path: String) throws -> [String: String]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }

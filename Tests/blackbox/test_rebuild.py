@@ -39,3 +39,38 @@ def test_restart_resumes_without_replaying(service_factory):
     again = service_factory().start().wait_ready()
     assert again.applied() == 0, "a current store applies nothing on start"
     assert again.dump() == before
+
+
+def test_the_rebuild_command_replaces_the_store_only_once_complete(service_factory):
+    import signal
+    import subprocess
+    import time
+    service = service_factory().start().wait_ready()
+    for i in range(5):
+        assert post(service, {"kind": "person", "legalName": f"R{i}"}).status_code == 201
+    before = service.dump()
+    service.stop()
+
+    # Kafka unreachable: the rebuild waits for it; stopped there, it must leave the store as it was.
+    unreachable = dict(service.env, CRM_KAFKA_BROKERS="127.0.0.1:1")
+    attempt = subprocess.Popen([str(service_binary(service)), "rebuild"], env=unreachable,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    attempt.send_signal(signal.SIGINT)
+    try:
+        attempt.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        attempt.kill()
+        attempt.wait()
+    assert service.dump() == before, "an interrupted rebuild keeps the old store"
+
+    result = service.run_command("rebuild")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "5 events applied" in result.stdout
+    assert not list(service.data_dir.glob("*.rebuild*")), "the rebuilt store took the old one's place"
+    assert service.dump() == before
+
+
+def service_binary(service):
+    from conftest import BIN
+    return BIN / service.exe

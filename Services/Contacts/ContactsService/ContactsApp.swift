@@ -16,9 +16,10 @@ public enum ContactsApp {
     }
 
     public static func makeHost(
-        _ configuration: ServiceConfiguration, logger: Logger, options: ProjectorOptions = ProjectorOptions()
+        _ configuration: ServiceConfiguration, logger: Logger, options: ProjectorOptions = ProjectorOptions(),
+        storePath: String? = nil
     ) throws -> ServiceHost<ContactsProjection> {
-        let store = try ContactsStore.open(path: configuration.storePath, logger: logger)
+        let store = try ContactsStore.open(path: storePath ?? configuration.storePath, logger: logger)
         // Phone numbers written without a country code are taken to be in this one.
         let countryCode = ProcessInfo.processInfo.environment["CRM_PHONE_COUNTRY_CODE"] ?? "7"
         guard !countryCode.isEmpty, countryCode.count <= 3, countryCode.allSatisfy(\.isASCII), countryCode.allSatisfy(\.isNumber) else {
@@ -63,8 +64,10 @@ public enum ContactsApp {
         try await host.run { group in addRoutes(to: group, host: host) }
     }
 
-    /// Deletes the store and rebuilds it from what the topics hold now, even if the log has lost its
-    /// beginning; returns the number of events applied.
+    /// Rebuilds the store from what the topics hold now, even if the log has lost its beginning, and
+    /// returns what it applied. The new store is built beside the old one (`contacts.sqlite.rebuild`)
+    /// and replaces it only once complete: a rebuild that cannot reach Kafka, or is stopped, leaves
+    /// the old store as it was.
     public struct RebuildReport: Sendable {
         public let applied: Int64
         public let deadLettered: Int64
@@ -75,10 +78,11 @@ public enum ContactsApp {
     public static func rebuild(_ configuration: ServiceConfiguration) async throws -> RebuildReport {
         RuntimeBootstrap.bootstrap(logLevel: configuration.logLevel)
         let logger = Logger(label: "crm-\(serviceName)")
-        try ServiceStore.deleteFiles(at: configuration.storePath)
+        let building = configuration.storePath + ".rebuild"
+        try ServiceStore.deleteFiles(at: building)
         var options = ProjectorOptions()
         options.acceptTruncatedLog = true
-        let host = try makeHost(configuration, logger: logger, options: options)
+        let host = try makeHost(configuration, logger: logger, options: options, storePath: building)
         let projector = host.projector
         let started = ContinuousClock.now
         let run = Task { try await projector.run() }
@@ -90,6 +94,8 @@ public enum ContactsApp {
         projector.stop()
         try await run.value
         host.producer.close()
+        try host.store.close()
+        try ServiceStore.replaceFiles(at: configuration.storePath, with: building)
         return RebuildReport(
             applied: projector.status.appliedCount, deadLettered: projector.status.deadLetterCount,
             duration: duration, timings: projector.status.timings)
