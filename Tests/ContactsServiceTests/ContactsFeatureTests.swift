@@ -95,6 +95,25 @@ extension TestClientProtocol {
             #expect(phoneGroup?["counterpartyIds"] as? [String] == ["A", "B"])
             let nameGroup = groups.first { $0["reason"] as? String == "name" }
             #expect(nameGroup?["counterpartyIds"] as? [String] == ["A", "B"], "legal forms and quotes do not count")
+
+            // More groups, read a page of one at a time: (reason, value) order, nothing twice or lost.
+            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"D","kind":"person","legalName":"Unrelated","taxId":"7701234567","emails":["x@example.com"]}"#)
+            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"E","kind":"person","legalName":"Someone","emails":["X@example.com"]}"#)
+            var pages: [String] = []
+            var cursor: String? = nil
+            repeat {
+                let page = try object(try await client.send(.get, "/counterparties/duplicates?limit=1" + (cursor.map { "&cursor=\($0)" } ?? "")))
+                for group in page["items"] as? [[String: Any]] ?? [] {
+                    pages.append("\(group["reason"]!) \(group["value"]!) \((group["counterpartyIds"] as? [String] ?? []).joined(separator: ","))")
+                }
+                cursor = page["nextCursor"] as? String
+            } while cursor != nil
+            #expect(pages == ["email x@example.com D,E", "name romashka A,B", "name unrelated C,D", "phone 74951234567 A,B", "taxId 7701234567 A,D"])
+
+            // A member merged away leaves its groups; a group left with one member is gone.
+            _ = try await client.send(.post, "/counterparties/A/merges", #"{"mergedId":"D"}"#)
+            let afterMerge = try object(try await client.send(.get, "/counterparties/duplicates"))["items"] as? [[String: Any]] ?? []
+            #expect(afterMerge.map { "\($0["reason"]!) \($0["value"]!)" } == ["name romashka", "phone 74951234567"])
         }
     }
 

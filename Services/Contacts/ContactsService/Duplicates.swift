@@ -35,25 +35,52 @@ enum Duplicates {
         let counterpartyIds: [String]
     }
 
-    /// Groups in (reason, value) order after `after`; fetches one extra to know whether more follow.
+    /// The report's reasons in the order the cursor compares them (byte order, as SQLite does).
+    static let reasons = ["email", "name", "phone", "taxId"]
+
+    /// Groups in (reason, value) order after `after`; finds one extra to know whether more follow.
+    /// Candidates come from the indexes alone (values held by two or more rows, in index order), so
+    /// a page reads only as far as it needs; only candidates are checked for merged members. The
+    /// whole identity table was sorted on every call before: 1.5 s per page at 200,000 counterparties.
     static func report(_ db: Database, after: (reason: String, value: String)?, limit: Int) throws -> (groups: [Group], more: Bool) {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT reason, value, group_concat(counterparty_id, char(31)) AS ids FROM (
-                SELECT i.kind AS reason, i.value AS value, c.id AS counterparty_id
-                FROM counterparty_identity i JOIN counterparty c ON c.id = i.counterparty_id
-                WHERE c.merged_into IS NULL
-                UNION
-                SELECT 'name', name_key, id FROM counterparty WHERE merged_into IS NULL AND name_key != ''
-                ORDER BY 3)
-            WHERE ? IS NULL OR (reason, value) > (?, ?)
-            GROUP BY reason, value HAVING count(*) > 1
-            ORDER BY reason, value LIMIT ?
-            """, arguments: [after?.reason, after?.reason, after?.value, limit + 1])
-        let groups = rows.prefix(limit).map { row -> Group in
-            let ids: String = row["ids"]
-            return Group(reason: row["reason"], value: row["value"], counterpartyIds: ids.split(separator: "\u{1F}").map(String.init))
+        var groups: [Group] = []
+        for reason in reasons where after.map({ reason >= $0.reason }) ?? true {
+            var from = after?.reason == reason ? after?.value : nil
+            while true {
+                let candidates = try candidateValues(db, reason: reason, after: from, limit: 500)
+                for value in candidates {
+                    let members = try unmergedMembers(db, reason: reason, value: value)
+                    if members.count > 1 { groups.append(Group(reason: reason, value: value, counterpartyIds: members)) }
+                    if groups.count > limit { return (Array(groups.prefix(limit)), true) }
+                }
+                guard candidates.count == 500, let last = candidates.last else { break }
+                from = last
+            }
         }
-        return (groups, rows.count > limit)
+        return (groups, false)
+    }
+
+    private static func candidateValues(_ db: Database, reason: String, after: String?, limit: Int) throws -> [String] {
+        if reason == "name" {
+            return try String.fetchAll(try db.cachedStatement(sql: """
+                SELECT name_key FROM counterparty WHERE name_key > ? GROUP BY name_key HAVING count(*) > 1 ORDER BY name_key LIMIT ?
+                """), arguments: [after ?? "", limit])
+        }
+        return try String.fetchAll(try db.cachedStatement(sql: """
+            SELECT value FROM counterparty_identity WHERE kind = ? AND value > ? GROUP BY value HAVING count(*) > 1 ORDER BY value LIMIT ?
+            """), arguments: [reason, after ?? "", limit])
+    }
+
+    private static func unmergedMembers(_ db: Database, reason: String, value: String) throws -> [String] {
+        if reason == "name" {
+            return try String.fetchAll(try db.cachedStatement(sql: """
+                SELECT id FROM counterparty WHERE name_key = ? AND merged_into IS NULL ORDER BY id
+                """), arguments: [value])
+        }
+        return try String.fetchAll(try db.cachedStatement(sql: """
+            SELECT c.id FROM counterparty_identity i JOIN counterparty c ON c.id = i.counterparty_id
+            WHERE i.kind = ? AND i.value = ? AND c.merged_into IS NULL ORDER BY c.id
+            """), arguments: [reason, value])
     }
 }
 
