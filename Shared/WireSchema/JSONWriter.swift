@@ -38,7 +38,7 @@ public struct JSONWriter {
     public mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         separate()
-        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        bytes.append(contentsOf: value ? "true".utf8 : "false".utf8)
         needsComma = true
     }
 
