@@ -6,6 +6,7 @@ import GRDB
 import Kafka
 import Logging
 import ServiceRuntime
+import Synchronization
 import WireSchema
 
 /// Benchmark helpers for `scripts/bench`: generate events, and the reference measurements the
@@ -14,7 +15,7 @@ import WireSchema
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench", abstract: "Benchmark helpers (see scripts/bench).",
-        subcommands: [Produce.self, SQLiteRaw.self, Decode.self])
+        subcommands: [Produce.self, SQLiteRaw.self, Decode.self, PlatformReplay.self])
 }
 
 /// The n-th synthetic counterparty id: a UUIDv7 like the ones the service generates (four per
@@ -142,4 +143,139 @@ struct Decode: ParsableCommand {
         print(String(format: "decode: CounterpartyEvent.decode %.0f events/s, JSONParser alone %.0f/s, Foundation JSONDecoder %.0f/s (checksum %d)",
                      Double(count) / ours, Double(count) / parseOnly, Double(count) / theirs, checksum))
     }
+}
+
+/// The least a projection can do with a registration: keep its id and JSON. What the platform costs
+/// per event (consume, decode, redelivery guard, offsets, batching) shows against the same insert
+/// done raw, without the contacts projection's search index and identities in the way.
+struct RegistrationRowProjection: Projection {
+    /// The registration's id, and the decoded event unless decoding is skipped for the measurement.
+    struct Registration: Sendable {
+        let id: String
+        let event: CounterpartyEvent?
+    }
+
+    /// Takes the id from the record key without parsing the JSON: shows what the pipeline costs
+    /// without the decoding.
+    let skipDecode: Bool
+    var name: String { "bench" }
+    var topics: [String] { [Topics.counterparties] }
+
+    static func open(path: String, logger: Logger) throws -> ServiceStore {
+        try ServiceStore(path: path, projectionVersion: 1, logger: logger) { migrator in
+            migrator.registerMigration("registration") { db in
+                try db.execute(sql: "CREATE TABLE registration (id TEXT NOT NULL UNIQUE, record TEXT NOT NULL)")
+            }
+        }
+    }
+
+    func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<Registration> {
+        try decodeCloudEvent(record) { type, data in
+            if skipDecode { return Registration(id: record.keyString ?? "", event: nil) }
+            let event = try CounterpartyEvent.decode(type: type, data: data)
+            return Registration(id: event.counterpartyId, event: event)
+        }
+    }
+
+    func apply(_ event: ProjectedEvent<Registration>, in db: Database) throws {
+        try insert(id: event.event.id, json: event.record.value ?? [], db)
+    }
+
+    func insert(id: String, json: [UInt8], _ db: Database) throws {
+        let statement = try RawStatement(db, sql: "INSERT INTO registration(id, record) VALUES (?, ?)")
+        statement.bind(1, id)
+        statement.bind(2, utf8: json)
+        try statement.execute()
+    }
+}
+
+struct PlatformReplay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "platform-replay",
+        abstract: """
+            Replay crm.counterparties.v1 through the platform's projector into a store that keeps only each \
+            registration's id and JSON, beside a raw SQLite insert of the same rows (same insert code, \
+            redelivery guard and bulk load; no Kafka, no decoding).
+            """)
+    @Option var brokers: String
+    @Option var count = 500_000
+    @Option var path = NSTemporaryDirectory() + "crm-bench-platform.sqlite"
+    @Flag(help: "Take each id from the record key instead of decoding the event (what the pipeline costs without decoding).")
+    var skipDecode = false
+
+    func run() throws {
+        var logger = Logger(label: "crm-bench")
+        logger.logLevel = .error
+        let projection = RegistrationRowProjection(skipDecode: skipDecode)
+
+        try ServiceStore.deleteFiles(at: path)
+        var store = try RegistrationRowProjection.open(path: path, logger: logger)
+        let rows = try (0..<count).map { n -> (String, [UInt8], AppliedEventKey) in
+            let event = try syntheticEvent(n)
+            return (event.key, event.value, AppliedEventKey(event.attributes.id))
+        }
+        var start = ContinuousClock.now
+        try store.beginBulkLoad(deferring: [])
+        for chunk in stride(from: 0, to: count, by: 10_000) {
+            try store.database.write { db in
+                let applied = try AppliedEventGuard(db)
+                for (id, json, key) in rows[chunk..<min(chunk + 10_000, count)] where try applied.markNew(key) {
+                    try projection.insert(id: id, json: json, db)
+                }
+            }
+        }
+        try store.finishBulkLoad()
+        let raw = seconds(since: start)
+        try store.close()
+        try ServiceStore.deleteFiles(at: path)
+
+        store = try RegistrationRowProjection.open(path: path, logger: logger)
+        let projector = Projector(
+            projection: projection, store: store, consumerConfiguration: KafkaConfiguration(brokers: brokers),
+            deadLetterProducer: nil, logger: logger)
+        let cpuBefore = threadCPUSeconds()
+        start = ContinuousClock.now
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        startThread(name: "bench-consumer") {
+            do { try projector.runBlocking() } catch { failure.withLock { $0 = error } }
+            done.signal()
+        }
+        while !projector.status.isReady {
+            if let error = failure.withLock({ $0 }) { throw error }
+            usleep(1_000)
+        }
+        let replay = seconds(since: start)
+        let cpu = threadCPUSeconds().map { ($0.key, $0.value - (cpuBefore[$0.key] ?? 0)) }.filter { $0.1 >= 0.005 }
+        let timings = projector.status.timings
+        projector.stop()
+        done.wait()
+        let applied = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM registration") ?? 0 }
+        try store.close()
+        try ServiceStore.deleteFiles(at: path)
+        guard applied == count else { throw ValidationError("the replay applied \(applied) of \(count) events") }
+        func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s); replay %.0f events/s (%.2f s, %.2f x raw); "
+                     + "consumer thread: poll %.2f s, decode %.2f s; writer thread: SQLite %.2f s",
+                     skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / replay, replay, raw / replay,
+                     s(timings.poll), s(timings.decode), s(timings.write)))
+        print("  CPU seconds by thread during the replay: "
+              + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
+    }
+}
+
+/// User + system CPU seconds of this process's threads so far, summed by thread name (Linux /proc).
+func threadCPUSeconds() -> [String: Double] {
+    var result: [String: Double] = [:]
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+        let name = String(stat[stat.index(after: open)..<close])
+        // After the name: state is field 3 of the line, utime and stime fields 14 and 15.
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+        result[name, default: 0] += (user + system) / ticks
+    }
+    return result
 }
