@@ -51,6 +51,7 @@ extension ServiceStore {
             }
             try db.execute(sql: "PRAGMA synchronous = OFF")
         }
+        checkpointer.setSyncing(false)
     }
 
     /// Rebuilds the indexes set aside, lets the projection rebuild what it derives (`rebuildDerived`,
@@ -71,6 +72,8 @@ extension ServiceStore {
                 return .commit
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // From here on background checkpoints sync again; the unsynced ones are finished.
+            checkpointer.setSyncing(true)
             // Earlier checkpoints copied unsynced pages into the database file: sync both files
             // (fsync covers every dirty page of a file, whichever descriptor wrote it).
             _ = try? db.checkpoint(.passive)

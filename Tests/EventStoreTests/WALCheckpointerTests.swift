@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+@testable import EventStore
+
+@Suite struct WALCheckpointerTests {
+    /// Waits for two checkpoints to complete: the checkpointer runs them one after another, so the
+    /// second began after this call and covers everything committed before it.
+    func waitForACheckpointOfAllCommitted(_ checkpointer: WALCheckpointer) async throws {
+        for _ in 0..<2 {
+            let before = checkpointer.completedCheckpoints
+            checkpointer.requestCheckpoint()
+            let deadline = ContinuousClock.now + .seconds(60)
+            while checkpointer.completedCheckpoints == before {
+                try #require(ContinuousClock.now < deadline, "no checkpoint completed")
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    @Test func commitsLeaveCheckpointingToTheBackgroundAndTheLogStaysSmall() async throws {
+        let path = NSTemporaryDirectory() + "checkpointer-\(UUID().uuidString)/store.sqlite"
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let store = try ServiceStore(path: path, projectionVersion: 1, logger: Logger(label: "test")) { migrator in
+            migrator.registerMigration("blobs") { db in try db.execute(sql: "CREATE TABLE blob_row (data BLOB NOT NULL)") }
+        }
+        defer { try? store.close() }
+
+        let rounds = 12
+        for _ in 0..<rounds {
+            // ~1 MiB per round: far below the writer's own automatic checkpoint (10,000 pages).
+            try await store.database.write { db in
+                for _ in 0..<64 { try db.execute(sql: "INSERT INTO blob_row(data) VALUES (randomblob(16000))") }
+            }
+            try await waitForACheckpointOfAllCommitted(store.checkpointer)
+        }
+
+        // Each round's commit found the log fully copied and started it over, so the log file holds
+        // about one round; without the background checkpoints it would hold all twelve.
+        let logSize = try #require(try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int)
+        #expect(logSize < 3 * 1_048_576, "write-ahead log of \(logSize) bytes after \(rounds) MiB written")
+        let rows = try await store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM blob_row") }
+        #expect(rows == rounds * 64)
+    }
+
+    @Test func closingTheStoreEndsTheCheckpointThread() throws {
+        let path = NSTemporaryDirectory() + "checkpointer-\(UUID().uuidString)/store.sqlite"
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let store = try ServiceStore(path: path, projectionVersion: 1, logger: Logger(label: "test")) { _ in }
+        #expect(store.checkpointer.isRunning)
+        try store.close()  // returns once the thread has finished its loop
+        #expect(!store.checkpointer.isRunning)
+        store.checkpointer.stop()  // again: nothing left to stop
+    }
+}
