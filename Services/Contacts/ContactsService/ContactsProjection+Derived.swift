@@ -41,11 +41,26 @@ extension ContactsProjection {
         let dirty = try String.fetchAll(try db.cachedStatement(sql: "SELECT id FROM temp.contacts_dirty"))
         try db.cachedStatement(sql: "DELETE FROM temp.contacts_dirty").execute()
         try refresh(dirty, db)
+        try mergeSearchSegments(pages: Self.searchMergePagesPerBatch, db)
     }
 
     public func finishBulkLoad(in db: Database) throws {
         try refresh(try String.fetchAll(db, sql: "SELECT id FROM contacts_stale"), db)
         try db.execute(sql: "DELETE FROM contacts_stale")
+        // The bulk load left a segment per batch: one sorted pass makes them one.
+        try db.execute(sql: "INSERT INTO counterparty_search(counterparty_search) VALUES ('optimize')")
+    }
+
+    /// At most ~16 pages (256 KiB) of merging per batch: a few milliseconds at worst, nothing when
+    /// no level holds four segments (FTS5's `usermerge`). Every batch adds a segment, so merging a
+    /// little each time keeps their number, and the cost of searching them, small.
+    static let searchMergePagesPerBatch = 16
+
+    /// Merges search index segments: automatic merging is off (migration `contacts-v3`), so that no
+    /// commit pays for a whole merge at once.
+    func mergeSearchSegments(pages: Int, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO counterparty_search(counterparty_search, rank) VALUES ('merge', ?)")
+            .execute(arguments: [pages])
     }
 
     /// Rewrites the derived values of the counterparties these ids stand for; drops the search rows
