@@ -24,8 +24,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         Problem(.conflict, detail, extensions: extensions)
     }
     public static func unprocessable(_ detail: String) -> Problem { Problem(.unprocessableContent, detail) }
-    public static func unavailable(_ detail: String) -> Problem {
-        var problem = Problem(.serviceUnavailable, detail)
+    public static func unavailable(_ detail: String, extensions: [String: String] = [:]) -> Problem {
+        var problem = Problem(.serviceUnavailable, detail, extensions: extensions)
         problem.headers[.retryAfter] = "5"
         return problem
     }

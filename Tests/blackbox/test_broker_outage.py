@@ -41,3 +41,40 @@ def test_commands_fail_cleanly_while_the_broker_is_down_and_recover(broker, serv
     assert requests.get(f"{service.url}/counterparties/DURING", timeout=5).status_code == 404, "a refused command left no trace"
     names = [c["id"] for c in requests.get(f"{service.url}/counterparties", timeout=5).json()["items"]]
     assert names == ["AFTER", "BEFORE"]
+
+
+def test_an_import_during_an_outage_answers_503_and_says_where_to_resume(broker, service_factory):
+    service = service_factory(env={"CRM_COMMAND_TIMEOUT_MS": "3000"}).start().wait_ready()
+    csv = "legalName;taxId\r\n" + "".join(f"Outage import {n};77{n:08d}\r\n" for n in range(3))
+
+    def import_csv():
+        return requests.post(f"{service.url}/counterparties/import", data=csv.encode(),
+                             headers={"content-type": "text/csv"}, timeout=60)
+
+    broker.command("broker down all")
+    try:
+        refused = import_csv()
+    finally:
+        broker.command("broker up all")
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers.get("retry-after")
+    problem = refused.json()
+    assert "Kafka" in problem["detail"] and "from line 2" in problem["detail"], problem
+    assert problem["imported"] == "0" and problem["firstLineNotConfirmed"] == "2", problem
+
+    # Once Kafka is back the same file goes through; rows that did get through would be refused
+    # as duplicates (same tax id), never imported twice.
+    deadline = time.time() + 60
+    while True:
+        report = import_csv()
+        if report.status_code == 200 or time.time() > deadline:
+            break
+        assert report.status_code == 503, report.text
+        time.sleep(0.5)
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["imported"] + body["failed"] == 3, body
+    assert all("already has this tax id" in error["detail"] for error in body["errors"]), body
+    listed = requests.get(f"{service.url}/counterparties", params={"q": "outage import"}, timeout=5).json()["items"]
+    assert sorted(c["taxId"] for c in listed) == [f"77{n:08d}" for n in range(3)]

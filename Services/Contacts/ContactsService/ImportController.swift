@@ -45,16 +45,28 @@ struct ImportController {
         let allowDuplicates = request.uri.queryParameters.get("allowDuplicates") == "true"
         var reader = CSVReader(delimiter: delimiter)
         var session = ImportSession(context: self.context, publisher: publisher, user: user, allowDuplicates: allowDuplicates)
-        for try await buffer in request.body {
-            for row in reader.feed(buffer.readableBytesView) { try await session.take(row) }
-        }
         do {
-            for row in try reader.finish() { try await session.take(row) }
-        } catch CSVReader.Failure.unterminatedQuote(let line) {
-            session.errors.append(RowError(line: line, id: nil, detail: "a quoted field is not closed before the end of the file"))
+            for try await buffer in request.body {
+                for row in reader.feed(buffer.readableBytesView) { try await session.take(row) }
+            }
+            do {
+                for row in try reader.finish() { try await session.take(row) }
+            } catch CSVReader.Failure.unterminatedQuote(let line) {
+                session.errors.append(RowError(line: line, id: nil, detail: "a quoted field is not closed before the end of the file"))
+            }
+            if session.header == nil { throw Problem.unprocessable("the CSV has no header row") }
+            try await session.flush()
+        } catch let interrupted as ImportSession.PublishingFailed {
+            // Batches before the failed one are in Kafka and will be applied; the failed one may be
+            // partly. Rows re-imported from its first line with their tax id, phone or e-mail are then
+            // refused as duplicates where they did get through.
+            throw Problem.unavailable(
+                "Kafka did not accept the rows from line \(interrupted.firstLine) on (\(interrupted.error.message)). "
+                    + "\(interrupted.imported) rows before that line were published and will be applied; rows from line "
+                    + "\(interrupted.firstLine) to \(interrupted.lastLine) may have been published in part. Import the file "
+                    + "from line \(interrupted.firstLine) again when Kafka is back; reads still work.",
+                extensions: ["imported": String(interrupted.imported), "firstLineNotConfirmed": String(interrupted.firstLine)])
         }
-        if session.header == nil { throw Problem.unprocessable("the CSV has no header row") }
-        try await session.flush()
         // Read-your-writes for the whole import: wait until every imported row is applied.
         for (partition, offset) in session.lastOffsets {
             guard await status.waitUntilApplied(partition, offset: offset, timeout: .seconds(600)) else {
@@ -83,6 +95,15 @@ struct ImportSession {
     private var seenIdentities = Set<String>()
     private var knownStaff = Set<String>()
     static let batchSize = 5000
+
+    /// Kafka refused (or did not acknowledge in time) a batch: what is known to be published, and
+    /// the lines of the batch whose fate is unknown.
+    struct PublishingFailed: Error {
+        let error: KafkaError
+        let imported: Int
+        let firstLine: Int
+        let lastLine: Int
+    }
 
     init(context: ContactsContext, publisher: EventPublisher, user: ActingUser, allowDuplicates: Bool) {
         self.context = context
@@ -182,8 +203,13 @@ struct ImportSession {
         if records.isEmpty { return }
         let producer = publisher.producer
         let batch = records
-        let highest = try await runOnThread(name: "import") {
-            try producer.sendAllReportingBlocking(batch, topic: Topics.counterparties)
+        let highest: [TopicPartition: Int64]
+        do {
+            highest = try await runOnThread(name: "import") {
+                try producer.sendAllReportingBlocking(batch, topic: Topics.counterparties)
+            }
+        } catch let error as KafkaError {
+            throw PublishingFailed(error: error, imported: imported, firstLine: rows[0].line, lastLine: rows[rows.count - 1].line)
         }
         for (partition, offset) in highest { lastOffsets[partition] = max(lastOffsets[partition] ?? -1, offset) }
         imported += records.count
