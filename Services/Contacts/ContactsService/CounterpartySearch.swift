@@ -60,10 +60,7 @@ enum CounterpartySearch {
             conditions.append("EXISTS (SELECT 1 FROM json_each(c.record, '$.roles') WHERE value = ?)")
             filterArguments += [role.rawValue]
         }
-        let matching = """
-            FROM counterparty_search JOIN counterparty c ON c.rowid = counterparty_search.rowid
-            WHERE counterparty_search MATCH ? AND \(conditions.joined(separator: " AND "))
-            """
+        let matching = matchingClause(conditions)
         // The same choice on every page: whether anything matches, not what this page holds.
         var terms = query.alternatives[query.alternatives.count - 1]
         for narrower in query.alternatives.dropLast() {
@@ -84,14 +81,30 @@ enum CounterpartySearch {
                 ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
                 """, arguments: [expression] + filterArguments + [limit + 1, offset])
         } else {
-            // Ranked on the rarer words; every word still has to match.
-            rows = try Row.fetchAll(db, sql: """
-                SELECT \(columns) \(matching)
-                    AND counterparty_search.rowid IN (SELECT rowid FROM counterparty_search WHERE counterparty_search MATCH ?)
-                ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
-                """, arguments: [ranked.joined(separator: " AND ")] + filterArguments + [expression, limit + 1, offset])
+            rows = try Row.fetchAll(db, sql: rankedOnRarerWordsSQL(columns: columns, matching: matching),
+                                    arguments: [ranked.joined(separator: " AND ")] + filterArguments + [expression, limit + 1, offset])
         }
         return (try rows.prefix(limit).map(StoredCounterparty.init(row:)), rows.count > limit)
+    }
+
+    /// Rows whose search row matches the first argument and that meet the conditions.
+    static func matchingClause(_ conditions: [String]) -> String {
+        """
+        FROM counterparty_search JOIN counterparty c ON c.rowid = counterparty_search.rowid
+        WHERE counterparty_search MATCH ? AND \(conditions.joined(separator: " AND "))
+        """
+    }
+
+    /// Ranked on the rarer words; every word still has to match (the list of rows matching all of
+    /// them, built once). The `+` keeps that list from driving the FTS5 scan: as a rowid constraint,
+    /// FTS5 ran the match once per listed row, expanding a prefix anew each time (`company no 15`
+    /// took 51 s on 200,000 rows; 26 ms with the `+`).
+    static func rankedOnRarerWordsSQL(columns: String, matching: String) -> String {
+        """
+        SELECT \(columns) \(matching)
+            AND +counterparty_search.rowid IN (SELECT rowid FROM counterparty_search WHERE counterparty_search MATCH ?)
+        ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
+        """
     }
 
     /// The terms BM25 ranks on: all but the whole words held by more than `commonWordRows` rows
