@@ -82,4 +82,30 @@ import WireSchema
             #expect(found.items.map(\.record.id) == ["C0217"])
         }
     }
+
+    /// Import batches write hundreds of search rows each; they merge in proportion.
+    @Test func largeBatchesMergeInProportionToWhatTheyWrote() throws {
+        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite"
+        defer { try? ServiceStore.deleteFiles(at: path) }
+        let store = try ContactsStore.open(path: path, logger: Logger(label: "test"))
+        defer { try? store.close() }
+        let projection = ContactsProjection()
+        let batches = 40, perBatch = 1000
+        for batch in 0..<batches {
+            try store.database.write { db in
+                for n in batch * perBatch..<(batch + 1) * perBatch {
+                    let record = CounterpartyRecord(id: String(format: "C%06d", n), kind: .organization, roles: [.customer],
+                                                    legalName: "Import Test Company \(n)", taxId: String(format: "77%08d", n))
+                    try projection.register(record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z",
+                                            actor: nil, eventId: TimeOrderedID.make(), in: db)
+                }
+                try projection.finishBatch(in: db, bulkLoading: false)
+            }
+        }
+        let segments = try store.database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(DISTINCT segid) FROM counterparty_search_idx") ?? 0
+        }
+        // A fixed 16 pages per batch leaves 11 here.
+        #expect(segments <= 8, "\(segments) search segments after \(batches) batches of \(perBatch) registrations")
+    }
 }

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import GRDB
+import Synchronization
 import WireSchema
 
 /// What derives from a counterparty, its contact persons and the counterparties merged into it:
@@ -26,6 +27,7 @@ extension ContactsProjection {
         insert.bind(2, document.names)
         insert.bind(3, document.identifiers)
         try insert.execute()
+        searchRowsWritten.add(1)
         // Replay can apply a merge into it before its registration (they are on other partitions).
         let absorbed = try Bool.fetchOne(
             try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM counterparty WHERE merged_into = ?)"), arguments: [record.id])
@@ -34,6 +36,7 @@ extension ContactsProjection {
 
     public func finishBatch(in db: Database, bulkLoading: Bool) throws {
         if bulkLoading {
+            _ = searchRowsWritten.take()  // merged once at the end
             try db.cachedStatement(sql: "INSERT INTO contacts_stale(id) SELECT id FROM temp.contacts_dirty WHERE true ON CONFLICT DO NOTHING").execute()
             try db.cachedStatement(sql: "DELETE FROM temp.contacts_dirty").execute()
             return
@@ -41,7 +44,7 @@ extension ContactsProjection {
         let dirty = try String.fetchAll(try db.cachedStatement(sql: "SELECT id FROM temp.contacts_dirty"))
         try db.cachedStatement(sql: "DELETE FROM temp.contacts_dirty").execute()
         try refresh(dirty, db)
-        try mergeSearchSegments(pages: Self.searchMergePagesPerBatch, db)
+        try mergeSearchSegments(pages: Self.searchMergePages(forRowsWritten: searchRowsWritten.take()), db)
     }
 
     public func finishBulkLoad(in db: Database) throws {
@@ -51,10 +54,12 @@ extension ContactsProjection {
         try db.execute(sql: "INSERT INTO counterparty_search(counterparty_search) VALUES ('optimize')")
     }
 
-    /// At most ~16 pages (256 KiB) of merging per batch: a few milliseconds at worst, nothing when
-    /// no level holds four segments (FTS5's `usermerge`). Every batch adds a segment, so merging a
-    /// little each time keeps their number, and the cost of searching them, small.
-    static let searchMergePagesPerBatch = 16
+    /// How many FTS5 pages a batch merges: 16 for a batch of a few commands (a few milliseconds at
+    /// worst, nothing when no level holds four segments, FTS5's `usermerge`), and in proportion for
+    /// a large one (an import batch: 200,000 rows in batches of 5,000 left 25 segments with a fixed
+    /// 16, 7 with a quarter of a page per row written). Every batch adds a segment, so merging its share each
+    /// time keeps their number, and the cost of searching them, small.
+    static func searchMergePages(forRowsWritten rows: Int) -> Int { 16 + rows / 4 }
 
     /// Merges search index segments: automatic merging is off (migration `contacts-v3`), so that no
     /// commit pays for a whole merge at once.
@@ -89,6 +94,7 @@ extension ContactsProjection {
         for rowid in stale.sorted() {
             try db.cachedStatement(sql: "DELETE FROM counterparty_search WHERE rowid = ?").execute(arguments: [rowid])
         }
+        searchRowsWritten.add(roots.count)
         for (root, rowid) in roots.sorted(by: { $0.value < $1.value }) {
             let records = try StoredCounterparty.absorbedRecords(db, root: root)
             guard let own = records.first(where: { $0.id == root }) else { continue }
@@ -100,4 +106,13 @@ extension ContactsProjection {
                 .execute(arguments: [rowid, document.names, document.identifiers, document.persons])
         }
     }
+}
+
+/// A count the writer thread adds to while applying a batch and takes when the batch ends.
+final class SearchRowCount: Sendable {
+    private let count = Mutex(0)
+
+    func add(_ rows: Int) { count.withLock { $0 += rows } }
+
+    func take() -> Int { count.withLock { count in defer { count = 0 }; return count } }
 }

@@ -22,6 +22,8 @@ public struct ContactsProjection: Projection {
     public typealias Event = ContactsEvent
 
     let normalization: ContactNormalization
+    /// Search rows written since the last batch ended: how much merging the batch owes.
+    let searchRowsWritten = SearchRowCount()
 
     public init(normalization: ContactNormalization = .standard) {
         self.normalization = normalization
