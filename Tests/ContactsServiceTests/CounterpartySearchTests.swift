@@ -52,50 +52,17 @@ import WireSchema
         try store.close()
     }
 
-    /// Commands arrive one per batch, and each adds an FTS5 segment. FTS5's own merging did a
-    /// whole merge inside one of those commits; the projection merges a little after every batch
-    /// instead, and the segments stay few.
-    @Test func searchSegmentsStayFewWhenEveryBatchHoldsOneRegistration() throws {
+    /// Registers `batches × perBatch` counterparties named "NAME n", each batch in one transaction
+    /// ending like a projector's batch, and returns the store and its number of search segments.
+    func registerInBatches(_ batches: Int, of perBatch: Int, named name: String) throws -> (ServiceStore, segments: Int) {
         let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite"
-        defer { try? ServiceStore.deleteFiles(at: path) }
         let store = try ContactsStore.open(path: path, logger: Logger(label: "test"))
-        defer { try? store.close() }
         let projection = ContactsProjection()
-        let registrations = 300
-        for n in 0..<registrations {
-            let record = CounterpartyRecord(id: String(format: "C%04d", n), kind: .organization, roles: [.customer],
-                                            legalName: "Segment Test \(n)", phones: [String(format: "+7 900 %07d", n)])
-            try store.database.write { db in
-                try projection.register(record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z", actor: nil,
-                                        eventId: TimeOrderedID.make(), in: db)
-                try projection.finishBatch(in: db, bulkLoading: false)
-            }
-        }
-        try store.database.read { db in
-            let automerge = try Int.fetchOne(db, sql: "SELECT v FROM counterparty_search_config WHERE k = 'automerge'")
-            #expect(automerge == 0, "FTS5 does not merge inside commits")
-            // FTS5 alone would merge only when a level reaches 16 segments (its crisis merge): 15 here.
-            let segments = try Int.fetchOne(db, sql: "SELECT count(DISTINCT segid) FROM counterparty_search_idx") ?? 0
-            #expect(segments <= 8, "\(segments) search segments after \(registrations) single-registration batches")
-            let query = try #require(CounterpartySearch.Query("segment 217", normalization: .standard))
-            let found = try CounterpartySearch.run(db, query: query, filter: StoredCounterparty.ListFilter(), offset: 0, limit: 5)
-            #expect(found.items.map(\.record.id) == ["C0217"])
-        }
-    }
-
-    /// Import batches write hundreds of search rows each; they merge in proportion.
-    @Test func largeBatchesMergeInProportionToWhatTheyWrote() throws {
-        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite"
-        defer { try? ServiceStore.deleteFiles(at: path) }
-        let store = try ContactsStore.open(path: path, logger: Logger(label: "test"))
-        defer { try? store.close() }
-        let projection = ContactsProjection()
-        let batches = 40, perBatch = 1000
         for batch in 0..<batches {
             try store.database.write { db in
                 for n in batch * perBatch..<(batch + 1) * perBatch {
                     let record = CounterpartyRecord(id: String(format: "C%06d", n), kind: .organization, roles: [.customer],
-                                                    legalName: "Import Test Company \(n)", taxId: String(format: "77%08d", n))
+                                                    legalName: "\(name) \(n)", taxId: String(format: "77%08d", n))
                     try projection.register(record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z",
                                             actor: nil, eventId: TimeOrderedID.make(), in: db)
                 }
@@ -105,7 +72,36 @@ import WireSchema
         let segments = try store.database.read { db in
             try Int.fetchOne(db, sql: "SELECT count(DISTINCT segid) FROM counterparty_search_idx") ?? 0
         }
+        return (store, segments)
+    }
+
+    func remove(_ store: ServiceStore) {
+        try? store.close()
+        try? ServiceStore.deleteFiles(at: store.path)
+    }
+
+    /// Commands arrive one per batch, and each adds an FTS5 segment. FTS5's own merging did a
+    /// whole merge inside one of those commits; the projection merges a little after every batch
+    /// instead, and the segments stay few.
+    @Test func searchSegmentsStayFewWhenEveryBatchHoldsOneRegistration() throws {
+        let (store, segments) = try registerInBatches(300, of: 1, named: "Segment Test")
+        defer { remove(store) }
+        // FTS5 alone would merge only when a level reaches 16 segments (its crisis merge): 15 here.
+        #expect(segments <= 8, "\(segments) search segments after 300 single-registration batches")
+        try store.database.read { db in
+            let automerge = try Int.fetchOne(db, sql: "SELECT v FROM counterparty_search_config WHERE k = 'automerge'")
+            #expect(automerge == 0, "FTS5 does not merge inside commits")
+            let query = try #require(CounterpartySearch.Query("segment 217", normalization: .standard))
+            let found = try CounterpartySearch.run(db, query: query, filter: StoredCounterparty.ListFilter(), offset: 0, limit: 5)
+            #expect(found.items.map(\.record.id) == ["C000217"])
+        }
+    }
+
+    /// Import batches write hundreds of search rows each; they merge in proportion.
+    @Test func largeBatchesMergeInProportionToWhatTheyWrote() throws {
+        let (store, segments) = try registerInBatches(40, of: 1000, named: "Import Test Company")
+        defer { remove(store) }
         // A fixed 16 pages per batch leaves 11 here.
-        #expect(segments <= 8, "\(segments) search segments after \(batches) batches of \(perBatch) registrations")
+        #expect(segments <= 8, "\(segments) search segments after 40 batches of 1,000 registrations")
     }
 }
