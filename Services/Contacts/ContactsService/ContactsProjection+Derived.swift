@@ -57,8 +57,8 @@ extension ContactsProjection {
     /// How many FTS5 pages a batch merges: 16 for a batch of a few commands (a few milliseconds at
     /// worst, nothing when no level holds four segments, FTS5's `usermerge`), and in proportion for
     /// a large one (an import batch: 200,000 rows in batches of 5,000 left 25 segments with a fixed
-    /// 16, 7 with a quarter of a page per row written). Every batch adds a segment, so merging its share each
-    /// time keeps their number, and the cost of searching them, small.
+    /// 16, 7 with a quarter of a page per row written). Every batch adds a segment, so merging its
+    /// share each time keeps their number, and the cost of searching them, small.
     static func searchMergePages(forRowsWritten rows: Int) -> Int { 16 + rows / 4 }
 
     /// Merges search index segments: automatic merging is off (migration `contacts-v3`), so that no
