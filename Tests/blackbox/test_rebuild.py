@@ -1,7 +1,21 @@
 """A store deleted and rebuilt by replay equals the original, byte for byte in its canonical dump."""
+import signal
+import subprocess
+import time
+
 import requests
 
-from conftest import post
+from conftest import BIN, post
+
+
+def stopped_service_with_people(service_factory, prefix, count=5):
+    """A service that registered `count` people and was stopped, and its canonical dump."""
+    service = service_factory().start().wait_ready()
+    for i in range(count):
+        assert post(service, {"kind": "person", "legalName": f"{prefix}{i}"}).status_code == 201
+    before = service.dump()
+    service.stop()
+    return service, before
 
 
 def test_deleting_the_store_and_replaying_gives_an_identical_dump(service_factory):
@@ -31,29 +45,18 @@ def test_deleting_the_store_and_replaying_gives_an_identical_dump(service_factor
 
 
 def test_restart_resumes_without_replaying(service_factory):
-    service = service_factory().start().wait_ready()
-    for i in range(5):
-        assert post(service, {"kind": "person", "legalName": f"P{i}"}).status_code == 201
-    before = service.dump()
-    service.stop()
+    _, before = stopped_service_with_people(service_factory, "P")
     again = service_factory().start().wait_ready()
     assert again.applied() == 0, "a current store applies nothing on start"
     assert again.dump() == before
 
 
 def test_the_rebuild_command_replaces_the_store_only_once_complete(service_factory):
-    import signal
-    import subprocess
-    import time
-    service = service_factory().start().wait_ready()
-    for i in range(5):
-        assert post(service, {"kind": "person", "legalName": f"R{i}"}).status_code == 201
-    before = service.dump()
-    service.stop()
+    service, before = stopped_service_with_people(service_factory, "R")
 
     # Kafka unreachable: the rebuild waits for it; stopped there, it must leave the store as it was.
     unreachable = dict(service.env, CRM_KAFKA_BROKERS="127.0.0.1:1")
-    attempt = subprocess.Popen([str(service_binary(service)), "rebuild"], env=unreachable,
+    attempt = subprocess.Popen([str(BIN / service.exe), "rebuild"], env=unreachable,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     attempt.send_signal(signal.SIGINT)
@@ -69,8 +72,3 @@ def test_the_rebuild_command_replaces_the_store_only_once_complete(service_facto
     assert "5 events applied" in result.stdout
     assert not list(service.data_dir.glob("*.rebuild*")), "the rebuilt store took the old one's place"
     assert service.dump() == before
-
-
-def service_binary(service):
-    from conftest import BIN
-    return BIN / service.exe
