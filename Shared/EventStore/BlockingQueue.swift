@@ -56,6 +56,18 @@ final class BlockingQueue<Element: Sendable>: Sendable {
         return item
     }
 
+    /// Takes the first item without waiting, and only if `accept` says so; nil otherwise.
+    func takeFirst(if accept: (Element) -> Bool) -> Element? {
+        guard notEmpty.wait(timeout: .now()) == .success else { return nil }
+        let item = state.withLock { state -> Element? in
+            guard let first = state.items.first, accept(first) else { return nil }
+            return state.items.removeFirst()
+        }
+        // Refused or closed and drained: the permit taken above goes back.
+        if item != nil { notFull.signal() } else { notEmpty.signal() }
+        return item
+    }
+
     func close() {
         state.withLock { $0.closed = true }
         notEmpty.signal()

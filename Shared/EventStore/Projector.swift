@@ -327,6 +327,13 @@ public final class Projector<P: Projection>: Sendable {
             }
         }
 
+        var isDecoded: Bool {
+            state.withLock { state in
+                if case .decoded = state { return true }
+                return false
+            }
+        }
+
         func decodeUnlessClaimed(_ decode: ([ConsumedRecord]) -> [Item]) {
             guard let records = claim() else { return }
             let items = decode(records)
@@ -361,10 +368,11 @@ public final class Projector<P: Projection>: Sendable {
                 if !isRunning { return }
                 continue
             }
-            // Slices as they came (not concatenated: that would copy every item).
+            // Slices as they came (not concatenated: that would copy every item). After the first,
+            // only decoded ones: a writer that is behind must leave the decoding to the consumer.
             var batches = [first.items(decode)]
             var count = batches[0].count
-            while count < options.maxBatchRecords, let next = queue.take(timeout: .now()) {
+            while count < options.maxBatchRecords, let next = queue.takeFirst(if: { $0.isDecoded }) {
                 batches.append(next.items(decode))
                 count += batches[batches.count - 1].count
             }
