@@ -254,11 +254,9 @@ struct PlatformReplay: ParsableCommand {
         try store.close()
         try ServiceStore.deleteFiles(at: path)
         guard applied == count else { throw ValidationError("the replay applied \(applied) of \(count) events") }
-        func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-        print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s); replay %.0f events/s (%.2f s, %.2f x raw); "
-                     + "consumer thread: poll %.2f s, decode %.2f s; writer thread: SQLite %.2f s",
-                     skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / replay, replay, raw / replay,
-                     s(timings.poll), s(timings.decode), s(timings.write)))
+        print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s); replay %.0f events/s (%.2f s, %.2f x raw)",
+                     skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / replay, replay, raw / replay))
+        print("  \(timings)")
         print("  CPU seconds by thread during the replay: "
               + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
     }

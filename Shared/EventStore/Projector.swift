@@ -228,6 +228,7 @@ public final class Projector<P: Projection>: Sendable {
         while isRunning {
             while let written = spent.take(timeout: .now()) { _ = consume written }
             let pollStart = ContinuousClock.now
+            let waitedBefore = consumer.waitedForRecords
             let events = consumer.poll(max: 10_000, timeoutMs: 100)
             var records: [ConsumedRecord] = []
             records.reserveCapacity(events.count)
@@ -245,7 +246,7 @@ public final class Projector<P: Projection>: Sendable {
                     logger.warning("consumer error", metadata: ["error": "\(error)"])
                 }
             }
-            status.addTimings(poll: ContinuousClock.now - pollStart)
+            status.addTimings(poll: ContinuousClock.now - pollStart, pollWaiting: consumer.waitedForRecords - waitedBefore)
             if !records.isEmpty && !handOver(records, to: queue) { return }
             if ContinuousClock.now - lastWatermarkCheck > .seconds(1) {
                 lastWatermarkCheck = ContinuousClock.now
@@ -341,13 +342,16 @@ public final class Projector<P: Projection>: Sendable {
             finished.signal()
         }
 
-        /// The decoded items: decoded here if no thread has started on them, else waited for.
-        func items(_ decode: ([ConsumedRecord]) -> [Item]) -> [Item] {
+        /// The decoded items: decoded here if no thread has started on them, else waited for
+        /// (the wait added to `waited`).
+        func items(_ decode: ([ConsumedRecord]) -> [Item], waited: inout Duration) -> [Item] {
             if let records = claim() {
                 state.withLock { $0 = .handedOut }
                 return decode(records)
             }
+            let start = ContinuousClock.now
             finished.wait()
+            waited += ContinuousClock.now - start
             return state.withLock { state in
                 guard case .decoded(let items) = state else { preconditionFailure("a slice is handed out once") }
                 state = .handedOut
@@ -364,16 +368,20 @@ public final class Projector<P: Projection>: Sendable {
                 catchingUp = false
                 try finishCatchingUp()
             }
-            guard let first = queue.take(timeout: .now() + .milliseconds(100)) else {
+            let waitStart = ContinuousClock.now
+            let taken = queue.take(timeout: .now() + .milliseconds(100))
+            var waited = ContinuousClock.now - waitStart
+            defer { status.addTimings(writerWaiting: waited) }
+            guard let first = taken else {
                 if !isRunning { return }
                 continue
             }
             // Slices as they came (not concatenated: that would copy every item). After the first,
             // only decoded ones: a writer that is behind must leave the decoding to the consumer.
-            var batches = [first.items(decode)]
+            var batches = [first.items(decode, waited: &waited)]
             var count = batches[0].count
             while count < options.maxBatchRecords, let next = queue.takeFirst(if: { $0.isDecoded }) {
-                batches.append(next.items(decode))
+                batches.append(next.items(decode, waited: &waited))
                 count += batches[batches.count - 1].count
             }
             try write(batches)

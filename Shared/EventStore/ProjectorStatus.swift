@@ -41,11 +41,16 @@ public final class ProjectorStatus: Sendable {
     public var nextOffsets: [TopicPartition: Int64] { state.withLock { $0.nextOffsets } }
     public var timings: ProjectorTimings { state.withLock { $0.timings } }
 
-    func addTimings(poll: Duration = .zero, decode: Duration = .zero, write: Duration = .zero) {
+    func addTimings(
+        poll: Duration = .zero, pollWaiting: Duration = .zero, decode: Duration = .zero, write: Duration = .zero,
+        writerWaiting: Duration = .zero
+    ) {
         state.withLock { state in
             state.timings.poll += poll
+            state.timings.pollWaiting += pollWaiting
             state.timings.decode += decode
             state.timings.write += write
+            state.timings.writerWaiting += writerWaiting
         }
     }
 
@@ -168,11 +173,23 @@ public final class ProjectorStatus: Sendable {
 }
 
 /// Where the projector's threads spent their time (for benchmarks and tuning).
-public struct ProjectorTimings: Sendable {
-    /// Consumer thread: waiting in librdkafka and copying records out.
+public struct ProjectorTimings: Sendable, CustomStringConvertible {
+    /// Consumer thread: in librdkafka's poll, waiting for records and copying them out.
     public var poll: Duration = .zero
-    /// Consumer thread: turning records into events.
+    /// Of `poll`, waiting for a first record: the fetchers were behind, or the log was read to its end.
+    public var pollWaiting: Duration = .zero
+    /// Turning records into events, on whichever of the two threads decoded them.
     public var decode: Duration = .zero
     /// Writer thread: SQLite transactions.
     public var write: Duration = .zero
+    /// Writer thread: waiting for events to write (the consumer thread was behind, or all was written).
+    public var writerWaiting: Duration = .zero
+
+    public var description: String {
+        func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        return String(
+            format: "consumer thread: poll %.2f s (waiting for records %.2f s); decode %.2f s (both threads); "
+                + "writer thread: SQLite %.2f s, waiting for events %.2f s",
+            s(poll), s(pollWaiting), s(decode), s(write), s(writerWaiting))
+    }
 }

@@ -21,6 +21,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     private let bufferCapacity = 10_000
     private var isClosed = false
+    /// Time `poll` spent blocked until a first record arrived (for benchmarks and tuning).
+    public private(set) var waitedForRecords: Duration = .zero
     public let logger: Logger
 
     /// Offsets live in the service's store, in the same transaction as the state they produced.
@@ -81,7 +83,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func poll(max: Int = 10_000, timeoutMs: Int32 = 100) -> [ConsumerEvent] {
         // consume_batch_queue waits until the batch is full or the timeout passes, which would hold
         // a lone record back for the whole timeout; so wait for one, then take the rest without waiting.
-        guard let first = rd_kafka_consume_queue(queue, timeoutMs) else { return [] }
+        let waitStart = ContinuousClock.now
+        let first = rd_kafka_consume_queue(queue, timeoutMs)
+        waitedForRecords += ContinuousClock.now - waitStart
+        guard let first else { return [] }
         messageBuffer[0] = first
         let wanted = Swift.min(max, bufferCapacity)
         var count = 1

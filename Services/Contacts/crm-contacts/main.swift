@@ -34,10 +34,8 @@ struct ContactsCommand: AsyncParsableCommand {
             func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
             let total = seconds(result.duration)
             print("rebuilt \(configuration.storePath): \(result.applied) events applied, \(result.deadLettered) dead-lettered")
-            print(String(
-                format: "replay: %.2f s, %.0f events/s; consumer thread: poll %.2f s, decode %.2f s; writer thread: SQLite %.2f s",
-                total, Double(result.applied) / max(total, 1e-9), seconds(result.timings.poll),
-                seconds(result.timings.decode), seconds(result.timings.write)))
+            print(String(format: "replay: %.2f s, %.0f events/s; ", total, Double(result.applied) / max(total, 1e-9))
+                  + result.timings.description)
         }
     }
 
