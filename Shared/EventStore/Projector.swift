@@ -258,9 +258,9 @@ public final class Projector<P: Projection>: Sendable {
     }
 
     /// Queues a poll's records in slices, then decodes whichever of them the writer has not taken
-    /// yet, last first: the writer takes them first first, so the two meet in the middle instead
-    /// of the writer always waiting on the slice the consumer has just started. Decodes rather
-    /// than blocks while the queue is full. False once the queue is closed.
+    /// yet, starting from the last: the writer takes slices from the front, so the two meet in the
+    /// middle instead of the writer always waiting on the slice the consumer has just started.
+    /// Decodes rather than blocks while the queue is full. False once the queue is closed.
     private func handOver(_ records: [ConsumedRecord], to queue: BlockingQueue<DecodingSlice>) -> Bool {
         var slices: [DecodingSlice] = []
         var decoded = 0
@@ -302,9 +302,9 @@ public final class Projector<P: Projection>: Sendable {
     private static var sliceSize: Int { 1_000 }
 
     /// Records on their way to the writer, decoded by whichever thread reaches them first: the
-    /// consumer thread right after its poll, or the writer when it finds them still undecoded. A
-    /// replay's decoding is as much work as its SQLite writes, so neither thread sits idle while
-    /// the other is behind (the consumer thread alone was the bottleneck, the writer ~35% idle).
+    /// consumer thread right after its poll, or the writer when it finds them still undecoded.
+    /// Where decoding costs about as much as writing (the platform's replay path), the consumer
+    /// thread decoding alone was the bottleneck while the writer sat ~35% idle.
     private final class DecodingSlice: Sendable {
         private enum State {
             case waiting([ConsumedRecord])
@@ -344,9 +344,10 @@ public final class Projector<P: Projection>: Sendable {
 
         /// The decoded items: decoded here if no thread has started on them, else waited for
         /// (the wait added to `waited`).
-        func items(_ decode: ([ConsumedRecord]) -> [Item], waited: inout Duration) -> [Item] {
+        func items(_ decode: ([ConsumedRecord]) -> [Item], waited: inout Duration, decodedHere: inout Bool) -> [Item] {
             if let records = claim() {
                 state.withLock { $0 = .handedOut }
+                decodedHere = true
                 return decode(records)
             }
             let start = ContinuousClock.now
@@ -378,13 +379,16 @@ public final class Projector<P: Projection>: Sendable {
             }
             // Slices as they came (not concatenated: that would copy every item). After the first,
             // only decoded ones: a writer that is behind must leave the decoding to the consumer.
-            var batches = [first.items(decode, waited: &waited)]
+            var decodedHere = false
+            var batches = [first.items(decode, waited: &waited, decodedHere: &decodedHere)]
             var count = batches[0].count
             while count < options.maxBatchRecords, let next = queue.takeFirst(if: { $0.isDecoded }) {
-                batches.append(next.items(decode, waited: &waited))
+                batches.append(next.items(decode, waited: &waited, decodedHere: &decodedHere))
                 count += batches[batches.count - 1].count
             }
             try write(batches)
+            // Freed where they were allocated: the first slice here if this thread decoded it.
+            if decodedHere { batches.removeFirst() }
             _ = spent.offer(batches)
         }
     }
