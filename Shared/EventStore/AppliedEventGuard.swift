@@ -3,7 +3,7 @@ import GRDB
 /// How an event id is stored in the redelivery guard: a canonical (lowercase, hyphenated) UUID as its
 /// 16 bytes, which keeps the guard's index small and its comparisons short; any other id as its text.
 /// The two never collide: the column has no affinity, and SQLite never finds a blob equal to a text.
-/// Parsed on the consumer thread (when the event is decoded), bound on the writer thread.
+/// Parsed when the event is decoded (off the write transaction), bound on the writer thread.
 public enum AppliedEventKey: Sendable {
     case uuid(UInt64, UInt64)
     case text(String)

@@ -29,9 +29,10 @@ public final class ProjectedEvent<Event: Sendable>: Sendable {
 
 /// A service's read model: how records of its topics become rows.
 ///
-/// `decode` runs on the consumer thread, off the write transaction; `apply` runs inside the batch
-/// transaction. Either may throw `ProjectionRejection` (or a decoding error) to dead-letter the record;
-/// any other error stops the projector, since it means the store itself is failing.
+/// `decode` runs off the write transaction (on the consumer thread, or on the writer thread between
+/// transactions when it has nothing to write), so it must not touch the store; `apply` runs inside
+/// the batch transaction. Either may throw `ProjectionRejection` (or a decoding error) to dead-letter
+/// the record; any other error stops the projector, since it means the store itself is failing.
 public protocol Projection: Sendable {
     associatedtype Event: Sendable
     /// Names the consumer in logs and dead letters (`contacts`).

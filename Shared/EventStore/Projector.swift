@@ -128,7 +128,7 @@ public final class Projector<P: Projection>: Sendable {
         // (eight polls held ~130 MB more during a contacts rebuild, no faster).
         let queue = BlockingQueue<DecodingSlice>(capacity: 20)
         // Written batches go back to the consumer thread to be freed there: glibc frees memory far
-        // faster on the thread that allocated it (its caches), and the writer thread is the busier one.
+        // faster on the thread that allocated it (its caches). Slices the writer decoded it frees itself.
         let spent = BlockingQueue<[[Item]]>(capacity: 16)
         let writerError = Mutex<(any Error)?>(nil)
         let writerDone = DispatchSemaphore(value: 0)
