@@ -24,11 +24,15 @@ public struct Addresses: Codable, Sendable, Equatable, JSONReadable {
 
     public var isEmpty: Bool { legal == nil && actual == nil && delivery == nil }
 
-    public init(json: JSONValue) throws {
-        let fields = try JSONObjectReader(json, path: "addresses")
-        legal = try fields.optionalString("legal")
-        actual = try fields.optionalString("actual")
-        delivery = try fields.optionalString("delivery")
+    public init(reading object: inout JSONObjectReader) throws {
+        while let field = try object.nextField() {
+            switch field {
+            case "legal": legal = try object.optionalString(field)
+            case "actual": actual = try object.optionalString(field)
+            case "delivery": delivery = try object.optionalString(field)
+            default: try object.skip()
+            }
+        }
     }
 
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
@@ -82,23 +86,35 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
     }
 
     // Lists and flags may be omitted by older or leaner producers.
-    public init(json: JSONValue) throws {
-        let fields = try JSONObjectReader(json)
-        id = try fields.string("id")
-        kind = try fields.enumeration("kind", CounterpartyKind.self)
-        roles = try fields.enumerations("roles", CounterpartyRole.self)
-        legalName = try fields.string("legalName")
-        shortName = try fields.optionalString("shortName")
-        taxId = try fields.optionalString("taxId")
-        addresses = try fields.value("addresses").map(Addresses.init(json:)) ?? Addresses()
-        phones = try fields.strings("phones")
-        emails = try fields.strings("emails")
-        website = try fields.optionalString("website")
-        responsibleManagerId = try fields.optionalString("responsibleManagerId")
-        source = try fields.optionalString("source")
-        tags = try fields.strings("tags")
-        notes = try fields.optionalString("notes")
-        archived = try fields.bool("archived", default: false)
+    public init(reading object: inout JSONObjectReader) throws {
+        var id: String?, kind: CounterpartyKind?, legalName: String?
+        self.init(id: "", kind: .organization, roles: [], legalName: "")
+        while let field = try object.nextField() {
+            switch field {
+            case "id": id = try object.optionalString(field)
+            case "kind": kind = try object.optionalEnumeration(field, CounterpartyKind.self)
+            case "roles": roles = try object.enumerations(field, CounterpartyRole.self)
+            case "legalName": legalName = try object.optionalString(field)
+            case "shortName": shortName = try object.optionalString(field)
+            case "taxId": taxId = try object.optionalString(field)
+            case "addresses": addresses = try object.optionalObject(field) { try Addresses(reading: &$0) } ?? Addresses()
+            case "phones": phones = try object.strings(field)
+            case "emails": emails = try object.strings(field)
+            case "website": website = try object.optionalString(field)
+            case "responsibleManagerId": responsibleManagerId = try object.optionalString(field)
+            case "source": source = try object.optionalString(field)
+            case "tags": tags = try object.strings(field)
+            case "notes": notes = try object.optionalString(field)
+            case "archived": archived = try object.optionalBool(field) ?? false
+            default: try object.skip()
+            }
+        }
+        guard let id else { throw object.missing("id") }
+        guard let kind else { throw object.missing("kind") }
+        guard let legalName else { throw object.missing("legalName") }
+        self.id = id
+        self.kind = kind
+        self.legalName = legalName
     }
 
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
@@ -140,7 +156,17 @@ extension CounterpartyRecord: JSONWritable {
 public struct CounterpartyReference: Codable, Sendable, Equatable, JSONReadable {
     public var id: String
     public init(id: String) { self.id = id }
-    public init(json: JSONValue) throws { id = try JSONObjectReader(json).string("id") }
+    public init(reading object: inout JSONObjectReader) throws {
+        var id: String?
+        while let field = try object.nextField() {
+            switch field {
+            case "id": id = try object.optionalString(field)
+            default: try object.skip()
+            }
+        }
+        guard let id else { throw object.missing("id") }
+        self.id = id
+    }
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
 }
 

@@ -1,111 +1,280 @@
 import Foundation
 
-/// Reads the members of a parsed JSON object by name, with errors that name the field. Event types
-/// on the replay hot path decode through this instead of `Decodable`, whose machinery costs more
-/// than the parse itself.
-public struct JSONObjectReader {
-    private let members: [(String, JSONValue)]
+/// Reads a JSON object member by member, straight from the bytes, with errors that name the field.
+/// Event types on the replay hot path read themselves through this instead of `Decodable` or a
+/// parsed `JSONValue` tree: it builds only the values the type keeps (no tree, no member names as
+/// Strings), which made decoding a registration about twice as fast.
+///
+/// A type reads every member in a loop and switches on the name; unknown members are skipped
+/// (still checked to be valid JSON), and a repeated name overwrites the earlier value, so the last
+/// one wins as with a parsed object:
+///
+///     while let field = try object.nextField() {
+///         switch field {
+///         case "id": id = try object.optionalString(field)
+///         default: try object.skip()
+///         }
+///     }
+///     guard let id else { throw object.missing("id") }
+public struct JSONObjectReader: ~Copyable {
+    private var parser: JSONParser
     private let path: String
+    private var state = State.beforeOpening
 
-    public init(_ value: JSONValue, path: String = "") throws {
-        guard case .object(let members) = value else {
-            throw WireFormatError("\(path.isEmpty ? "value" : "'\(path)'"): expected an object, found \(value.kindName)")
-        }
-        self.members = members
+    private enum State { case beforeOpening, first, next, closed }
+
+    /// Reads the object that starts at `start` (after optional whitespace).
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, path: String) {
+        parser = JSONParser(bytes)
+        parser.index = start
         self.path = path
     }
 
-    private func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    private func mismatch(_ key: String, _ expected: String, _ found: JSONValue) -> WireFormatError {
-        WireFormatError("'\(name(key))': expected \(expected), found \(found.kindName)")
+    /// Reads one whole document: an object, and nothing after it. `path` prefixes field names in errors.
+    public static func read<T>(_ bytes: [UInt8], path: String = "", _ body: (inout JSONObjectReader) throws -> T) throws -> T {
+        try bytes.withUnsafeBufferPointer { buffer in
+            var object = JSONObjectReader(buffer, at: 0, path: path)
+            let value = try body(&object)
+            try object.finish()
+            object.parser.skipWhitespace()
+            if object.parser.index != buffer.count { throw object.parser.fail("unexpected data after the document") }
+            return value
+        }
     }
 
-    /// The member's value; nil when absent or null. The last of duplicated names wins.
-    public func value(_ key: String) -> JSONValue? {
-        var index = members.count - 1
-        while index >= 0 {
-            if members[index].0 == key {
-                if case .null = members[index].1 { return nil }
-                return members[index].1
+    /// The name of the next member, with the parser on its value; nil after the last member.
+    public mutating func nextField() throws -> JSONFieldName? {
+        parser.skipWhitespace()
+        switch state {
+        case .beforeOpening:
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") else {
+                throw WireFormatError("\(path.isEmpty ? "value" : "'\(path)'"): expected an object, found \(foundKind)")
             }
-            index -= 1
+            try parser.enter()
+            parser.index += 1
+            parser.skipWhitespace()
+            if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") { return close() }
+        case .first:
+            preconditionFailure("read the value of the member before asking for the next one")
+        case .next:
+            guard parser.index < parser.bytes.count else { throw parser.fail("unterminated object") }
+            if parser.bytes[parser.index] == UInt8(ascii: "}") { return close() }
+            guard parser.bytes[parser.index] == UInt8(ascii: ",") else { throw parser.fail("expected ',' or '}'") }
+            parser.index += 1
+            parser.skipWhitespace()
+        case .closed:
+            return nil
         }
+        let name = try memberName()
+        parser.skipWhitespace()
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else { throw parser.fail("expected ':'") }
+        parser.index += 1
+        parser.skipWhitespace()
+        state = .first
+        return name
+    }
+
+    private mutating func close() -> JSONFieldName? {
+        parser.index += 1
+        parser.leave()
+        state = .closed
         return nil
     }
 
-    public func string(_ key: String) throws -> String {
-        guard let value = value(key) else { throw WireFormatError("missing field '\(name(key))'") }
-        guard case .string(let text) = value else { throw mismatch(key, "a string", value) }
-        return text
+    /// Plain ASCII names (all of ours) are matched in place; others are unescaped and checked.
+    private mutating func memberName() throws -> JSONFieldName {
+        let bytes = parser.bytes
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.fail("expected a member name") }
+        var end = parser.index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20, bytes[end] < 0x80 {
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            defer { parser.index = end + 1 }
+            return JSONFieldName(plain: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[(parser.index + 1)..<end])))
+        }
+        return JSONFieldName(text: try parser.parseString())
     }
 
-    public func optionalString(_ key: String) throws -> String? {
-        guard let value = value(key) else { return nil }
-        guard case .string(let text) = value else { throw mismatch(key, "a string", value) }
-        return text
+    /// Skips the rest of the object (a type that returns early still leaves the document checked).
+    private mutating func finish() throws {
+        if state == .first { try skip() }
+        while try nextField() != nil { try skip() }
     }
 
-    /// A list of strings; absent or null is empty.
-    public func strings(_ key: String) throws -> [String] {
-        guard let value = value(key) else { return [] }
-        guard case .array(let elements) = value else { throw mismatch(key, "an array of strings", value) }
-        return try elements.enumerated().map { index, element in
-            guard case .string(let text) = element else { throw mismatch("\(key)[\(index)]", "a string", element) }
-            return text
+    private mutating func valueRead() { state = .next }
+
+    private var foundKind: String {
+        guard parser.index < parser.bytes.count else { return "the end of the document" }
+        switch parser.bytes[parser.index] {
+        case UInt8(ascii: "\""): return "a string"
+        case UInt8(ascii: "{"): return "an object"
+        case UInt8(ascii: "["): return "an array"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
+        case UInt8(ascii: "n"): return "null"
+        default: return "a number"
         }
     }
 
-    public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
-        guard let value = value(key) else { return defaultValue }
-        guard case .bool(let flag) = value else { throw mismatch(key, "a boolean", value) }
+    private func name(_ field: JSONFieldName) -> String { path.isEmpty ? field.description : "\(path).\(field.description)" }
+
+    private func mismatch(_ field: JSONFieldName, _ expected: String) -> WireFormatError {
+        WireFormatError("'\(name(field))': expected \(expected), found \(foundKind)")
+    }
+
+    public func missing(_ field: String) -> WireFormatError {
+        WireFormatError("missing field '\(path.isEmpty ? field : "\(path).\(field)")'")
+    }
+
+    /// Consumes `null`; false (nothing consumed) for any other value.
+    private mutating func skipNull() -> Bool {
+        let bytes = parser.bytes
+        let at = parser.index
+        guard at + 4 <= bytes.count, bytes[at] == UInt8(ascii: "n"), bytes[at + 1] == UInt8(ascii: "u"),
+              bytes[at + 2] == UInt8(ascii: "l"), bytes[at + 3] == UInt8(ascii: "l") else { return false }
+        parser.index += 4
+        return true
+    }
+
+    /// Skips a member's value (after checking that it is valid JSON).
+    public mutating func skip() throws {
+        _ = try parser.parseValue()
+        valueRead()
+    }
+
+    /// A string; nil for null.
+    public mutating func optionalString(_ field: JSONFieldName) throws -> String? {
+        defer { valueRead() }
+        if skipNull() { return nil }
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+            throw mismatch(field, "a string")
+        }
+        return try parser.parseString()
+    }
+
+    /// A list of strings; null is empty.
+    public mutating func strings(_ field: JSONFieldName) throws -> [String] {
+        defer { valueRead() }
+        if skipNull() { return [] }
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "[") else {
+            throw mismatch(field, "an array of strings")
+        }
+        try parser.enter()
+        defer { parser.leave() }
+        parser.index += 1
+        parser.skipWhitespace()
+        var elements: [String] = []
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "]") {
+            parser.index += 1
+            return elements
+        }
+        while true {
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                throw WireFormatError("'\(name(field))[\(elements.count)]': expected a string, found \(foundKind)")
+            }
+            elements.append(try parser.parseString())
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count else { throw parser.fail("unterminated array") }
+            if parser.bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
+            if parser.bytes[parser.index] == UInt8(ascii: "]") { parser.index += 1; return elements }
+            throw parser.fail("expected ',' or ']'")
+        }
+    }
+
+    /// True or false; nil for null.
+    public mutating func optionalBool(_ field: JSONFieldName) throws -> Bool? {
+        defer { valueRead() }
+        if skipNull() { return nil }
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "t") || parser.bytes[parser.index] == UInt8(ascii: "f") else {
+            throw mismatch(field, "a boolean")
+        }
+        guard case .bool(let flag) = try parser.parseValue() else { throw mismatch(field, "a boolean") }
         return flag
     }
 
-    public func enumeration<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T where T.RawValue == String {
-        let text = try string(key)
-        guard let parsed = T(rawValue: text) else { throw invalidCase(key, text, type) }
-        return parsed
-    }
-
-    public func enumerations<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> [T] where T.RawValue == String {
-        try strings(key).map { text in
-            guard let parsed = T(rawValue: text) else { throw invalidCase(key, text, type) }
-            return parsed
-        }
-    }
-
-    private func invalidCase<T: RawRepresentable & CaseIterable>(_ key: String, _ text: String, _ type: T.Type) -> WireFormatError
+    /// One of an enumeration's raw values; nil for null.
+    public mutating func optionalEnumeration<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ type: T.Type) throws -> T?
     where T.RawValue == String {
-        WireFormatError("'\(name(key))': '\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let text = try optionalString(field) else { return nil }
+        return try enumerationCase(field, text, type)
     }
 
-    /// A nested object; nil when absent or null.
-    public func object(_ key: String) throws -> JSONObjectReader? {
-        guard let value = value(key) else { return nil }
-        return try JSONObjectReader(value, path: name(key))
+    /// A list of an enumeration's raw values; null is empty.
+    public mutating func enumerations<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ type: T.Type) throws -> [T]
+    where T.RawValue == String {
+        try strings(field).map { try enumerationCase(field, $0, type) }
+    }
+
+    private func enumerationCase<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ text: String, _ type: T.Type) throws -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: text) else {
+            throw WireFormatError("'\(name(field))': '\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// A nested object, read by `body` from the member's value; nil for null.
+    public mutating func optionalObject<T>(_ field: JSONFieldName, _ body: (inout JSONObjectReader) throws -> T) throws -> T? {
+        defer { valueRead() }
+        if skipNull() { return nil }
+        var nested = JSONObjectReader(parser.bytes, at: parser.index, path: name(field))
+        let value = try body(&nested)
+        try nested.finish()
+        parser.index = nested.parser.index
+        return value
     }
 }
 
-/// Types that read themselves from a parsed JSON value (see `JSONObjectReader`).
+/// A member name as `JSONObjectReader` found it; match it against literals in a `switch`. Only
+/// valid while its reader reads (it may point into the document's bytes).
+public struct JSONFieldName: CustomStringConvertible {
+    private let plain: UnsafeRawBufferPointer?
+    private let text: String?
+
+    init(plain: UnsafeRawBufferPointer) {
+        self.plain = plain
+        self.text = nil
+    }
+
+    init(text: String) {
+        self.plain = nil
+        self.text = text
+    }
+
+    public var description: String { text ?? String(decoding: plain!, as: UTF8.self) }
+
+    public static func ~= (pattern: StaticString, name: JSONFieldName) -> Bool {
+        let count = pattern.utf8CodeUnitCount
+        if let plain = name.plain {
+            return plain.count == count && memcmp(plain.baseAddress!, pattern.utf8Start, count) == 0
+        }
+        return name.text!.utf8.elementsEqual(UnsafeBufferPointer(start: pattern.utf8Start, count: count))
+    }
+}
+
+/// Types that read themselves with `JSONObjectReader`.
 public protocol JSONReadable {
-    init(json: JSONValue) throws
+    init(reading object: inout JSONObjectReader) throws
 }
 
 extension JSONReadable {
-    public static func read(_ bytes: [UInt8]) throws -> Self {
+    public static func read(_ bytes: [UInt8], path: String = "") throws -> Self {
         do {
-            return try Self(json: try JSONParser.parse(bytes))
+            return try JSONObjectReader.read(bytes, path: path) { try Self(reading: &$0) }
         } catch {
             throw WireFormatError.describing(error)
         }
     }
 
-    /// For `init(from:)`: our decoder hands over its parsed value; any other decoder (Foundation's)
-    /// goes through `JSONValue`'s generic decoding.
+    /// For `init(from:)` (these types nested in a `Decodable` one, or decoded by Foundation): the
+    /// value is taken as a `JSONValue` and read back from its bytes, so there is one reading of
+    /// the fields. Off the hot path, where the extra round trip does not matter.
     public static func decodeThroughJSON(_ decoder: any Decoder) throws -> Self {
-        if let tree = decoder as? TreeDecoder { return try Self(json: tree.value) }
-        return try Self(json: try JSONValue(from: decoder))
+        let value = if let tree = decoder as? TreeDecoder { tree.value } else { try JSONValue(from: decoder) }
+        var writer = JSONWriter()
+        writer.value(value)
+        return try read(writer.bytes, path: decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: "."))
     }
 }
 

@@ -52,12 +52,13 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
 /// A strict RFC 8259 parser over UTF-8 bytes. It exists because event decoding is the hot path of a
 /// replay and Foundation's parser costs several microseconds per event.
 public struct JSONParser: ~Copyable {
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var index = 0
+    // Internal rather than private: `JSONObjectReader` reads members straight off the same bytes.
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
     private var depth = 0
     private static let maximumDepth = 128
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
@@ -86,9 +87,9 @@ public struct JSONParser: ~Copyable {
         return value
     }
 
-    private func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
+    func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -97,7 +98,7 @@ public struct JSONParser: ~Copyable {
         }
     }
 
-    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    mutating func parseValue() throws(JSONParseError) -> JSONValue {
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -121,10 +122,12 @@ public struct JSONParser: ~Copyable {
         index += count
     }
 
-    private mutating func enter() throws(JSONParseError) {
+    mutating func enter() throws(JSONParseError) {
         depth += 1
         if depth > Self.maximumDepth { throw fail("nesting deeper than \(Self.maximumDepth)") }
     }
+
+    mutating func leave() { depth -= 1 }
 
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
@@ -203,7 +206,7 @@ public struct JSONParser: ~Copyable {
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
         // Fast path: no escapes; ASCII needs no UTF-8 validation.

@@ -57,6 +57,38 @@ public struct JSONWriter {
         value.write(to: &self)
     }
 
+    /// Any parsed value, compactly (numbers keep their source text).
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: literal("null")
+        case .bool(let flag): literal(flag ? "true" : "false")
+        case .number(let text): literal(text)
+        case .string(let text): string(text)
+        case .array(let elements):
+            separate()
+            bytes.append(UInt8(ascii: "["))
+            needsComma = false
+            for element in elements { self.value(element) }
+            bytes.append(UInt8(ascii: "]"))
+            needsComma = true
+        case .object(let members):
+            object { json in
+                for (name, member) in members {
+                    json.string(name)
+                    json.bytes.append(UInt8(ascii: ":"))
+                    json.needsComma = false
+                    json.value(member)
+                }
+            }
+        }
+    }
+
+    private mutating func literal(_ text: String) {
+        separate()
+        bytes.append(contentsOf: text.utf8)
+        needsComma = true
+    }
+
     public mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))

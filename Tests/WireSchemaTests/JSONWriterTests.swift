@@ -20,6 +20,9 @@ import Testing
         let generic = Array(try WireEncoder.makeEncoder().encode(record))
         #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
         #expect(try WireEncoder.encode(record) == generic)
-        #expect(try CounterpartyRecord(json: JSONParser.parse(writer.bytes)) == record)
+        #expect(try CounterpartyRecord.read(writer.bytes) == record)
+        var tree = JSONWriter()
+        tree.value(try JSONParser.parse(writer.bytes))
+        #expect(tree.bytes == writer.bytes)
     }
 }
