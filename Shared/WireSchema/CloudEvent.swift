@@ -55,18 +55,21 @@ public struct CloudEventAttributes: Sendable, Equatable {
 
     /// Reads the attributes of a record in binary mode; nil when it carries no `ce_type`/`ce_id`.
     public init?(headers: [KafkaHeader]) {
-        // On the replay hot path: one pass, no intermediate dictionary.
+        // On the replay hot path: one pass, no intermediate dictionary, each name told apart by its
+        // length first (a `switch` over strings compares a name with every case in turn).
         var id: String?, type: String?, source: String?, time: Date?, subject: String?, actor: String?
         var traceparent: String?
         for header in headers {
-            switch header.name {
-            case Header.id: id = header.stringValue
-            case Header.type: type = header.stringValue
-            case Header.source: source = header.stringValue
-            case Header.time: time = header.value.flatMap { $0.withUnsafeBufferPointer { Timestamp.parse(utf8: $0) } }
-            case Header.subject: subject = header.stringValue
-            case Header.actor: actor = header.stringValue
-            case Header.traceparent: traceparent = header.stringValue
+            guard let value = header.value else { continue }
+            let name = header.name
+            switch name.utf8.count {
+            case 5 where name == Header.id: id = Self.text(value)
+            case 7 where name == Header.type: type = Self.text(value)
+            case 7 where name == Header.time: time = value.withUnsafeBufferPointer { Timestamp.parse(utf8: $0) }
+            case 8 where name == Header.actor: actor = Self.text(value)
+            case 9 where name == Header.source: source = Self.text(value)
+            case 10 where name == Header.subject: subject = Self.text(value)
+            case 11 where name == Header.traceparent: traceparent = Self.text(value)
             default: break
             }
         }
@@ -78,6 +81,10 @@ public struct CloudEventAttributes: Sendable, Equatable {
         self.subject = subject
         self.actor = actor
         self.traceparent = traceparent
+    }
+
+    private static func text(_ bytes: ArraySlice<UInt8>) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
     }
 }
 

@@ -77,7 +77,8 @@ import Testing
     @Test func cloudEventHeadersRoundTrip() throws {
         let attributes = CloudEventAttributes(
             id: "01", type: "CounterpartyRegistered", source: "crm-contacts",
-            time: try #require(Timestamp.parse("2026-03-14T09:30:00.123Z")), subject: "C-1", actor: "alice")
+            time: try #require(Timestamp.parse("2026-03-14T09:30:00.123Z")), subject: "C-1", actor: "alice",
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         let headers = attributes.headers
         #expect(headers.contains(KafkaHeader("ce_specversion", "1.0")))
         #expect(headers.contains(KafkaHeader("content-type", "application/json")))
