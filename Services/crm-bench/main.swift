@@ -15,7 +15,7 @@ import WireSchema
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench", abstract: "Benchmark helpers (see scripts/bench).",
-        subcommands: [Produce.self, SQLiteRaw.self, Decode.self, PlatformReplay.self])
+        subcommands: [Produce.self, Consume.self, SQLiteRaw.self, Decode.self, PlatformReplay.self])
 }
 
 /// The n-th synthetic counterparty id: a UUIDv7 like the ones the service generates (four per
@@ -75,6 +75,50 @@ struct Produce: ParsableCommand {
         let elapsed = seconds(since: start)
         print(String(format: "produced %d events (%.0f B mean value) in %.2f s: %.0f events/s", count,
                      Double(bytes) / Double(count), elapsed, Double(count) / elapsed))
+    }
+}
+
+struct Consume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consume",
+        abstract: """
+            Read crm.counterparties.v1 from the beginning with the projector's consumer and its settings, \
+            records converted and dropped: the fastest a replay can be fed.
+            """)
+    @Option var brokers: String
+    @Option var count = 500_000
+    @Option(name: .customLong("property"), help: "A librdkafka property over the consumer's defaults, as name=value (repeatable).")
+    var properties: [String] = []
+
+    func run() throws {
+        var logger = Logger(label: "crm-bench")
+        logger.logLevel = .error
+        var overrides: [String: String] = [:]
+        for property in properties {
+            guard let equals = property.firstIndex(of: "=") else { throw ValidationError("expected name=value: \(property)") }
+            overrides[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(brokers: brokers, properties: overrides), name: "bench", logger: logger)
+        defer { consumer.close() }
+        let partitions = try consumer.partitionCounts([Topics.counterparties])[Topics.counterparties] ?? 0
+        let start = ContinuousClock.now
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(Topics.counterparties, $0), nil) }))
+        var records = 0
+        var idlePolls = 0
+        while records < count {
+            let before = records
+            for event in consumer.poll(max: 10_000, timeoutMs: 1_000) {
+                if case .record = event { records += 1 }
+            }
+            idlePolls = records == before ? idlePolls + 1 : 0
+            if idlePolls == 5 { throw ValidationError("the topic holds \(records) records, fewer than \(count)") }
+        }
+        let elapsed = seconds(since: start)
+        let waited = consumer.waitedForRecords.components
+        print(String(format: "consume%@: %d records in %.2f s: %.0f records/s (waited for records %.2f s)",
+                     properties.isEmpty ? "" : " (\(properties.joined(separator: ", ")))", records, elapsed,
+                     Double(records) / elapsed, Double(waited.seconds) + Double(waited.attoseconds) / 1e18))
     }
 }
 
