@@ -38,8 +38,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         // Prefetch. The partitions' queues forward into the consumer queue, whose total librdkafka
         // compares with these limits, so they bound all partitions together. Once a limit is
         // reached, fetching stops until the broker thread next wakes (up to a second in 2.0.2): at
-        // 100,000 a consumer that only reads is held to ~150k records/s on the dev broker, at
-        // 1,000,000 capped to 128 MB it reads ~390k/s, but a slow projection then holds that much
+        // 100,000 a consumer that only reads is held to 150k-300k records/s on the dev broker, at
+        // 1,000,000 capped to 96-128 MB it reads ~390k/s, but a slow projection then holds that much
         // more (a contacts rebuild peaked 100-176 MB higher) for no gain. 10,000 starved a replay
         // at 30k events/s. See docs/benchmarks.md (sixth session) before changing them.
         "queued.min.messages": "100000",
