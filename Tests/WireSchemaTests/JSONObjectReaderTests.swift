@@ -69,6 +69,26 @@ import Testing
         #expect(throws: WireFormatError.self) { try record(json) }
     }
 
+    /// Reads only `keep`, ignoring other members without skipping them, and may stop early.
+    private struct Partial: JSONReadable {
+        var keep: String?
+        init(reading object: inout JSONObjectReader) throws {
+            while let field = try object.nextField() {
+                if case "keep" = field {
+                    keep = try object.optionalString(field)
+                    if keep == "stop" { return }
+                }
+            }
+        }
+    }
+
+    @Test func membersATypeLeavesUnreadAreStillChecked() throws {
+        #expect(try Partial.read(Array(#"{"a" : [1, {"b": null}] , "keep":"x", "c": true }"#.utf8)).keep == "x")
+        #expect(try Partial.read(Array(#"{"keep":"stop", "c": {"d": [1, 2]}}"#.utf8)).keep == "stop")
+        #expect(throws: WireFormatError.self) { try Partial.read(Array(#"{"a": [1,], "keep":"x"}"#.utf8)) }
+        #expect(throws: WireFormatError.self) { try Partial.read(Array(#"{"keep":"stop", "c": tru}"#.utf8)) }
+    }
+
     @Test func invalidUTF8IsAnError() {
         let bytes = Array(#"{"id":"C-1","kind":"person","legalName":""#.utf8) + [0xFF, 0x22, 0x7D]
         #expect(throws: WireFormatError.self) { try CounterpartyRecord.read(bytes) }
