@@ -285,9 +285,12 @@ struct PlatformReplay: ParsableCommand {
         try ServiceStore.deleteFiles(at: path)
 
         store = try RegistrationRowProjection.open(path: path, logger: logger)
+        // A projection this fast is what the deep prefetch is for (see `ProjectorOptions`).
+        var options = ProjectorOptions()
+        options.deepPrefetch = true
         let projector = Projector(
             projection: projection, store: store, consumerConfiguration: KafkaConfiguration(brokers: brokers),
-            deadLetterProducer: nil, logger: logger)
+            deadLetterProducer: nil, logger: logger, options: options)
         let cpuBefore = threadCPUSeconds()
         start = ContinuousClock.now
         let done = DispatchSemaphore(value: 0)

@@ -40,8 +40,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         // reached, fetching stops until the broker thread next wakes (up to a second in 2.0.2): at
         // 100,000 a consumer that only reads is held to 150k-300k records/s on the dev broker, at
         // 1,000,000 capped to 96-128 MB it reads ~390k/s, but a slow projection then holds that much
-        // more (a contacts rebuild peaked 100-176 MB higher) for no gain. 10,000 starved a replay
-        // at 30k events/s. See docs/benchmarks.md (sixth session) before changing them.
+        // more (a contacts rebuild peaked 100-176 MB higher) for no gain, so a fast projection asks
+        // for `deepPrefetchProperties` instead. 10,000 starved a replay at 30k events/s. See
+        // docs/benchmarks.md (sixth session) before changing them.
         "queued.min.messages": "100000",
         "queued.max.messages.kbytes": "1048576",
         "fetch.max.bytes": "52428800",
@@ -52,6 +53,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         // Come back within a second of a broker returning (the default backs off up to 10 s).
         "reconnect.backoff.max.ms": "1000",
         "isolation.level": "read_committed",
+    ]
+
+    /// Prefetch for a consumer whose records are applied faster than a shallow prefetch refills
+    /// (see `defaultProperties`): enough that fetching never stalls during a replay, bounded in bytes.
+    public static let deepPrefetchProperties: [String: String] = [
+        "queued.min.messages": "1000000",
+        "queued.max.messages.kbytes": "131072",
     ]
 
     public init(configuration: KafkaConfiguration, name: String = "consumer", logger: Logger) throws {

@@ -259,3 +259,16 @@ final class Fixture: Sendable {
         try await task.value
     }
 }
+
+@Suite struct ProjectorPrefetchTests {
+    @Test func deepPrefetchIsAskedForAndTheOperatorStillWins() {
+        let service = KafkaConfiguration(brokers: "b:9092", properties: ["queued.max.messages.kbytes": "65536"])
+        var options = ProjectorOptions()
+        #expect(Projector<CountingProjection>.consumerConfiguration(service, options: options).properties == service.properties)
+        options.deepPrefetch = true
+        let deep = Projector<CountingProjection>.consumerConfiguration(service, options: options).properties
+        #expect(deep["queued.min.messages"] == KafkaConsumer.deepPrefetchProperties["queued.min.messages"])
+        #expect(deep["queued.max.messages.kbytes"] == "65536")
+        #expect(deep["bootstrap.servers"] == "b:9092")
+    }
+}
