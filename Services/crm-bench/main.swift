@@ -87,6 +87,8 @@ struct Consume: ParsableCommand {
             """)
     @Option var brokers: String
     @Option var count = 500_000
+    @Flag(help: "The prefetch a fast projection asks for (ProjectorOptions.deepPrefetch).")
+    var deepPrefetch = false
     @Option(name: .customLong("property"), help: "A librdkafka property over the consumer's defaults, as name=value (repeatable).")
     var properties: [String] = []
 
@@ -98,8 +100,9 @@ struct Consume: ParsableCommand {
             guard let equals = property.firstIndex(of: "=") else { throw ValidationError("expected name=value: \(property)") }
             overrides[String(property[..<equals])] = String(property[property.index(after: equals)...])
         }
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(brokers: brokers, properties: overrides), name: "bench", logger: logger)
+        var configuration = KafkaConfiguration(brokers: brokers, properties: overrides)
+        if deepPrefetch { configuration = configuration.withDefaults(KafkaConsumer.deepPrefetchProperties) }
+        let consumer = try KafkaConsumer(configuration: configuration, name: "bench", logger: logger)
         defer { consumer.close() }
         let partitions = try consumer.partitionCounts([Topics.counterparties])[Topics.counterparties] ?? 0
         let start = ContinuousClock.now
@@ -116,8 +119,9 @@ struct Consume: ParsableCommand {
         }
         let elapsed = seconds(since: start)
         let waited = consumer.waitedForRecords.components
+        let settings = (deepPrefetch ? ["deep prefetch"] : []) + properties
         print(String(format: "consume%@: %d records in %.2f s: %.0f records/s (waited for records %.2f s)",
-                     properties.isEmpty ? "" : " (\(properties.joined(separator: ", ")))", records, elapsed,
+                     settings.isEmpty ? "" : " (\(settings.joined(separator: ", ")))", records, elapsed,
                      Double(records) / elapsed, Double(waited.seconds) + Double(waited.attoseconds) / 1e18))
     }
 }
