@@ -95,12 +95,7 @@ struct Consume: ParsableCommand {
     func run() throws {
         var logger = Logger(label: "crm-bench")
         logger.logLevel = .error
-        var overrides: [String: String] = [:]
-        for property in properties {
-            guard let equals = property.firstIndex(of: "=") else { throw ValidationError("expected name=value: \(property)") }
-            overrides[String(property[..<equals])] = String(property[property.index(after: equals)...])
-        }
-        var configuration = KafkaConfiguration(brokers: brokers, properties: overrides)
+        var configuration = KafkaConfiguration(brokers: brokers, properties: try parseProperties(properties))
         if deepPrefetch { configuration = configuration.withDefaults(KafkaConsumer.deepPrefetchProperties) }
         let consumer = try KafkaConsumer(configuration: configuration, name: "bench", logger: logger)
         defer { consumer.close() }
@@ -261,42 +256,50 @@ struct PlatformReplay: ParsableCommand {
     @Option var path = NSTemporaryDirectory() + "crm-bench-platform.sqlite"
     @Flag(help: "Take each id from the record key instead of decoding the event (what the pipeline costs without decoding).")
     var skipDecode = false
+    @Option(name: .customLong("property"), help: "A librdkafka property over the projector consumer's settings, as name=value (repeatable).")
+    var properties: [String] = []
 
     func run() throws {
         var logger = Logger(label: "crm-bench")
         logger.logLevel = .error
         let projection = RegistrationRowProjection(skipDecode: skipDecode)
 
-        try ServiceStore.deleteFiles(at: path)
-        var store = try RegistrationRowProjection.open(path: path, logger: logger)
         let rows = try (0..<count).map { n -> (String, [UInt8], AppliedEventKey) in
             let event = try syntheticEvent(n)
             return (event.key, event.value, AppliedEventKey(event.attributes.id))
         }
-        var start = ContinuousClock.now
-        try store.beginBulkLoad(deferring: [])
-        for chunk in stride(from: 0, to: count, by: 10_000) {
-            try store.database.write { db in
-                let applied = try AppliedEventGuard(db)
-                for (id, json, key) in rows[chunk..<min(chunk + 10_000, count)] where try applied.markNew(key) {
-                    try projection.insert(id: id, json: json, db)
+        /// Inserts the rows as the replay would, in their order, 10k per transaction; the seconds it took.
+        func rawInsert(_ rows: [(String, [UInt8], AppliedEventKey)]) throws -> Double {
+            try ServiceStore.deleteFiles(at: path)
+            let store = try RegistrationRowProjection.open(path: path, logger: logger)
+            let start = ContinuousClock.now
+            try store.beginBulkLoad(deferring: [])
+            for chunk in stride(from: 0, to: rows.count, by: 10_000) {
+                try store.database.write { db in
+                    let applied = try AppliedEventGuard(db)
+                    for (id, json, key) in rows[chunk..<min(chunk + 10_000, rows.count)] where try applied.markNew(key) {
+                        try projection.insert(id: id, json: json, db)
+                    }
                 }
             }
+            try store.finishBulkLoad()
+            let elapsed = seconds(since: start)
+            try store.close()
+            try ServiceStore.deleteFiles(at: path)
+            return elapsed
         }
-        try store.finishBulkLoad()
-        let raw = seconds(since: start)
-        try store.close()
-        try ServiceStore.deleteFiles(at: path)
+        let raw = try rawInsert(rows)
 
-        store = try RegistrationRowProjection.open(path: path, logger: logger)
+        let store = try RegistrationRowProjection.open(path: path, logger: logger)
         // A projection this fast is what the deep prefetch is for (see `ProjectorOptions`).
         var options = ProjectorOptions()
         options.deepPrefetch = true
         let projector = Projector(
-            projection: projection, store: store, consumerConfiguration: KafkaConfiguration(brokers: brokers),
+            projection: projection, store: store,
+            consumerConfiguration: KafkaConfiguration(brokers: brokers, properties: try parseProperties(properties)),
             deadLetterProducer: nil, logger: logger, options: options)
         let cpuBefore = threadCPUSeconds()
-        start = ContinuousClock.now
+        let start = ContinuousClock.now
         let done = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
         startThread(name: "bench-consumer") {
@@ -312,16 +315,31 @@ struct PlatformReplay: ParsableCommand {
         let timings = projector.status.timings
         projector.stop()
         done.wait()
-        let applied = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM registration") ?? 0 }
+        // The order the replay applied them in: partition after partition as librdkafka fetched them,
+        // so each index grows at up to as many places as there are partitions.
+        let appliedOrder = try store.database.read { db in try String.fetchAll(db, sql: "SELECT id FROM registration ORDER BY rowid") }
         try store.close()
-        try ServiceStore.deleteFiles(at: path)
-        guard applied == count else { throw ValidationError("the replay applied \(applied) of \(count) events") }
-        print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s); replay %.0f events/s (%.2f s, %.2f x raw)",
-                     skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / replay, replay, raw / replay))
+        guard appliedOrder.count == count else { throw ValidationError("the replay applied \(appliedOrder.count) of \(count) events") }
+        let position = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.0, $0) })
+        let rawInLogOrder = try rawInsert(appliedOrder.map { rows[position[$0]!] })
+        print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s), in the replay's order %.0f rows/s (%.2f s); "
+                     + "replay %.0f events/s (%.2f s, %.2f x raw, %.2f x raw in the same order)",
+                     skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / rawInLogOrder, rawInLogOrder,
+                     Double(count) / replay, replay, raw / replay, rawInLogOrder / replay))
         print("  \(timings)")
         print("  CPU seconds by thread during the replay: "
               + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
     }
+}
+
+/// `--property name=value` options as librdkafka properties.
+func parseProperties(_ options: [String]) throws -> [String: String] {
+    var properties: [String: String] = [:]
+    for option in options {
+        guard let equals = option.firstIndex(of: "=") else { throw ValidationError("expected name=value: \(option)") }
+        properties[String(option[..<equals])] = String(option[option.index(after: equals)...])
+    }
+    return properties
 }
 
 /// User + system CPU seconds of this process's threads so far, summed by thread name (Linux /proc).
