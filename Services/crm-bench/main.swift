@@ -238,8 +238,7 @@ struct RegistrationRowProjection: Projection {
     func insert(id: String, json: [UInt8], _ db: Database) throws {
         let statement = try RawStatement(db, sql: "INSERT INTO registration(id, record) VALUES (?, ?)")
         statement.bind(1, id)
-        statement.bind(2, utf8: json)
-        try statement.execute()
+        try statement.execute(bindingUTF8: json, at: 2)
     }
 }
 

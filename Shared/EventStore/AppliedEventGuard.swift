@@ -17,12 +17,14 @@ public enum AppliedEventKey: Sendable {
         }
     }
 
-    func bind(to statement: RawStatement, at index: Int32) {
+    /// Runs `statement` with the key bound at `index`; the rows it changed.
+    func execute(_ statement: RawStatement, boundAt index: Int32) throws -> Int {
         switch self {
         case .uuid(let high, let low):
-            withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { statement.bind(index, blob: $0) }
+            return try withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { try statement.execute(bindingBlob: $0, at: index) }
         case .text(let id):
             statement.bind(index, id)
+            return try statement.execute()
         }
     }
 
@@ -61,7 +63,6 @@ public struct AppliedEventGuard {
 
     /// Records the event as applied; false when it already was (a redelivery to skip).
     public func markNew(_ key: AppliedEventKey) throws -> Bool {
-        key.bind(to: insert, at: 1)
-        return try insert.execute() > 0
+        try key.execute(insert, boundAt: 1) > 0
     }
 }

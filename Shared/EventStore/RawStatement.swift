@@ -10,6 +10,8 @@ public struct RawStatement {
     private let connection: OpaquePointer
     // SQLITE_TRANSIENT does not import into Swift: SQLite copies the bytes before the call returns.
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    // SQLITE_STATIC: SQLite uses the caller's bytes until the statement is reset or rebound.
+    private static let `static`: sqlite3_destructor_type? = nil
 
     public init(_ db: Database, sql: String) throws {
         statement = try db.cachedStatement(sql: sql)
@@ -29,20 +31,27 @@ public struct RawStatement {
         }
     }
 
-    /// Binds UTF-8 bytes (already validated, e.g. by the JSON parser) as TEXT without making a String.
-    public func bind(_ index: Int32, utf8 bytes: [UInt8]) {
-        if bytes.isEmpty {
+    /// Runs the statement (`execute()`) with UTF-8 bytes (already validated, e.g. by the JSON parser)
+    /// bound as TEXT at `index`, without making a String and without SQLite copying them: they need
+    /// to live only while the statement steps, which this call spans. A replay binds hundreds of MB
+    /// of JSON, and Debian's SQLite (no lookaside) would allocate and copy for each.
+    @discardableResult
+    public func execute(bindingUTF8 bytes: [UInt8], at index: Int32) throws -> Int {
+        guard !bytes.isEmpty else {
             sqlite3_bind_text(handle, index, "", 0, Self.transient)
-            return
+            return try execute()
         }
-        bytes.withUnsafeBytes { buffer in
-            _ = sqlite3_bind_text(handle, index, buffer.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                  Int32(buffer.count), Self.transient)
+        return try bytes.withUnsafeBytes { buffer in
+            sqlite3_bind_text(handle, index, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), Self.static)
+            return try execute()
         }
     }
 
-    public func bind(_ index: Int32, blob bytes: UnsafeRawBufferPointer) {
-        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+    /// Runs the statement with `bytes` bound as a BLOB at `index`, not copied (as `execute(bindingUTF8:at:)`).
+    @discardableResult
+    public func execute(bindingBlob bytes: UnsafeRawBufferPointer, at index: Int32) throws -> Int {
+        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.static)
+        return try execute()
     }
 
     public func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }

@@ -107,13 +107,13 @@ try markDirty(merge.mergedId, db)
         statement.bind(4, record.archived)
         statement.bind(5, normalization.nameKey(record.legalName))
         statement.bind(6, Int64(Completeness.percent(record, persons: [])))
-        statement.bind(7, utf8: json)
+        // 7, the record's JSON, is bound as the statement runs (not copied).
         statement.bind(8, stamp.time)
         statement.bind(9, stamp.actor)
         statement.bind(10, stamp.time)
         statement.bind(11, stamp.actor)
         statement.bind(12, stamp.eventId)
-        if try statement.execute() == 0 {
+        if try statement.execute(bindingUTF8: json, at: 7) == 0 {
             throw ProjectionRejection("counterparty '\(record.id)' is already registered")
         }
         let rowid = db.lastInsertedRowID
