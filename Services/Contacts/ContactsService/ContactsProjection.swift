@@ -32,7 +32,7 @@ public struct ContactsProjection: Projection {
     public var name: String { "contacts" }
     public var topics: [String] { [Topics.counterparties, Topics.interactions, Topics.staff] }
     public var bulkLoadDeferredIndexes: [String] {
-        ["counterparty_manager", "counterparty_tax_id", "counterparty_name_key", "interaction_staff"]
+        ["counterparty_manager", "counterparty_tax_id", "counterparty_name_key", "counterparty_identity_value", "interaction_staff"]
     }
 
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<ContactsEvent> {

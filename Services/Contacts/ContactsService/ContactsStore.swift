@@ -94,6 +94,22 @@ public enum ContactsStore {
                 // steps after each batch instead (`ContactsProjection.finishBatch`).
                 try db.execute(sql: "INSERT INTO counterparty_search(counterparty_search, rank) VALUES ('automerge', 0)")
             }
+            migrator.registerMigration("contacts-v4") { db in
+                // Identities keyed by their counterparty first: a replay inserts them in about the
+                // order counterparties were registered (time-ordered ids) instead of in the random
+                // order of their values, and a bulk load builds the lookup by value once, sorted
+                // (`ContactsProjection.bulkLoadDeferredIndexes`). The index by owner becomes the key.
+                try db.execute(sql: """
+                    CREATE TABLE counterparty_identity_v4 (
+                        counterparty_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+                        PRIMARY KEY (counterparty_id, kind, value)) WITHOUT ROWID;
+                    INSERT INTO counterparty_identity_v4(counterparty_id, kind, value)
+                        SELECT counterparty_id, kind, value FROM counterparty_identity;
+                    DROP TABLE counterparty_identity;
+                    ALTER TABLE counterparty_identity_v4 RENAME TO counterparty_identity;
+                    CREATE INDEX counterparty_identity_value ON counterparty_identity(kind, value);
+                    """)
+            }
         }
     }
 }
