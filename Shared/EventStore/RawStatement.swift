@@ -50,7 +50,11 @@ public struct RawStatement {
     /// Runs the statement with `bytes` bound as a BLOB at `index`, not copied (as `execute(bindingUTF8:at:)`).
     @discardableResult
     public func execute(bindingBlob bytes: UnsafeRawBufferPointer, at index: Int32) throws -> Int {
-        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.static)
+        if let base = bytes.baseAddress {
+            sqlite3_bind_blob(handle, index, base, Int32(bytes.count), Self.static)
+        } else {
+            sqlite3_bind_zeroblob(handle, index, 0)  // a NULL pointer would bind SQL NULL, not an empty blob
+        }
         return try execute()
     }
 
