@@ -85,17 +85,15 @@ struct Consume: ParsableCommand {
             Read crm.counterparties.v1 from the beginning with the projector's consumer and its settings, \
             records converted and dropped: the fastest a replay can be fed.
             """)
-    @Option var brokers: String
+    @OptionGroup var kafka: ConsumerOptions
     @Option var count = 500_000
     @Flag(help: "The prefetch a fast projection asks for (ProjectorOptions.deepPrefetch).")
     var deepPrefetch = false
-    @Option(name: .customLong("property"), help: "A librdkafka property over the consumer's defaults, as name=value (repeatable).")
-    var properties: [String] = []
 
     func run() throws {
         var logger = Logger(label: "crm-bench")
         logger.logLevel = .error
-        var configuration = KafkaConfiguration(brokers: brokers, properties: try parseProperties(properties))
+        var configuration = try kafka.configuration()
         if deepPrefetch { configuration = configuration.withDefaults(KafkaConsumer.deepPrefetchProperties) }
         let consumer = try KafkaConsumer(configuration: configuration, name: "bench", logger: logger)
         defer { consumer.close() }
@@ -114,7 +112,7 @@ struct Consume: ParsableCommand {
         }
         let elapsed = seconds(since: start)
         let waited = consumer.waitedForRecords.components
-        let settings = (deepPrefetch ? ["deep prefetch"] : []) + properties
+        let settings = (deepPrefetch ? ["deep prefetch"] : []) + kafka.properties
         print(String(format: "consume%@: %d records in %.2f s: %.0f records/s (waited for records %.2f s)",
                      settings.isEmpty ? "" : " (\(settings.joined(separator: ", ")))", records, elapsed,
                      Double(records) / elapsed, Double(waited.seconds) + Double(waited.attoseconds) / 1e18))
@@ -250,13 +248,11 @@ struct PlatformReplay: ParsableCommand {
             registration's id and JSON, beside a raw SQLite insert of the same rows (same insert code, \
             redelivery guard and bulk load; no Kafka, no decoding).
             """)
-    @Option var brokers: String
+    @OptionGroup var kafka: ConsumerOptions
     @Option var count = 500_000
     @Option var path = NSTemporaryDirectory() + "crm-bench-platform.sqlite"
     @Flag(help: "Take each id from the record key instead of decoding the event (what the pipeline costs without decoding).")
     var skipDecode = false
-    @Option(name: .customLong("property"), help: "A librdkafka property over the projector consumer's settings, as name=value (repeatable).")
-    var properties: [String] = []
 
     func run() throws {
         var logger = Logger(label: "crm-bench")
@@ -295,7 +291,7 @@ struct PlatformReplay: ParsableCommand {
         options.deepPrefetch = true
         let projector = Projector(
             projection: projection, store: store,
-            consumerConfiguration: KafkaConfiguration(brokers: brokers, properties: try parseProperties(properties)),
+            consumerConfiguration: try kafka.configuration(),
             deadLetterProducer: nil, logger: logger, options: options)
         let cpuBefore = threadCPUSeconds()
         let start = ContinuousClock.now
@@ -331,14 +327,20 @@ struct PlatformReplay: ParsableCommand {
     }
 }
 
-/// `--property name=value` options as librdkafka properties.
-func parseProperties(_ options: [String]) throws -> [String: String] {
-    var properties: [String: String] = [:]
-    for option in options {
-        guard let equals = option.firstIndex(of: "=") else { throw ValidationError("expected name=value: \(option)") }
-        properties[String(option[..<equals])] = String(option[option.index(after: equals)...])
+/// The brokers and librdkafka overrides of a command that reads the topic.
+struct ConsumerOptions: ParsableArguments {
+    @Option var brokers: String
+    @Option(name: .customLong("property"), help: "A librdkafka property over the consumer's defaults, as name=value (repeatable).")
+    var properties: [String] = []
+
+    func configuration() throws -> KafkaConfiguration {
+        var overrides: [String: String] = [:]
+        for property in properties {
+            guard let equals = property.firstIndex(of: "=") else { throw ValidationError("expected name=value: \(property)") }
+            overrides[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        return KafkaConfiguration(brokers: brokers, properties: overrides)
     }
-    return properties
 }
 
 /// User + system CPU seconds of this process's threads so far, summed by thread name (Linux /proc).
