@@ -316,12 +316,22 @@ struct PlatformReplay: ParsableCommand {
         try store.close()
         guard appliedOrder.count == count else { throw ValidationError("the replay applied \(appliedOrder.count) of \(count) events") }
         let position = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.0, $0) })
-        let rawInLogOrder = try rawInsert(appliedOrder.map { rows[position[$0]!] })
+        let appliedPositions = appliedOrder.map { position[$0]! }
+        let rawInLogOrder = try rawInsert(appliedPositions.map { rows[$0] })
+        // How far from the log's own order the replay applied them: each row's distance behind the
+        // newest row applied before it (rows are produced 1 ms of event time apart).
+        var newest = -1
+        var behind = 0
+        for row in appliedPositions {
+            behind += max(0, newest - row)
+            newest = max(newest, row)
+        }
         print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s), in the replay's order %.0f rows/s (%.2f s); "
                      + "replay %.0f events/s (%.2f s, %.2f x raw, %.2f x raw in the same order)",
                      skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / rawInLogOrder, rawInLogOrder,
                      Double(count) / replay, replay, raw / replay, rawInLogOrder / replay))
         print("  \(timings)")
+        print(String(format: "  applied order: on average %.0f events behind the newest applied before", Double(behind) / Double(count)))
         print("  CPU seconds by thread during the replay: "
               + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
     }

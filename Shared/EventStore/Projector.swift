@@ -240,25 +240,26 @@ public final class Projector<P: Projection>: Sendable {
             while let written = spent.take(timeout: .now()) { _ = consume written }
             let pollStart = ContinuousClock.now
             let waitedBefore = consumer.waitedForRecords
-            let events = consumer.poll(max: 10_000, timeoutMs: 100)
-            var records: [ConsumedRecord] = []
-            records.reserveCapacity(events.count)
-            for event in events {
+            var slices = SliceBuilder()
+            var failure: ProjectorError?
+            consumer.poll(max: 10_000, timeoutMs: 100, records: { slices.append($0) }, other: { event in
                 switch event {
-                case .record(let record):
-                    records.append(record)
+                case .record:
+                    break  // records come through `records`
                 case .endOfPartition(let tp, let next):
                     status.reachedEnd(tp, nextOffset: next)
                 case .error(let tp, let error):
                     let code = error.code
                     if code == -140 || code == 1 {  // _AUTO_OFFSET_RESET, OFFSET_OUT_OF_RANGE
-                        throw ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
+                        failure = failure ?? ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
                     }
                     logger.warning("consumer error", metadata: ["error": "\(error)"])
                 }
-            }
+            })
+            if let failure { throw failure }
             status.addTimings(poll: ContinuousClock.now - pollStart, pollWaiting: consumer.waitedForRecords - waitedBefore)
-            if !records.isEmpty && !handOver(records, to: queue) { return }
+            let ready = slices.finish()
+            if !ready.isEmpty && !handOver(ready, to: queue) { return }
             if ContinuousClock.now - lastWatermarkCheck > .seconds(1) {
                 lastWatermarkCheck = ContinuousClock.now
                 for tp in status.nextOffsets.keys {
@@ -268,15 +269,35 @@ public final class Projector<P: Projection>: Sendable {
         }
     }
 
-    /// Queues a poll's records in slices, then decodes whichever of them the writer has not taken
-    /// yet, starting from the last: the writer takes slices from the front, so the two meet in the
+    /// Records cut into slices as they arrive (moved in, not copied).
+    private struct SliceBuilder {
+        private var slices: [[ConsumedRecord]] = []
+        private var current: [ConsumedRecord] = []
+
+        mutating func append(_ record: consuming ConsumedRecord) {
+            if current.isEmpty { current.reserveCapacity(Projector.sliceSize) }
+            current.append(record)
+            if current.count == Projector.sliceSize {
+                slices.append(current)
+                current = []
+            }
+        }
+
+        consuming func finish() -> [[ConsumedRecord]] {
+            if !current.isEmpty { slices.append(current) }
+            return slices
+        }
+    }
+
+    /// Queues a poll's slices, then decodes whichever of them the writer has not taken yet,
+    /// starting from the last: the writer takes slices from the front, so the two meet in the
     /// middle instead of the writer always waiting on the slice the consumer has just started.
     /// Decodes rather than blocks while the queue is full. False once the queue is closed.
-    private func handOver(_ records: [ConsumedRecord], to queue: BlockingQueue<DecodingSlice>) -> Bool {
+    private func handOver(_ ready: [[ConsumedRecord]], to queue: BlockingQueue<DecodingSlice>) -> Bool {
         var slices: [DecodingSlice] = []
         var decoded = 0
-        for start in stride(from: 0, to: records.count, by: Self.sliceSize) {
-            let slice = DecodingSlice(Array(records[start..<min(start + Self.sliceSize, records.count)]))
+        for records in ready {
+            let slice = DecodingSlice(records)
             while !queue.offer(slice) {
                 if decoded < slices.count {
                     slices[decoded].decodeUnlessClaimed(decode)

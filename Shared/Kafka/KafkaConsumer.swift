@@ -18,6 +18,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let queue: OpaquePointer
     private let contextPointer: UnsafeMutableRawPointer
     private var topicNames: [OpaquePointer: String] = [:]
+    /// The header name last seen at each position, as a String and as a C string (see `headerName`).
+    private var headerNames: [(name: String, cString: UnsafePointer<CChar>)] = []
     private var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     private let bufferCapacity = 10_000
     private var isClosed = false
@@ -76,6 +78,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     deinit {
         close()
         messageBuffer.deallocate()
+        for known in headerNames { free(UnsafeMutablePointer(mutating: known.cString)) }
     }
 
     /// Starts each partition at the given offset, or at the beginning of the log where it is nil.
@@ -93,12 +96,24 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Waits up to `timeoutMs` for the first message, then returns what has arrived (at most `max`)
     /// without waiting further: a trickle of records is returned at once, a backlog in large batches.
     public func poll(max: Int = 10_000, timeoutMs: Int32 = 100) -> [ConsumerEvent] {
+        var events: [ConsumerEvent] = []
+        poll(max: max, timeoutMs: timeoutMs, records: { events.append(.record($0)) }, other: { events.append($0) })
+        return events
+    }
+
+    /// `poll`, handing each record to `records` as its owner (it can be kept without a copy) and
+    /// every other event to `other`, in the order they arrived. Returns the number of records.
+    @discardableResult
+    public func poll(
+        max: Int = 10_000, timeoutMs: Int32 = 100,
+        records: (consuming ConsumedRecord) -> Void, other: (ConsumerEvent) -> Void
+    ) -> Int {
         // consume_batch_queue waits until the batch is full or the timeout passes, which would hold
         // a lone record back for the whole timeout; so wait for one, then take the rest without waiting.
         let waitStart = ContinuousClock.now
         let first = rd_kafka_consume_queue(queue, timeoutMs)
         waitedForRecords += ContinuousClock.now - waitStart
-        guard let first else { return [] }
+        guard let first else { return 0 }
         messageBuffer[0] = first
         let wanted = Swift.min(max, bufferCapacity)
         var count = 1
@@ -106,14 +121,18 @@ public final class KafkaConsumer: @unchecked Sendable {
             let more = rd_kafka_consume_batch_queue(queue, 0, messageBuffer + 1, wanted - 1)
             if more > 0 { count += more }
         }
-        var events: [ConsumerEvent] = []
-        events.reserveCapacity(count)
+        var received = 0
         for index in 0..<count {
             guard let message = messageBuffer[index] else { continue }
-            events.append(convert(message))
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                records(record(message))
+                received += 1
+            } else {
+                other(event(message))
+            }
             rd_kafka_message_destroy(message)
         }
-        return events
+        return received
     }
 
     private func topicName(_ rkt: OpaquePointer?) -> String {
@@ -124,63 +143,84 @@ public final class KafkaConsumer: @unchecked Sendable {
         return name
     }
 
-    private func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerEvent {
+    /// A message that carries an error: the end of a partition, or a partition's (or the client's) error.
+    private func event(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerEvent {
         let m = message.pointee
-        let topic = topicName(m.rkt)
-        let tp = TopicPartition(topic, m.partition)
-        switch m.err {
-        case RD_KAFKA_RESP_ERR_NO_ERROR:
-            break
-        case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+        let tp = TopicPartition(topicName(m.rkt), m.partition)
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
             return .endOfPartition(tp, nextOffset: m.offset)
-        default:
-            var text = String(cString: rd_kafka_err2str(m.err))
-            if let payload = m.payload, m.len > 0 {
-                text += ": " + String(decoding: UnsafeRawBufferPointer(start: payload, count: m.len), as: UTF8.self)
-            }
-            return .error(m.rkt == nil ? nil : tp, KafkaError(code: m.err.rawValue, message: "\(tp): \(text)"))
         }
+        var text = String(cString: rd_kafka_err2str(m.err))
+        if let payload = m.payload, m.len > 0 {
+            text += ": " + String(decoding: UnsafeRawBufferPointer(start: payload, count: m.len), as: UTF8.self)
+        }
+        return .error(m.rkt == nil ? nil : tp, KafkaError(code: m.err.rawValue, message: "\(tp): \(text)"))
+    }
+
+    private func record(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
+        let m = message.pointee
         let key: [UInt8]? = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
         let value: [UInt8]? = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) }
-        var headers: [KafkaHeader] = []
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return ConsumedRecord(
+            topic: topicName(m.rkt), partition: m.partition, offset: m.offset, key: key, value: value,
+            headers: headers(message), timestampMs: timestamp)
+    }
+
+    /// The message's headers, their values slices of one buffer (one allocation, not one per header).
+    private func headers(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
         var list: OpaquePointer?
-        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-            // All header values go into one buffer (first pass sizes it); the headers are slices of it.
-            var name: UnsafePointer<CChar>?
-            var pointer: UnsafeRawPointer?
-            var size = 0
-            var count = 0
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        let count = rd_kafka_header_cnt(list)
+        return withUnsafeTemporaryAllocation(of: (name: UnsafePointer<CChar>?, value: UnsafeRawPointer?, size: Int).self, capacity: count) { found in
             var total = 0
-            while rd_kafka_header_get_all(list, count, &name, &pointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                if pointer != nil { total += size }
-                count += 1
+            for index in 0..<count {
+                var name: UnsafePointer<CChar>?
+                var pointer: UnsafeRawPointer?
+                var size = 0
+                _ = rd_kafka_header_get_all(list, index, &name, &pointer, &size)
+                found[index] = (name, pointer, pointer == nil ? 0 : size)
+                total += found[index].size
             }
             let buffer = [UInt8](unsafeUninitializedCapacity: total) { bytes, initialized in
                 var at = 0
-                for index in 0..<count {
-                    _ = rd_kafka_header_get_all(list, index, &name, &pointer, &size)
-                    if let pointer, size > 0 {
-                        UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(bytes)[at..<(at + size)])
-                            .copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: size))
-                        at += size
-                    }
+                for header in found where header.size > 0 {
+                    UnsafeMutableRawPointer(bytes.baseAddress! + at).copyMemory(from: header.value!, byteCount: header.size)
+                    at += header.size
                 }
                 initialized = at
             }
+            var headers: [KafkaHeader] = []
             headers.reserveCapacity(count)
             var start = 0
-            for index in 0..<count {
-                _ = rd_kafka_header_get_all(list, index, &name, &pointer, &size)
-                let slice: ArraySlice<UInt8>? = pointer == nil ? nil : buffer[start..<(start + size)]
-                if pointer != nil { start += size }
-                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", slice: slice))
+            for (position, header) in found.enumerated() {
+                let slice: ArraySlice<UInt8>? = header.value == nil ? nil : buffer[start..<(start + header.size)]
+                start += header.size
+                headers.append(KafkaHeader(headerName(header.name, at: position), slice: slice))
+            }
+            return headers
+        }
+    }
+
+    /// A header's name: the String made for the name last seen at this position if it is the same
+    /// (records mostly carry the same headers in the same order: no allocation or UTF-8 check each time).
+    private func headerName(_ name: UnsafePointer<CChar>?, at position: Int) -> String {
+        guard let name else { return "" }
+        if position < headerNames.count, strcmp(headerNames[position].cString, name) == 0 {
+            return headerNames[position].name
+        }
+        let text = String(cString: name)
+        if position < 64 {
+            let copy = (name: text, cString: UnsafePointer(strdup(name)!))
+            if position < headerNames.count {
+                free(UnsafeMutablePointer(mutating: headerNames[position].cString))
+                headerNames[position] = copy
+            } else if position == headerNames.count {
+                headerNames.append(copy)
             }
         }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-        return .record(ConsumedRecord(
-            topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
-            headers: headers, timestampMs: timestamp))
+        return text
     }
 
     /// Low (log start) and high (next offset to be written) watermarks, asked of the leader.

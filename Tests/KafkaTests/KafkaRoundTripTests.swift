@@ -67,6 +67,33 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         #expect(records.contains { $0.key == nil && $0.partition == 2 && $0.value == [] })
     }
 
+    /// The consumer reuses the name it made for the header last seen at each position: records whose
+    /// headers differ in number, order and name must still come back exactly as produced.
+    @Test func headerNamesSurviveChangingHeaderSets() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: quietLogger)
+        try cluster.createTopic("headers", partitions: 1)
+        let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: config, logger: quietLogger)
+        defer { producer.close() }
+        let headerSets: [[KafkaHeader]] = [
+            [KafkaHeader("ce_id", "1"), KafkaHeader("ce_type", "A")],
+            [KafkaHeader("ce_id", "2"), KafkaHeader("ce_type", "B")],
+            [KafkaHeader("ce_type", "C"), KafkaHeader("ce_id", "3"), KafkaHeader("traceparent", "t")],
+            [],
+            [KafkaHeader("ce_id", "5"), KafkaHeader("ce_idx", "longer name, same start"), KafkaHeader("ce_i", nil)],
+            [KafkaHeader("ce_id", "6"), KafkaHeader("ce_type", "F"), KafkaHeader("ce_i", "short")],
+            [KafkaHeader("ünïcode-name", "v"), KafkaHeader("ce_id", "7")],
+        ]
+        for headers in headerSets {
+            _ = try await producer.send(OutgoingRecord(topic: "headers", partition: 0, key: nil, value: [1], headers: headers))
+        }
+        let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
+        defer { consumer.close() }
+        try consumer.assign([TopicPartition("headers", 0): nil])
+        let records = consumeAll(consumer, count: headerSets.count).sorted { $0.offset < $1.offset }
+        #expect(records.map(\.headers) == headerSets)
+    }
+
     @Test func partitionsKeysLikeTheJavaClient() async throws {
         let cluster = try MockCluster(brokers: 1, logger: quietLogger)
         try cluster.createTopic("keys", partitions: 16)
