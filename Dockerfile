@@ -1,6 +1,6 @@
 # Builds every CRM executable; one image serves all services (the command picks the service).
 FROM swift:6.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -12,7 +12,7 @@ RUN swift build -c release --static-swift-stdlib \
     && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/ 2>/dev/null || true
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 ca-certificates curl \
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 libjemalloc2 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/crm crm && mkdir -p /var/lib/crm && chown crm /var/lib/crm
 COPY --from=build /out/ /usr/local/bin/
 COPY topics /etc/crm/topics

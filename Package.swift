@@ -29,10 +29,14 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        // What no Swift module exposes: glibc allocator settings (mallopt) and thread names (prctl).
+        // What no Swift module exposes: allocator settings and thread names (prctl). Every executable
+        // links jemalloc through it (Debian: libjemalloc-dev): a replay allocates on one thread and
+        // frees on another millions of times, which jemalloc does far more cheaply than glibc
+        // (docs/benchmarks.md, eighth session).
         .target(
             name: "CPlatform",
-            path: "Shared/CPlatform"
+            path: "Shared/CPlatform",
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         .target(
             name: "Kafka",
@@ -67,6 +71,7 @@ let package = Package(
         .target(
             name: "ServiceRuntime",
             dependencies: [
+                "CPlatform",
                 "Kafka",
                 "WireSchema",
                 "EventStore",
@@ -128,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "ContactsService", "EventStore", "Kafka", "WireSchema", "ServiceRuntime",
+                "CPlatform", "ContactsService", "EventStore", "Kafka", "WireSchema", "ServiceRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -149,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventStoreTests",
-            dependencies: ["EventStore", "Kafka", "WireSchema"],
+            dependencies: ["CPlatform", "EventStore", "Kafka", "WireSchema"],
             path: "Tests/EventStoreTests",
             swiftSettings: strictSwift6
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPlatform
 import ContactsService
 import EventStore
 import Foundation
@@ -332,7 +333,7 @@ struct PlatformReplay: ParsableCommand {
                      Double(count) / replay, replay, raw / replay, rawInLogOrder / replay))
         print("  \(timings)")
         print(String(format: "  applied order: on average %.0f events behind the newest applied before", Double(behind) / Double(count)))
-        print("  CPU seconds by thread during the replay: "
+        print("  allocator: \(String(cString: crm_memory_allocator())); CPU seconds by thread during the replay: "
               + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
     }
 }

