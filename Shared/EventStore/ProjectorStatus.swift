@@ -50,6 +50,7 @@ public final class ProjectorStatus: Sendable {
             state.timings.pollWaiting += pollWaiting
             state.timings.decode += decode
             state.timings.write += write
+            if write > .zero { state.timings.transactions += 1 }
             state.timings.writerWaiting += writerWaiting
         }
     }
@@ -182,6 +183,8 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
     public var decode: Duration = .zero
     /// Writer thread: SQLite transactions.
     public var write: Duration = .zero
+    /// How many transactions `write` was spent in.
+    public var transactions = 0
     /// Writer thread: waiting for events to write (the consumer thread was behind, or all was written).
     public var writerWaiting: Duration = .zero
 
@@ -189,7 +192,7 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
         func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         return String(
             format: "consumer thread: poll %.2f s (waiting for records %.2f s); decode %.2f s (both threads); "
-                + "writer thread: SQLite %.2f s, waiting for events %.2f s",
-            s(poll), s(pollWaiting), s(decode), s(write), s(writerWaiting))
+                + "writer thread: SQLite %.2f s in %d transactions, waiting for events %.2f s",
+            s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting))
     }
 }
