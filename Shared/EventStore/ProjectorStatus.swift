@@ -192,7 +192,7 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
         func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         return String(
             format: "consumer thread: poll %.2f s (waiting for records %.2f s); decode %.2f s (both threads); "
-                + "writer thread: SQLite %.2f s in %d transactions, waiting for events %.2f s",
+                + "writer thread: SQLite %.2f s in %ld transactions, waiting for events %.2f s",
             s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting))
     }
 }
