@@ -66,7 +66,7 @@ extension Projection {
     public func decodeCloudEvent(
         _ record: ConsumedRecord, _ decodeData: (_ type: String, _ data: [UInt8]) throws -> Event
     ) throws -> ProjectedEvent<Event> {
-        guard let attributes = CloudEventAttributes(headers: record.headers) else {
+        guard let attributes = CloudEventAttributes(headers: record.headerBlock) else {
             throw WireFormatError("record has no CloudEvents ce_id/ce_type headers")
         }
         guard let value = record.value else {

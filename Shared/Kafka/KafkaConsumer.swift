@@ -18,8 +18,6 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let queue: OpaquePointer
     private let contextPointer: UnsafeMutableRawPointer
     private var topicNames: [OpaquePointer: String] = [:]
-    /// The header name last seen at each position, as a String and as a C string (see `headerName`).
-    private var headerNames: [(name: String, cString: UnsafePointer<CChar>)] = []
     private var messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     private let bufferCapacity = 10_000
     private var isClosed = false
@@ -78,7 +76,6 @@ public final class KafkaConsumer: @unchecked Sendable {
     deinit {
         close()
         messageBuffer.deallocate()
-        for known in headerNames { free(UnsafeMutablePointer(mutating: known.cString)) }
     }
 
     /// Starts each partition at the given offset, or at the beginning of the log where it is nil.
@@ -165,62 +162,44 @@ public final class KafkaConsumer: @unchecked Sendable {
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         return ConsumedRecord(
             topic: topicName(m.rkt), partition: m.partition, offset: m.offset, key: key, value: value,
-            headers: headers(message), timestampMs: timestamp)
+            headerBlock: headers(message), timestampMs: timestamp)
     }
 
-    /// The message's headers, their values slices of one buffer (one allocation, not one per header).
-    private func headers(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+    /// The message's headers, copied into one buffer (`ConsumedHeaders`).
+    private func headers(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedHeaders {
         var list: OpaquePointer?
-        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            return ConsumedHeaders(bytes: [], count: 0)
+        }
         let count = rd_kafka_header_cnt(list)
-        return withUnsafeTemporaryAllocation(of: (name: UnsafePointer<CChar>?, value: UnsafeRawPointer?, size: Int).self, capacity: count) { found in
+        return withUnsafeTemporaryAllocation(of: (name: UnsafePointer<CChar>, nameCount: Int, value: UnsafeRawPointer?, size: Int).self, capacity: count) { found in
             var total = 0
+            var kept = 0
             for index in 0..<count {
                 var name: UnsafePointer<CChar>?
                 var pointer: UnsafeRawPointer?
                 var size = 0
-                _ = rd_kafka_header_get_all(list, index, &name, &pointer, &size)
-                found[index] = (name, pointer, pointer == nil ? 0 : size)
-                total += found[index].size
+                guard rd_kafka_header_get_all(list, index, &name, &pointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { continue }
+                found[kept] = (name, strlen(name), pointer, pointer == nil ? 0 : size)
+                total += ConsumedHeaders.size(nameCount: found[kept].nameCount, valueCount: pointer == nil ? nil : size)
+                kept += 1
             }
-            let buffer = [UInt8](unsafeUninitializedCapacity: total) { bytes, initialized in
-                var at = 0
-                for header in found where header.size > 0 {
-                    UnsafeMutableRawPointer(bytes.baseAddress! + at).copyMemory(from: header.value!, byteCount: header.size)
-                    at += header.size
+            let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+                var at = buffer.baseAddress!
+                for header in found[0..<kept] {
+                    ConsumedHeaders.writePrefix(nameCount: header.nameCount, valueCount: header.value == nil ? nil : header.size, to: at)
+                    at += 6
+                    UnsafeMutableRawPointer(at).copyMemory(from: header.name, byteCount: header.nameCount)
+                    at += header.nameCount
+                    if let value = header.value, header.size > 0 {
+                        UnsafeMutableRawPointer(at).copyMemory(from: value, byteCount: header.size)
+                        at += header.size
+                    }
                 }
-                initialized = at
+                initialized = total
             }
-            var headers: [KafkaHeader] = []
-            headers.reserveCapacity(count)
-            var start = 0
-            for (position, header) in found.enumerated() {
-                let slice: ArraySlice<UInt8>? = header.value == nil ? nil : buffer[start..<(start + header.size)]
-                start += header.size
-                headers.append(KafkaHeader(headerName(header.name, at: position), slice: slice))
-            }
-            return headers
+            return ConsumedHeaders(bytes: bytes, count: kept)
         }
-    }
-
-    /// A header's name: the String made for the name last seen at this position if it is the same
-    /// (records mostly carry the same headers in the same order: no allocation or UTF-8 check each time).
-    private func headerName(_ name: UnsafePointer<CChar>?, at position: Int) -> String {
-        guard let name else { return "" }
-        if position < headerNames.count, strcmp(headerNames[position].cString, name) == 0 {
-            return headerNames[position].name
-        }
-        let text = String(cString: name)
-        if position < 64 {
-            let copy = (name: text, cString: UnsafePointer(strdup(name)!))
-            if position < headerNames.count {
-                free(UnsafeMutablePointer(mutating: headerNames[position].cString))
-                headerNames[position] = copy
-            } else if position == headerNames.count {
-                headerNames.append(copy)
-            }
-        }
-        return text
     }
 
     /// Low (log start) and high (next offset to be written) watermarks, asked of the leader.

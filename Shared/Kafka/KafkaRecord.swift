@@ -27,8 +27,7 @@ public struct OutgoingRecord: Sendable {
 
 public struct KafkaHeader: Sendable, Equatable {
     public var name: String
-    /// A slice, so the headers of a consumed record can share one buffer (one allocation, not one
-    /// per header, on the replay hot path).
+    /// A slice, so that headers made from one buffer can share it.
     public var value: ArraySlice<UInt8>?
 
     public init(_ name: String, _ value: [UInt8]?) {
@@ -67,24 +66,119 @@ public struct ConsumedRecord: Sendable {
     public let offset: Int64
     public let key: [UInt8]?
     public let value: [UInt8]?
-    public let headers: [KafkaHeader]
+    /// The headers as they arrived, in one buffer (see `ConsumedHeaders`).
+    public let headerBlock: ConsumedHeaders
     public let timestampMs: Int64
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
-        headers: [KafkaHeader], timestampMs: Int64
+        headerBlock: ConsumedHeaders, timestampMs: Int64
     ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
-        self.headers = headers
+        self.headerBlock = headerBlock
         self.timestampMs = timestampMs
     }
 
-    public func header(_ name: String) -> KafkaHeader? { headers.first { $0.name == name } }
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
+        headers: [KafkaHeader], timestampMs: Int64
+    ) {
+        self.init(topic: topic, partition: partition, offset: offset, key: key, value: value,
+                  headerBlock: ConsumedHeaders(headers), timestampMs: timestampMs)
+    }
+
+    public var headers: [KafkaHeader] { headerBlock.list }
+
+    /// The first header of that name.
+    public func header(_ name: String) -> KafkaHeader? {
+        let wanted = Array(name.utf8)
+        var found: KafkaHeader?
+        headerBlock.forEach { headerName, value in
+            guard headerName.elementsEqual(wanted) else { return true }
+            found = KafkaHeader(name, value.map { Array($0) })
+            return false
+        }
+        return found
+    }
+
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// A consumed record's headers in one buffer, in order: per header a 2-byte name length, a 4-byte
+/// value length (-1 for a header without a value, both little-endian), the name and the value.
+/// One allocation per record, and nothing retained per header, where an array of `KafkaHeader`
+/// took two allocations and a retain and release of the shared value buffer per header.
+public struct ConsumedHeaders: Sendable, Equatable {
+    public let bytes: [UInt8]
+    public let count: Int
+
+    public init(_ headers: [KafkaHeader]) {
+        var bytes: [UInt8] = []
+        for header in headers {
+            let name = Array(header.name.utf8)
+            Self.appendPrefix(nameCount: name.count, valueCount: header.value?.count, to: &bytes)
+            bytes += name
+            if let value = header.value { bytes += value }
+        }
+        self.init(bytes: bytes, count: headers.count)
+    }
+
+    /// Bytes laid out as described above, holding `count` headers.
+    public init(bytes: [UInt8], count: Int) {
+        self.bytes = bytes
+        self.count = count
+    }
+
+    /// Space a header takes in the buffer.
+    public static func size(nameCount: Int, valueCount: Int?) -> Int { 6 + nameCount + (valueCount ?? 0) }
+
+    /// Writes a header's two lengths.
+    public static func writePrefix(nameCount: Int, valueCount: Int?, to pointer: UnsafeMutableRawPointer) {
+        pointer.storeBytes(of: UInt16(truncatingIfNeeded: nameCount).littleEndian, as: UInt16.self)
+        (pointer + 2).storeBytes(of: Int32(valueCount ?? -1).littleEndian, as: Int32.self)
+    }
+
+    private static func appendPrefix(nameCount: Int, valueCount: Int?, to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: 6, alignment: 1) { prefix in
+            writePrefix(nameCount: nameCount, valueCount: valueCount, to: prefix.baseAddress!)
+            bytes += prefix
+        }
+    }
+
+    /// Calls `body` with each header's name and value (nil: no value) in order, until it returns false.
+    /// The buffers are valid only during the call.
+    public func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> Bool) rethrows {
+        try bytes.withUnsafeBytes { buffer in
+            var at = 0
+            for _ in 0..<count {
+                let nameCount = Int(UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                let valueCount = Int(Int32(littleEndian: buffer.loadUnaligned(fromByteOffset: at + 2, as: Int32.self)))
+                let name = UnsafeRawBufferPointer(rebasing: buffer[(at + 6)..<(at + 6 + nameCount)])
+                at += 6 + nameCount
+                var value: UnsafeRawBufferPointer?
+                if valueCount >= 0 {
+                    value = UnsafeRawBufferPointer(rebasing: buffer[at..<(at + valueCount)])
+                    at += valueCount
+                }
+                if try !body(name, value) { return }
+            }
+        }
+    }
+
+    /// The headers as a list (names and values copied out).
+    public var list: [KafkaHeader] {
+        var list: [KafkaHeader] = []
+        list.reserveCapacity(count)
+        forEach { name, value in
+            list.append(KafkaHeader(String(decoding: name, as: UTF8.self), value.map { Array($0) }))
+            return true
+        }
+        return list
+    }
 }
 
 public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {

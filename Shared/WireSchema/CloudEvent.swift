@@ -55,23 +55,27 @@ public struct CloudEventAttributes: Sendable, Equatable {
 
     /// Reads the attributes of a record in binary mode; nil when it carries no `ce_type`/`ce_id`.
     public init?(headers: [KafkaHeader]) {
-        // On the replay hot path: one pass, no intermediate dictionary, each name told apart by its
-        // length first (a `switch` over strings compares a name with every case in turn).
+        self.init(headers: ConsumedHeaders(headers))
+    }
+
+    /// The same, straight from a consumed record's header buffer (on the replay hot path: one pass,
+    /// names compared as bytes, by length first).
+    public init?(headers: ConsumedHeaders) {
         var id: String?, type: String?, source: String?, time: Date?, subject: String?, actor: String?
         var traceparent: String?
-        for header in headers {
-            guard let value = header.value else { continue }
-            let name = header.name
-            switch name.utf8.count {
-            case 5 where name == Header.id: id = Self.text(value)
-            case 7 where name == Header.type: type = Self.text(value)
-            case 7 where name == Header.time: time = value.withUnsafeBufferPointer { Timestamp.parse(utf8: $0) }
-            case 8 where name == Header.actor: actor = Self.text(value)
-            case 9 where name == Header.source: source = Self.text(value)
-            case 10 where name == Header.subject: subject = Self.text(value)
-            case 11 where name == Header.traceparent: traceparent = Self.text(value)
+        headers.forEach { name, value in
+            guard let value else { return true }
+            switch name.count {
+            case 5 where Self.equal(name, Header.id): id = Self.text(value)
+            case 7 where Self.equal(name, Header.type): type = Self.eventType(value)
+            case 7 where Self.equal(name, Header.time): time = Timestamp.parse(utf8: value.assumingMemoryBound(to: UInt8.self))
+            case 8 where Self.equal(name, Header.actor): actor = Self.text(value)
+            case 9 where Self.equal(name, Header.source): source = Self.text(value)
+            case 10 where Self.equal(name, Header.subject): subject = Self.text(value)
+            case 11 where Self.equal(name, Header.traceparent): traceparent = Self.text(value)
             default: break
             }
+            return true
         }
         guard let id, let type else { return nil }
         self.id = id
@@ -83,9 +87,25 @@ public struct CloudEventAttributes: Sendable, Equatable {
         self.traceparent = traceparent
     }
 
-    private static func text(_ bytes: ArraySlice<UInt8>) -> String {
-        bytes.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { name in
+            name.count == bytes.count && (name.isEmpty || memcmp(name.baseAddress!, bytes.baseAddress!, name.count) == 0)
+        }
     }
+
+    private static func text(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A known event type is the same String each time (no allocation per record); others are made.
+    private static func eventType(_ bytes: UnsafeRawBufferPointer) -> String {
+        for known in knownEventTypes where known.utf8.count == bytes.count && equal(bytes, known) { return known }
+        return text(bytes)
+    }
+
+    /// Every message type of every topic (`MessageCatalog`).
+    static let knownEventTypes: [String] = Set(MessageCatalog.messages.values.flatMap(\.keys)).sorted()
 }
 
 /// Why a record could not become an event. The projector dead-letters it with this text.
