@@ -183,21 +183,24 @@ public final class Projector<P: Projection>: Sendable {
                 var below: [(TopicPartition, stored: Int64, logStart: Int64)] = []
                 var truncated: [(TopicPartition, logStart: Int64)] = []
                 var beyond: [(TopicPartition, stored: Int64, logEnd: Int64)] = []
-                for (topic, count) in counts.sorted(by: { $0.key < $1.key }) {
-                    for partition in 0..<count {
-                        let tp = TopicPartition(topic, partition)
-                        let (low, high) = try consumer.watermarks(tp)
-                        highs[tp] = high
-                        if let next = stored[tp] {
-                            if next < low { below.append((tp, next, low)) }
-                            if next > high { beyond.append((tp, next, high)) }
-                            starts[tp] = options.acceptTruncatedLog ? max(next, low) : next
-                        } else {
-                            if low > 0 { truncated.append((tp, low)) }
-                            // The log start itself rather than "the beginning": librdkafka would first
-                            // look it up, and some partitions then started fetching ~0.5 s late.
-                            starts[tp] = low
-                        }
+                let partitions = counts.sorted(by: { $0.key < $1.key }).flatMap { topic, count in
+                    (0..<count).map { TopicPartition(topic, $0) }
+                }
+                let marks = try consumer.watermarks(partitions)
+                for tp in partitions {
+                    guard let (low, high) = marks[tp] else {
+                        throw KafkaError(code: -1, message: "no watermarks for \(tp)")
+                    }
+                    highs[tp] = high
+                    if let next = stored[tp] {
+                        if next < low { below.append((tp, next, low)) }
+                        if next > high { beyond.append((tp, next, high)) }
+                        starts[tp] = options.acceptTruncatedLog ? max(next, low) : next
+                    } else {
+                        if low > 0 { truncated.append((tp, low)) }
+                        // The log start itself rather than "the beginning": librdkafka would first
+                        // look it up, and some partitions then started fetching ~0.5 s late.
+                        starts[tp] = low
                     }
                 }
                 if !options.acceptTruncatedLog {

@@ -207,6 +207,43 @@ public final class KafkaConsumer: @unchecked Sendable {
         try queryWatermarks(handle: handle, tp, timeoutMs: timeoutMs)
     }
 
+    /// Low and high watermarks of many partitions in two requests per broker (ListOffsets for the
+    /// earliest and the latest offset of all of them), instead of two round trips per partition.
+    public func watermarks(_ partitions: [TopicPartition], timeoutMs: Int32 = 5000) throws -> [TopicPartition: (low: Int64, high: Int64)] {
+        func offsets(at logical: Int64) throws -> [TopicPartition: Int64] {
+            let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for tp in partitions {
+                // The "timestamp" -2 asks for the earliest offset, -1 for the latest (Kafka's ListOffsets).
+                rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = logical
+            }
+            let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "list offsets") }
+            var result: [TopicPartition: Int64] = [:]
+            for index in 0..<Int(list!.pointee.cnt) {
+                let element = list!.pointee.elems[index]
+                let tp = TopicPartition(String(cString: element.topic), element.partition)
+                if element.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(element.err, context: "list offsets of \(tp)") }
+                guard element.offset >= 0 else {
+                    throw KafkaError(code: RD_KAFKA_RESP_ERR__BAD_MSG.rawValue, message: "list offsets of \(tp): no offset returned")
+                }
+                result[tp] = element.offset
+            }
+            return result
+        }
+        if partitions.isEmpty { return [:] }
+        let low = try offsets(at: Int64(RD_KAFKA_OFFSET_BEGINNING))
+        let high = try offsets(at: Int64(RD_KAFKA_OFFSET_END))
+        var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
+        for tp in partitions {
+            guard let l = low[tp], let h = high[tp] else {
+                throw KafkaError(code: RD_KAFKA_RESP_ERR__BAD_MSG.rawValue, message: "list offsets: no answer for \(tp)")
+            }
+            marks[tp] = (l, h)
+        }
+        return marks
+    }
+
     /// Partition counts of the named topics, from cluster metadata. A missing topic is an error.
     public func partitionCounts(_ topics: [String], timeoutMs: Int32 = 10_000) throws -> [String: Int32] {
         try fetchPartitionCounts(handle: handle, topics: topics, timeoutMs: timeoutMs)

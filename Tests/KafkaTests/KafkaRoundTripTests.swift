@@ -132,6 +132,33 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         }
     }
 
+    /// Watermarks of many partitions at once answer what one query per partition answers, for empty
+    /// partitions and partitions of several topics too; an unknown partition is an error.
+    @Test func watermarksOfManyPartitionsAtOnce() throws {
+        let cluster = try MockCluster(brokers: 3, logger: quietLogger)
+        try cluster.createTopic("marks", partitions: 12)
+        try cluster.createTopic("other", partitions: 2)
+        let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: config, logger: quietLogger)
+        defer { producer.close() }
+        let records = (0..<300).map { OutgoingRecord(topic: "marks", partition: Int32($0 % 7), key: nil, value: [UInt8($0 % 256)]) }
+            + [OutgoingRecord(topic: "other", partition: 1, key: nil, value: [1])]
+        #expect(try producer.sendAllBlocking(records) == 301)
+        let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
+        defer { consumer.close() }
+        let partitions = (0..<12).map { TopicPartition("marks", $0) } + [TopicPartition("other", 0), TopicPartition("other", 1)]
+        let together = try consumer.watermarks(partitions)
+        #expect(together.count == partitions.count)
+        for tp in partitions {
+            let one = try consumer.watermarks(tp)
+            #expect(together[tp]?.low == one.low && together[tp]?.high == one.high, "\(tp)")
+        }
+        #expect(together[TopicPartition("marks", 0)]?.high == 43)
+        #expect(together[TopicPartition("marks", 9)]?.high == 0)
+        #expect(together[TopicPartition("other", 1)]?.high == 1)
+        #expect(throws: KafkaError.self) { try consumer.watermarks([TopicPartition("marks", 99)], timeoutMs: 2000) }
+    }
+
     @Test func consumerStartsAtTheGivenOffsetAndReportsTheEnd() async throws {
         let cluster = try MockCluster(brokers: 1, logger: quietLogger)
         try cluster.createTopic("offsets", partitions: 1)
