@@ -188,7 +188,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 var at = buffer.baseAddress!
                 for header in found[0..<kept] {
                     ConsumedHeaders.writePrefix(nameCount: header.nameCount, valueCount: header.value == nil ? nil : header.size, to: at)
-                    at += 6
+                    at += ConsumedHeaders.prefixSize
                     UnsafeMutableRawPointer(at).copyMemory(from: header.name, byteCount: header.nameCount)
                     at += header.nameCount
                     if let value = header.value, header.size > 0 {

@@ -108,8 +108,8 @@ public struct ConsumedRecord: Sendable {
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
 }
 
-/// A consumed record's headers in one buffer, in order: per header a 2-byte name length, a 4-byte
-/// value length (-1 for a header without a value, both little-endian), the name and the value.
+/// A consumed record's headers in one buffer, in order: per header a 4-byte name length, a 4-byte
+/// value length (-1 for a header without a value; both little-endian), the name and the value.
 /// One allocation per record, and nothing retained per header, where an array of `KafkaHeader`
 /// took two allocations and a retain and release of the shared value buffer per header.
 public struct ConsumedHeaders: Sendable, Equatable {
@@ -133,17 +133,20 @@ public struct ConsumedHeaders: Sendable, Equatable {
         self.count = count
     }
 
+    /// The two lengths before each header's name.
+    public static let prefixSize = 8
+
     /// Space a header takes in the buffer.
-    public static func size(nameCount: Int, valueCount: Int?) -> Int { 6 + nameCount + (valueCount ?? 0) }
+    public static func size(nameCount: Int, valueCount: Int?) -> Int { prefixSize + nameCount + (valueCount ?? 0) }
 
     /// Writes a header's two lengths.
     public static func writePrefix(nameCount: Int, valueCount: Int?, to pointer: UnsafeMutableRawPointer) {
-        pointer.storeBytes(of: UInt16(truncatingIfNeeded: nameCount).littleEndian, as: UInt16.self)
-        (pointer + 2).storeBytes(of: Int32(valueCount ?? -1).littleEndian, as: Int32.self)
+        pointer.storeBytes(of: UInt32(nameCount).littleEndian, as: UInt32.self)
+        (pointer + 4).storeBytes(of: Int32(valueCount ?? -1).littleEndian, as: Int32.self)
     }
 
     private static func appendPrefix(nameCount: Int, valueCount: Int?, to bytes: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(byteCount: 6, alignment: 1) { prefix in
+        withUnsafeTemporaryAllocation(byteCount: prefixSize, alignment: 1) { prefix in
             writePrefix(nameCount: nameCount, valueCount: valueCount, to: prefix.baseAddress!)
             bytes += prefix
         }
@@ -155,10 +158,11 @@ public struct ConsumedHeaders: Sendable, Equatable {
         try bytes.withUnsafeBytes { buffer in
             var at = 0
             for _ in 0..<count {
-                let nameCount = Int(UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-                let valueCount = Int(Int32(littleEndian: buffer.loadUnaligned(fromByteOffset: at + 2, as: Int32.self)))
-                let name = UnsafeRawBufferPointer(rebasing: buffer[(at + 6)..<(at + 6 + nameCount)])
-                at += 6 + nameCount
+                let nameCount = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                let valueCount = Int(Int32(littleEndian: buffer.loadUnaligned(fromByteOffset: at + 4, as: Int32.self)))
+                at += Self.prefixSize
+                let name = UnsafeRawBufferPointer(rebasing: buffer[at..<(at + nameCount)])
+                at += nameCount
                 var value: UnsafeRawBufferPointer?
                 if valueCount >= 0 {
                     value = UnsafeRawBufferPointer(rebasing: buffer[at..<(at + valueCount)])
