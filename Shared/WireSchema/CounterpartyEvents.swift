@@ -85,9 +85,9 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
         case responsibleManagerId, source, tags, notes, archived
     }
 
-    // Lists and flags may be omitted by older or leaner producers. Every property is set once, at the
-    // end: delegating to the memberwise initialiser first and assigning fields afterwards copied and
-    // destroyed the whole record twice per event (a quarter of a registration's decoding).
+    // Lists and flags may be omitted by older or leaner producers. The record is made once, at the
+    // end: made first and its fields assigned afterwards, it was copied and destroyed whole twice per
+    // event (a tenth of a registration's decoding).
     public init(reading object: inout JSONObjectReader) throws {
         var id: String?, kind: CounterpartyKind?, legalName: String?
         var roles: [CounterpartyRole] = [], shortName: String?, taxId: String?, addresses = Addresses()
@@ -116,21 +116,10 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
         guard let id else { throw object.missing("id") }
         guard let kind else { throw object.missing("kind") }
         guard let legalName else { throw object.missing("legalName") }
-        self.id = id
-        self.kind = kind
-        self.roles = roles
-        self.legalName = legalName
-        self.shortName = shortName
-        self.taxId = taxId
-        self.addresses = addresses
-        self.phones = phones
-        self.emails = emails
-        self.website = website
-        self.responsibleManagerId = responsibleManagerId
-        self.source = source
-        self.tags = tags
-        self.notes = notes
-        self.archived = archived
+        self.init(
+            id: id, kind: kind, roles: roles, legalName: legalName, shortName: shortName, taxId: taxId, addresses: addresses,
+            phones: phones, emails: emails, website: website, responsibleManagerId: responsibleManagerId, source: source,
+            tags: tags, notes: notes, archived: archived)
     }
 
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
