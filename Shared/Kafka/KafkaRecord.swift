@@ -127,20 +127,20 @@ public struct ConsumedHeaders: Sendable, Equatable {
         self.init(bytes: bytes, count: headers.count)
     }
 
-    /// Bytes laid out as described above, holding `count` headers.
-    public init(bytes: [UInt8], count: Int) {
+    /// Bytes laid out as described above, holding `count` headers (only `KafkaConsumer` lays them out).
+    init(bytes: [UInt8], count: Int) {
         self.bytes = bytes
         self.count = count
     }
 
     /// The two lengths before each header's name.
-    public static let prefixSize = 8
+    static let prefixSize = 8
 
     /// Space a header takes in the buffer.
-    public static func size(nameCount: Int, valueCount: Int?) -> Int { prefixSize + nameCount + (valueCount ?? 0) }
+    static func size(nameCount: Int, valueCount: Int?) -> Int { prefixSize + nameCount + (valueCount ?? 0) }
 
     /// Writes a header's two lengths.
-    public static func writePrefix(nameCount: Int, valueCount: Int?, to pointer: UnsafeMutableRawPointer) {
+    static func writePrefix(nameCount: Int, valueCount: Int?, to pointer: UnsafeMutableRawPointer) {
         pointer.storeBytes(of: UInt32(nameCount).littleEndian, as: UInt32.self)
         (pointer + 4).storeBytes(of: Int32(valueCount ?? -1).littleEndian, as: Int32.self)
     }
