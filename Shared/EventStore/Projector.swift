@@ -239,13 +239,14 @@ public final class Projector<P: Projection>: Sendable {
 
     private func consumeLoop(_ consumer: KafkaConsumer, _ queue: BlockingQueue<DecodingSlice>, _ spent: BlockingQueue<[[Item]]>) throws {
         var lastWatermarkCheck = ContinuousClock.now
+        let pollOrder = PollOrder(capacity: Self.pollSize)
         while isRunning {
             while let written = spent.take(timeout: .now()) { _ = consume written }
             let pollStart = ContinuousClock.now
             let waitedBefore = consumer.waitedForRecords
             var slices = SliceBuilder()
             var failure: ProjectorError?
-            consumer.poll(max: 10_000, timeoutMs: 100, records: { slices.append($0) }, other: { event in
+            consumer.poll(max: Self.pollSize, timeoutMs: 100, records: { pollOrder.append($0) }, other: { event in
                 switch event {
                 case .record:
                     break  // records come through `records`
@@ -260,6 +261,7 @@ public final class Projector<P: Projection>: Sendable {
                 }
             })
             if let failure { throw failure }
+            pollOrder.drain { slices.append($0) }
             status.addTimings(poll: ContinuousClock.now - pollStart, pollWaiting: consumer.waitedForRecords - waitedBefore)
             let ready = slices.finish()
             if !ready.isEmpty && !handOver(ready, to: queue) { return }
@@ -332,6 +334,9 @@ public final class Projector<P: Projection>: Sendable {
         status.addTimings(decode: ContinuousClock.now - start)
         return items
     }
+
+    /// Records per poll at most.
+    private static var pollSize: Int { 10_000 }
 
     /// Records per slice: small enough that the two threads share a poll's decoding evenly.
     private static var sliceSize: Int { 1_000 }
