@@ -138,7 +138,7 @@ public final class Projector<P: Projection>: Sendable {
         // Twenty slices (two polls) waiting are enough to keep the writer busy; more only hold memory
         // (eight polls held ~130 MB more during a contacts rebuild, no faster).
         let queue = BlockingQueue<DecodingSlice>(capacity: 20)
-        // Written batches go back to the consumer thread to be freed there: glibc frees memory far
+        // Written batches go back to the consumer thread to be freed there: allocators free memory far
         // faster on the thread that allocated it (its caches). Slices the writer decoded it frees itself.
         let spent = BlockingQueue<[[Item]]>(capacity: 16)
         let writerError = Mutex<(any Error)?>(nil)

@@ -67,8 +67,8 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         #expect(records.contains { $0.key == nil && $0.partition == 2 && $0.value == [] })
     }
 
-    /// The consumer reuses the name it made for the header last seen at each position: records whose
-    /// headers differ in number, order and name must still come back exactly as produced.
+    /// Records whose headers differ in number, order and name come back exactly as produced (the
+    /// consumer copies each record's headers into one buffer of its own).
     @Test func headerNamesSurviveChangingHeaderSets() async throws {
         let cluster = try MockCluster(brokers: 1, logger: quietLogger)
         try cluster.createTopic("headers", partitions: 1)
