@@ -437,12 +437,24 @@ public final class Projector<P: Projection>: Sendable {
         if status.isBulkLoading {
             let start = ContinuousClock.now
             do {
-                try store.finishBulkLoad { db in try projection.finishBulkLoad(in: db) }
+                try store.completeBulkLoad { db in try projection.finishBulkLoad(in: db) }
             } catch {
                 throw ProjectorError.storeFailed("finishing the bulk load: \(error)")
             }
+            // Ready before the sync: the store is complete, and until the mark is cleared a machine
+            // restart rebuilds it from the topics, which hold every event applied since.
             status.setBulkLoading(false)
-            logger.info("bulk load finished", metadata: ["seconds": "\(ContinuousClock.now - start)"])
+            let completed = ContinuousClock.now
+            do {
+                try store.makeBulkLoadDurable()
+            } catch {
+                throw ProjectorError.storeFailed("syncing the bulk load: \(error)")
+            }
+            let synced = ContinuousClock.now
+            status.addTimings(bulkLoadSync: synced - completed)
+            logger.info("bulk load finished", metadata: [
+                "seconds": "\(completed - start)", "sync_seconds": "\(synced - completed)",
+            ])
         }
         crm_memory_release_free_heap()
     }

@@ -43,7 +43,7 @@ public final class ProjectorStatus: Sendable {
 
     func addTimings(
         poll: Duration = .zero, pollWaiting: Duration = .zero, decode: Duration = .zero, write: Duration = .zero,
-        writerWaiting: Duration = .zero
+        writerWaiting: Duration = .zero, bulkLoadSync: Duration = .zero
     ) {
         state.withLock { state in
             state.timings.poll += poll
@@ -52,6 +52,7 @@ public final class ProjectorStatus: Sendable {
             state.timings.write += write
             if write > .zero { state.timings.transactions += 1 }
             state.timings.writerWaiting += writerWaiting
+            state.timings.bulkLoadSync += bulkLoadSync
         }
     }
 
@@ -187,12 +188,14 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
     public var transactions = 0
     /// Writer thread: waiting for events to write (the consumer thread was behind, or all was written).
     public var writerWaiting: Duration = .zero
+    /// Writer thread, after a bulk load was complete and the projector ready: syncing the store.
+    public var bulkLoadSync: Duration = .zero
 
     public var description: String {
         func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         return String(
             format: "consumer thread: poll %.2f s (waiting for records %.2f s); decode %.2f s (both threads); "
-                + "writer thread: SQLite %.2f s in %ld transactions, waiting for events %.2f s",
-            s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting))
+                + "writer thread: SQLite %.2f s in %ld transactions, waiting for events %.2f s; bulk load synced in %.2f s",
+            s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting), s(bulkLoadSync))
     }
 }

@@ -57,6 +57,14 @@ extension ServiceStore {
     /// Rebuilds the indexes set aside, lets the projection rebuild what it derives (`rebuildDerived`,
     /// in the same transaction), makes everything written so far durable, then clears the mark.
     public func finishBulkLoad(rebuildDerived: (Database) throws -> Void = { _ in }) throws {
+        try completeBulkLoad(rebuildDerived: rebuildDerived)
+        try makeBulkLoadDurable()
+    }
+
+    /// The first half of `finishBulkLoad`: rebuilds the indexes set aside and lets the projection
+    /// rebuild what it derives, in one transaction. The store then answers every query as it will
+    /// once finished, but it is still marked as bulk loading and its commits are still not synced.
+    public func completeBulkLoad(rebuildDerived: (Database) throws -> Void = { _ in }) throws {
         try database.writeWithoutTransaction { db in
             try db.inTransaction {
                 for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM crm_deferred_indexes") {
@@ -71,6 +79,13 @@ extension ServiceStore {
                 try rebuildDerived(db)
                 return .commit
             }
+        }
+    }
+
+    /// The second half of `finishBulkLoad`: syncs everything written so far (the kernel may still
+    /// hold hundreds of MB of it), then clears the mark and syncs commits again from then on.
+    public func makeBulkLoadDurable() throws {
+        try database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // From here on background checkpoints sync again; the unsynced ones are finished.
             checkpointer.setSyncing(true)

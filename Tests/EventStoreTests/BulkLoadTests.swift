@@ -96,6 +96,39 @@ import WireSchema
         #expect(try fixture.counts(reopened).count == 20)
     }
 
+    @Test func aCompletedBulkLoadAnswersQueriesBeforeItsSyncAndFinishesOnTheNextStartIfKilledThere() async throws {
+        let fixture = try Fixture()
+        try fixture.send((0..<20).map { fixture.event("k\($0 % 7)") })
+        let store = try CountingProjection.openStore(fixture.storePath)
+        var options = ProjectorOptions()
+        options.bulkLoadThreshold = 1
+        try await fixture.runUntilCaughtUp(store: store, options: options)
+        let expected = try fixture.counts(store)
+
+        // What the projector does once caught up, in its two halves, killed between them.
+        try store.beginBulkLoad(deferring: ["counts_by_n"])
+        try store.completeBulkLoad()
+        #expect(try indexDefinition(store) != nil, "the deferred index is back before the sync")
+        let viaIndex = try await store.database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM counts INDEXED BY counts_by_n WHERE n > 1")
+        }
+        #expect(viaIndex == expected.values.filter { $0 > 1 }.count)
+        #expect(try store.isBulkLoading, "still marked: a machine restart now would rebuild it")
+        let unsynced = try await store.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(unsynced == 0, "commits still unsynced until the sync")
+        try store.close()
+
+        let reopened = try CountingProjection.openStore(fixture.storePath)
+        #expect(try reopened.isBulkLoading)
+        let projector = try await fixture.runUntilCaughtUp(store: reopened)
+        #expect(projector.status.appliedCount == 0)
+        #expect(projector.status.timings.bulkLoadSync > .zero, "synced by the projector, after it was ready")
+        #expect(try !reopened.isBulkLoading)
+        #expect(try fixture.counts(reopened) == expected)
+        let synchronous = try await reopened.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 1)
+    }
+
     @Test func deferringAnIndexTheStoreDoesNotHaveIsAnError() throws {
         let fixture = try Fixture()
         let store = try CountingProjection.openStore(fixture.storePath)
