@@ -75,7 +75,12 @@ struct Produce: ParsableCommand {
         }
         let bytes = records.reduce(0) { $0 + ($1.value?.count ?? 0) }
         let start = ContinuousClock.now
-        try producer.sendAllBlocking(records)
+        // The first record alone, so that the producer knows the topic's partitions before the rest:
+        // records queued while it fetched them went out as one message set per partition of up to
+        // `batch.size` (1,460 records spanning 95 s of event time, against 110-240 records per set
+        // later), which left the partitions that far apart in event time for the whole replay.
+        try producer.sendAllBlocking(records.prefix(1))
+        try producer.sendAllBlocking(records.dropFirst())
         let elapsed = seconds(since: start)
         print(String(format: "produced %d events (%.0f B mean value) in %.2f s: %.0f events/s", count,
                      Double(bytes) / Double(count), elapsed, Double(count) / elapsed))
