@@ -122,7 +122,7 @@ import WireSchema
         #expect(try reopened.isBulkLoading)
         let projector = try await fixture.runUntilCaughtUp(store: reopened)
         #expect(projector.status.appliedCount == 0)
-        #expect(projector.status.timings.bulkLoadSync > .zero, "synced by the projector, after it was ready")
+        #expect(projector.status.timings.bulkLoadSync > .zero, "the projector did the sync (timed apart from the replay)")
         #expect(try !reopened.isBulkLoading)
         #expect(try fixture.counts(reopened) == expected)
         let synchronous = try await reopened.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
