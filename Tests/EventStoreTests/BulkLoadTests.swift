@@ -77,13 +77,19 @@ import WireSchema
         #expect(try indexDefinition(rebuilt) != nil)
     }
 
-    @Test func aBulkLoadCutShortAfterItsLastBatchFinishesOnTheNextStart() async throws {
-        let fixture = try Fixture()
-        try fixture.send((0..<20).map { fixture.event("k\($0)") })
+    /// A store that caught up with `keys` events (one per key) in a bulk load.
+    func storeLoadedInBulk(_ fixture: Fixture, keys: [String]) async throws -> ServiceStore {
+        try fixture.send(keys.map { fixture.event($0) })
         let store = try CountingProjection.openStore(fixture.storePath)
         var options = ProjectorOptions()
         options.bulkLoadThreshold = 1
         try await fixture.runUntilCaughtUp(store: store, options: options)
+        return store
+    }
+
+    @Test func aBulkLoadCutShortAfterItsLastBatchFinishesOnTheNextStart() async throws {
+        let fixture = try Fixture()
+        let store = try await storeLoadedInBulk(fixture, keys: (0..<20).map { "k\($0)" })
         // As if killed between the last batch and the end of the bulk load.
         try store.beginBulkLoad(deferring: ["counts_by_n"])
         try store.close()
@@ -98,11 +104,7 @@ import WireSchema
 
     @Test func aCompletedBulkLoadAnswersQueriesBeforeItsSyncAndFinishesOnTheNextStartIfKilledThere() async throws {
         let fixture = try Fixture()
-        try fixture.send((0..<20).map { fixture.event("k\($0 % 7)") })
-        let store = try CountingProjection.openStore(fixture.storePath)
-        var options = ProjectorOptions()
-        options.bulkLoadThreshold = 1
-        try await fixture.runUntilCaughtUp(store: store, options: options)
+        let store = try await storeLoadedInBulk(fixture, keys: (0..<20).map { "k\($0 % 7)" })
         let expected = try fixture.counts(store)
 
         // What the projector does once caught up, in its two halves, killed between them.
