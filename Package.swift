@@ -38,32 +38,48 @@ let package = Package(
             path: "Shared/CPlatform",
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
+        // What Swift code sees of CPlatform: thread helpers and the allocator.
+        .target(
+            name: "Platform",
+            dependencies: ["CPlatform"],
+            path: "Shared/Platform",
+            swiftSettings: strictSwift6
+        ),
+        // Wire-format basics, with no Kafka in them: JSON, exact decimals, UTC times, ids.
+        .target(
+            name: "WireFormat",
+            path: "Shared/WireFormat",
+            swiftSettings: strictSwift6
+        ),
+        // Every topic's events, one file per owning service, and the message catalogue.
+        .target(
+            name: "WireSchema",
+            dependencies: ["WireFormat"],
+            path: "Shared/WireSchema",
+            swiftSettings: strictSwift6
+        ),
+        // librdkafka in Swift, and the CloudEvents Kafka binding (attributes as headers).
         .target(
             name: "Kafka",
             dependencies: [
                 "CRdKafka",
-                "CPlatform",
+                "Platform",
+                "WireFormat",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/Kafka",
             swiftSettings: strictSwift6
         ),
         .target(
-            name: "WireSchema",
-            dependencies: ["Kafka"],
-            path: "Shared/WireSchema",
-            swiftSettings: strictSwift6
-        ),
-        .target(
             name: "EventStore",
             dependencies: [
-                "CPlatform",
+                "Platform",
                 "Kafka",
+                "WireFormat",
                 "WireSchema",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Shared/EventStore",
             swiftSettings: strictSwift6
@@ -71,8 +87,9 @@ let package = Package(
         .target(
             name: "ServiceRuntime",
             dependencies: [
-                "CPlatform",
+                "Platform",
                 "Kafka",
+                "WireFormat",
                 "WireSchema",
                 "EventStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -89,8 +106,10 @@ let package = Package(
             dependencies: [
                 "ServiceRuntime",
                 "EventStore",
+                "WireFormat",
                 "WireSchema",
                 "Kafka",
+                "Platform",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -111,8 +130,6 @@ let package = Package(
             name: "CRMControl",
             dependencies: [
                 "Kafka",
-                "WireSchema",
-                "EventStore",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -123,6 +140,7 @@ let package = Package(
             name: "crmctl",
             dependencies: [
                 "CRMControl",
+                "Platform",
                 "ServiceRuntime",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -133,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CPlatform", "ContactsService", "EventStore", "Kafka", "WireSchema", "ServiceRuntime",
+                "Platform", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema", "ServiceRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -147,14 +165,20 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .testTarget(
+            name: "WireFormatTests",
+            dependencies: ["WireFormat"],
+            path: "Tests/WireFormatTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
             name: "WireSchemaTests",
-            dependencies: ["WireSchema"],
+            dependencies: ["WireSchema", "WireFormat", "Kafka"],
             path: "Tests/WireSchemaTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "EventStoreTests",
-            dependencies: ["CPlatform", "EventStore", "Kafka", "WireSchema"],
+            dependencies: ["Platform", "EventStore", "Kafka", "WireFormat", "WireSchema", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/EventStoreTests",
             swiftSettings: strictSwift6
         ),
@@ -169,7 +193,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CRMControlTests",
-            dependencies: ["CRMControl", "WireSchema"],
+            dependencies: ["CRMControl", "Kafka", "WireSchema", .product(name: "Logging", package: "swift-log")],
             path: "Tests/CRMControlTests",
             swiftSettings: strictSwift6
         ),

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CPlatform
+import Platform
 import ContactsService
 import EventStore
 import Foundation
@@ -8,6 +8,7 @@ import Kafka
 import Logging
 import ServiceRuntime
 import Synchronization
+import WireFormat
 import WireSchema
 
 /// Benchmark helpers for `scripts/bench`: generate events, and the reference measurements the
@@ -44,7 +45,7 @@ func syntheticEvent(_ n: Int) throws -> (key: String, value: [UInt8], attributes
     let record = syntheticRecord(n)
     let time = Date(timeIntervalSince1970: 1_767_225_600 + Double(n) / 1000)
     let attributes = CloudEventAttributes(
-        id: TimeOrderedID.make(now: time), type: CounterpartyEvent.EventType.registered, source: "crm-bench",
+        id: TimeOrderedID.make(now: time), type: CounterpartyEvent.Message.registered.rawValue, source: "crm-bench",
         time: time, subject: record.id, actor: "bench")
     return (record.id, try WireEncoder.encode(record), attributes)
 }
@@ -187,7 +188,7 @@ struct Decode: ParsableCommand {
         let values = records.map { $0.value ?? [] }
         var start = ContinuousClock.now
         var checksum = 0
-        for value in values { checksum &+= try CounterpartyEvent.decode(type: CounterpartyEvent.EventType.registered, data: value).counterpartyId.count }
+        for value in values { checksum &+= try CounterpartyEvent.decode(type: CounterpartyEvent.Message.registered.rawValue, data: value).counterpartyId.count }
         let ours = seconds(since: start)
         // What the projector's decode does per record: CloudEvents headers, the value, the event around them.
         let projection = RegistrationRowProjection(skipDecode: false)
@@ -354,7 +355,7 @@ struct PlatformReplay: ParsableCommand {
         }
         print("  \(timings)")
         print(String(format: "  applied order: on average %.0f events behind the newest applied before", Double(behind) / Double(count)))
-        print("  allocator: \(String(cString: crm_memory_allocator())); CPU seconds by thread during the replay: "
+        print("  allocator: \(Memory.allocator); CPU seconds by thread during the replay: "
               + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
     }
 }

@@ -1,5 +1,7 @@
 import GRDB
+import WireFormat
 import Kafka
+import WireFormat
 import WireSchema
 
 /// A decoded record, ready to apply. `id` is the event id used to refuse a redelivered event.
@@ -66,7 +68,7 @@ extension Projection {
     public func decodeCloudEvent(
         _ record: ConsumedRecord, _ decodeData: (_ type: String, _ data: [UInt8]) throws -> Event
     ) throws -> ProjectedEvent<Event> {
-        guard let attributes = CloudEventAttributes(headers: record.headerBlock) else {
+        guard let attributes = CloudEventAttributes(headers: record.headerBlock, knownTypes: MessageCatalog.eventTypes) else {
             throw WireFormatError("record has no CloudEvents ce_id/ce_type headers")
         }
         guard let value = record.value else {

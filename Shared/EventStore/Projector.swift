@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
-import CPlatform
+import Platform
 import Synchronization
+import WireFormat
 import WireSchema
 
 public struct ProjectorOptions: Sendable {
@@ -132,7 +133,7 @@ public final class Projector<P: Projection>: Sendable {
         defer { consumer.close() }
         guard let starts = try prepare(consumer) else { return }
         // Batches of records are allocated and freed in waves while catching up: keep the memory.
-        crm_memory_keep_freed_heap()
+        Memory.keepFreedHeap()
         try consumer.assign(starts.mapValues { Optional($0) })
 
         // Twenty slices (two polls) waiting are enough to keep the writer busy; more only hold memory
@@ -189,7 +190,7 @@ public final class Projector<P: Projection>: Sendable {
                 let marks = try consumer.watermarks(partitions)
                 for tp in partitions {
                     guard let (low, high) = marks[tp] else {
-                        throw KafkaError(code: -1, message: "no watermarks for \(tp)")
+                        throw KafkaError(message: "no watermarks for \(tp)")
                     }
                     highs[tp] = high
                     if let next = stored[tp] {
@@ -253,8 +254,7 @@ public final class Projector<P: Projection>: Sendable {
                 case .endOfPartition(let tp, let next):
                     status.reachedEnd(tp, nextOffset: next)
                 case .error(let tp, let error):
-                    let code = error.code
-                    if code == -140 || code == 1 {  // _AUTO_OFFSET_RESET, OFFSET_OUT_OF_RANGE
+                    if error.code == .autoOffsetReset || error.code == .offsetOutOfRange {
                         failure = failure ?? ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
                     }
                     logger.warning("consumer error", metadata: ["error": "\(error)"])
@@ -456,7 +456,7 @@ public final class Projector<P: Projection>: Sendable {
                 "seconds": "\(completed - start)", "sync_seconds": "\(synced - completed)",
             ])
         }
-        crm_memory_release_free_heap()
+        Memory.releaseFreeHeap()
     }
 
     private struct BatchOutcome {

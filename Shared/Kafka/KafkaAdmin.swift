@@ -48,7 +48,7 @@ public final class KafkaAdmin: @unchecked Sendable {
             guard let topic = rd_kafka_NewTopic_new(
                 spec.name, spec.partitions, spec.replicationFactor, &errorBuffer, errorBuffer.count)
             else {
-                throw KafkaError(code: -1, message: "topic \(spec.name): \(errorString(errorBuffer))")
+                throw KafkaError(message: "topic \(spec.name): \(errorString(errorBuffer))")
             }
             newTopics.append(topic)
             for (name, value) in spec.config.sorted(by: { $0.key < $1.key }) {
@@ -65,15 +65,15 @@ public final class KafkaAdmin: @unchecked Sendable {
             rd_kafka_CreateTopics(handle, buffer.baseAddress, buffer.count, options, queue)
         }
         guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5000) else {
-            throw KafkaError(code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, message: "CreateTopics timed out")
+            throw KafkaError(code: .timedOut, message: "CreateTopics timed out")
         }
         defer { rd_kafka_event_destroy(event) }
         let eventError = rd_kafka_event_error(event)
         if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(code: eventError.rawValue, message: "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))")
+            throw KafkaError(code: KafkaErrorCode(eventError), message: "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))")
         }
         guard let result = rd_kafka_event_CreateTopics_result(event) else {
-            throw KafkaError(code: -1, message: "CreateTopics returned no result")
+            throw KafkaError(message: "CreateTopics returned no result")
         }
         var count = 0
         guard let topics = rd_kafka_CreateTopics_result_topics(result, &count) else { return [:] }

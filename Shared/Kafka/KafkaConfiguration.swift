@@ -38,14 +38,14 @@ public struct KafkaConfiguration: Sendable, Equatable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw KafkaError(code: -1, message: "cannot read Kafka config file \(path): \(error)")
+            throw KafkaError(message: "cannot read Kafka config file \(path): \(error)")
         }
         var properties: [String: String] = [:]
         for rawLine in text.split(whereSeparator: \.isNewline) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
             guard let eq = line.firstIndex(of: "=") else {
-                throw KafkaError(code: -1, message: "Kafka config file \(path): expected key=value, got '\(line)'")
+                throw KafkaError(message: "Kafka config file \(path): expected key=value, got '\(line)'")
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)

@@ -151,7 +151,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let payload = m.payload, m.len > 0 {
             text += ": " + String(decoding: UnsafeRawBufferPointer(start: payload, count: m.len), as: UTF8.self)
         }
-        return .error(m.rkt == nil ? nil : tp, KafkaError(code: m.err.rawValue, message: "\(tp): \(text)"))
+        return .error(m.rkt == nil ? nil : tp, KafkaError(code: KafkaErrorCode(m.err), message: "\(tp): \(text)"))
     }
 
     private func record(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
@@ -225,7 +225,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 let tp = TopicPartition(String(cString: element.topic), element.partition)
                 if element.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(element.err, context: "list offsets of \(tp)") }
                 guard element.offset >= 0 else {
-                    throw KafkaError(code: RD_KAFKA_RESP_ERR__BAD_MSG.rawValue, message: "list offsets of \(tp): no offset returned")
+                    throw KafkaError(code: .badMessage, message: "list offsets of \(tp): no offset returned")
                 }
                 result[tp] = element.offset
             }
@@ -237,7 +237,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
         for tp in partitions {
             guard let l = low[tp], let h = high[tp] else {
-                throw KafkaError(code: RD_KAFKA_RESP_ERR__BAD_MSG.rawValue, message: "list offsets: no answer for \(tp)")
+                throw KafkaError(code: .badMessage, message: "list offsets: no answer for \(tp)")
             }
             marks[tp] = (l, h)
         }
@@ -285,7 +285,7 @@ func fetchPartitionCounts(handle: OpaquePointer, topics: [String], timeoutMs: In
     var result: [String: Int32] = [:]
     for name in topics {
         guard let count = counts[name] else {
-            throw KafkaError(code: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue,
+            throw KafkaError(code: .unknownTopicOrPartition,
                              message: "topic \(name) does not exist on the cluster (create it with `crmctl topics apply`)")
         }
         result[name] = count

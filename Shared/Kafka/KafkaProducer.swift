@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Platform
 import Logging
 import Synchronization
 
@@ -152,7 +153,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 usleep(1000)
                 continue
             }
-            throw KafkaError(code: code.rawValue, message: "cannot publish to \(record.topic): \(text)")
+            throw KafkaError(code: KafkaErrorCode(code), message: "cannot publish to \(record.topic): \(text)")
         }
     }
 

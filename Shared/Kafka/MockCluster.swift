@@ -25,7 +25,7 @@ public final class MockCluster: @unchecked Sendable {
         guard let cluster = rd_kafka_mock_cluster_new(owner, Int32(brokers)) else {
             rd_kafka_destroy(owner)
             releaseContext(contextPointer)
-            throw KafkaError(code: -1, message: "cannot start the mock Kafka cluster")
+            throw KafkaError(message: "cannot start the mock Kafka cluster")
         }
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import Kafka
+import WireFormat
 import WireSchema
 
 /// The write path: publish the event, then answer only once this service's own projector has

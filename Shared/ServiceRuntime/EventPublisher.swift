@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import WireFormat
 import WireSchema
 
 /// Publishes this service's events as CloudEvents (binary mode), keyed by the id of their subject.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import WireFormat
 import WireSchema
 
 extension Request {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import WireFormat
 import WireSchema
 
 /// One JSON object per line on stderr: time (UTC), level, logger, message, metadata.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import WireFormat
 import WireSchema
 
 /// An RFC 9457 problem: every error a client sees is one of these, as `application/problem+json`.

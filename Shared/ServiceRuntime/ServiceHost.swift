@@ -1,4 +1,4 @@
-import CPlatform
+import Platform
 import EventStore
 import Foundation
 import Hummingbird
@@ -8,6 +8,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import WireFormat
 import WireSchema
 
 /// Process-wide set-up that may happen once: JSON logs and the Prometheus registry.
@@ -84,7 +85,7 @@ public final class ServiceHost<P: Projection>: Sendable {
         }
         logger.info("starting", metadata: [
             "service": "\(configuration.serviceName)", "store": "\(store.path)",
-            "allocator": "\(String(cString: crm_memory_allocator()))",
+            "allocator": "\(Memory.allocator)",
             "kafka": "\(configuration.kafka.redacted.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
         ])
         let router = makeRouter(registry: registry, apiRoutes: apiRoutes)

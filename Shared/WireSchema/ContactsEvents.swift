@@ -1,7 +1,8 @@
 import Foundation
+import WireFormat
 
-// Events of the contacts service besides the counterparty record itself: contact persons and merges
-// (on `crm.counterparties.v1`), interactions (`crm.interactions.v1`) and staff (`crm.staff.v1`).
+// The contacts service's topics: `crm.counterparties.v1` (the record itself in
+// `CounterpartyRecord.swift`, contact persons and merges), `crm.interactions.v1` and `crm.staff.v1`.
 
 public enum PreferredChannel: String, Codable, Sendable, CaseIterable {
     case phone, email, messenger, sms, meeting, letter
@@ -130,20 +131,101 @@ public struct StaffMember: Codable, Sendable, Equatable {
     }
 }
 
-/// Events on `crm.interactions.v1`, keyed by interaction id.
-public enum InteractionEvent: Sendable, Equatable {
+/// Events on `crm.counterparties.v1`, keyed by counterparty id (for a merge, the merged one's; for
+/// a contact person, the counterparty it was added to).
+public enum CounterpartyEvent: TopicEvents, Equatable {
+    case registered(CounterpartyRecord)
+    case updated(CounterpartyRecord)
+    case archived(CounterpartyReference)
+    case unarchived(CounterpartyReference)
+    case contactPersonAdded(ContactPerson)
+    case contactPersonUpdated(ContactPerson)
+    case contactPersonRemoved(ContactPersonReference)
+    case merged(CounterpartyMerge)
+    case mergeUndone(CounterpartyMerge)
+
+    public static let topic = Topics.counterparties
+
+    public enum Message: String, CaseIterable, Sendable {
+        case registered = "CounterpartyRegistered"
+        case updated = "CounterpartyUpdated"
+        case archived = "CounterpartyArchived"
+        case unarchived = "CounterpartyUnarchived"
+        case contactPersonAdded = "ContactPersonAdded"
+        case contactPersonUpdated = "ContactPersonUpdated"
+        case contactPersonRemoved = "ContactPersonRemoved"
+        case merged = "CounterpartiesMerged"
+        case mergeUndone = "CounterpartyMergeUndone"
+    }
+
+    public var message: Message {
+        switch self {
+        case .registered: .registered
+        case .updated: .updated
+        case .archived: .archived
+        case .unarchived: .unarchived
+        case .contactPersonAdded: .contactPersonAdded
+        case .contactPersonUpdated: .contactPersonUpdated
+        case .contactPersonRemoved: .contactPersonRemoved
+        case .merged: .merged
+        case .mergeUndone: .mergeUndone
+        }
+    }
+
+    public var key: String { counterpartyId }
+
+    /// The counterparty the event is about.
+    public var counterpartyId: String {
+        switch self {
+        case .registered(let r), .updated(let r): r.id
+        case .archived(let r), .unarchived(let r): r.id
+        case .contactPersonAdded(let p), .contactPersonUpdated(let p): p.counterpartyId
+        case .contactPersonRemoved(let r): r.counterpartyId
+        case .merged(let m), .mergeUndone(let m): m.mergedId
+        }
+    }
+
+    public static func decode(_ message: Message, data: [UInt8]) throws -> CounterpartyEvent {
+        switch message {
+        case .registered: .registered(try CounterpartyRecord.read(data))
+        case .updated: .updated(try CounterpartyRecord.read(data))
+        case .archived: .archived(try CounterpartyReference.read(data))
+        case .unarchived: .unarchived(try CounterpartyReference.read(data))
+        case .contactPersonAdded: .contactPersonAdded(try WireDecoder.decode(ContactPerson.self, from: data))
+        case .contactPersonUpdated: .contactPersonUpdated(try WireDecoder.decode(ContactPerson.self, from: data))
+        case .contactPersonRemoved: .contactPersonRemoved(try WireDecoder.decode(ContactPersonReference.self, from: data))
+        case .merged: .merged(try WireDecoder.decode(CounterpartyMerge.self, from: data))
+        case .mergeUndone: .mergeUndone(try WireDecoder.decode(CounterpartyMerge.self, from: data))
+        }
+    }
+
+    public func encodeData() throws -> [UInt8] {
+        switch self {
+        case .registered(let r), .updated(let r): try WireEncoder.encode(r)
+        case .archived(let r), .unarchived(let r): try WireEncoder.encode(r)
+        case .contactPersonAdded(let p), .contactPersonUpdated(let p): try WireEncoder.encode(p)
+        case .contactPersonRemoved(let r): try WireEncoder.encode(r)
+        case .merged(let m), .mergeUndone(let m): try WireEncoder.encode(m)
+        }
+    }
+}
+
+/// Events on `crm.interactions.v1`, keyed by interaction id: the whole interaction each time.
+public enum InteractionEvent: TopicEvents, Equatable {
     case logged(Interaction)
     case corrected(Interaction)
 
-    public enum EventType {
-        public static let logged = "InteractionLogged"
-        public static let corrected = "InteractionCorrected"
+    public static let topic = Topics.interactions
+
+    public enum Message: String, CaseIterable, Sendable {
+        case logged = "InteractionLogged"
+        case corrected = "InteractionCorrected"
     }
 
-    public var type: String {
+    public var message: Message {
         switch self {
-        case .logged: EventType.logged
-        case .corrected: EventType.corrected
+        case .logged: .logged
+        case .corrected: .corrected
         }
     }
 
@@ -153,31 +235,35 @@ public enum InteractionEvent: Sendable, Equatable {
         }
     }
 
-    public static func decode(type: String, data: [UInt8]) throws -> InteractionEvent {
-        switch type {
-        case EventType.logged: .logged(try WireDecoder.decodeEvent(Interaction.self, from: data))
-        case EventType.corrected: .corrected(try WireDecoder.decodeEvent(Interaction.self, from: data))
-        default: throw WireFormatError("unknown event type '\(type)' on \(Topics.interactions)")
+    public var key: String { interaction.id }
+
+    public static func decode(_ message: Message, data: [UInt8]) throws -> InteractionEvent {
+        let interaction = try WireDecoder.decode(Interaction.self, from: data)
+        return switch message {
+        case .logged: .logged(interaction)
+        case .corrected: .corrected(interaction)
         }
     }
 
     public func encodeData() throws -> [UInt8] { try WireEncoder.encode(interaction) }
 }
 
-/// Events on `crm.staff.v1`, keyed by staff id.
-public enum StaffEvent: Sendable, Equatable {
+/// Events on `crm.staff.v1`, keyed by staff id: the whole staff member each time.
+public enum StaffEvent: TopicEvents, Equatable {
     case registered(StaffMember)
     case updated(StaffMember)
 
-    public enum EventType {
-        public static let registered = "StaffMemberRegistered"
-        public static let updated = "StaffMemberUpdated"
+    public static let topic = Topics.staff
+
+    public enum Message: String, CaseIterable, Sendable {
+        case registered = "StaffMemberRegistered"
+        case updated = "StaffMemberUpdated"
     }
 
-    public var type: String {
+    public var message: Message {
         switch self {
-        case .registered: EventType.registered
-        case .updated: EventType.updated
+        case .registered: .registered
+        case .updated: .updated
         }
     }
 
@@ -187,11 +273,13 @@ public enum StaffEvent: Sendable, Equatable {
         }
     }
 
-    public static func decode(type: String, data: [UInt8]) throws -> StaffEvent {
-        switch type {
-        case EventType.registered: .registered(try WireDecoder.decodeEvent(StaffMember.self, from: data))
-        case EventType.updated: .updated(try WireDecoder.decodeEvent(StaffMember.self, from: data))
-        default: throw WireFormatError("unknown event type '\(type)' on \(Topics.staff)")
+    public var key: String { member.id }
+
+    public static func decode(_ message: Message, data: [UInt8]) throws -> StaffEvent {
+        let member = try WireDecoder.decode(StaffMember.self, from: data)
+        return switch message {
+        case .registered: .registered(member)
+        case .updated: .updated(member)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 
 /// One line of an ERP order. Quantities and amounts are exact decimals (number or string on the wire).
 public struct OrderLine: Codable, Sendable, Equatable {

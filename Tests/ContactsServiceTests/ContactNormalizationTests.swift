@@ -1,5 +1,6 @@
 import ContactsService
 import Testing
+import WireFormat
 import WireSchema
 
 @Suite struct ContactNormalizationTests {

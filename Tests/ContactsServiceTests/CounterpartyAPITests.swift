@@ -7,6 +7,7 @@ import Kafka
 import Logging
 import ServiceRuntime
 import Testing
+import WireFormat
 import WireSchema
 
 let quietLogger: Logger = {

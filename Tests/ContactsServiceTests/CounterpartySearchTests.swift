@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+import WireFormat
 import WireSchema
 @testable import ContactsService
 

@@ -1,4 +1,4 @@
-import CPlatform
+import Platform
 import Testing
 
 @Suite struct AllocatorTests {
@@ -6,7 +6,7 @@ import Testing
     /// malloc for the whole process; if the link order or the package goes wrong, this says so.
     @Test func jemallocServesMalloc() {
         #if os(Linux)
-        let name = String(cString: crm_memory_allocator())
+        let name = Memory.allocator
         #expect(name.hasPrefix("jemalloc 5."), "allocator: \(name)")
         #endif
     }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Kafka
 import Testing
+import WireFormat
 import WireSchema
 @testable import EventStore
 

@@ -3,6 +3,7 @@ import GRDB
 import Kafka
 import Logging
 import Testing
+import WireFormat
 import WireSchema
 @testable import EventStore
 

@@ -3,6 +3,7 @@ import GRDB
 import Kafka
 import Synchronization
 import Testing
+import WireFormat
 import WireSchema
 @testable import EventStore
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import WireFormat
 @testable import WireSchema
 
 @Suite struct EventDecodingTests {
@@ -92,22 +93,34 @@ import Testing
         let deal = try MessageCatalog.decode(
             topic: Topics.deals, type: "DealOpened",
             data: Array(#"{"id":"D-1","counterpartyId":"C-1","stage":"proposal","expectedAmount":"1250.50","probability":40,"expectedCloseDate":"2026-12-31","extra":1}"#.utf8))
-        let typed = try #require(deal as? Deal)
-        #expect(typed.expectedAmount?.value == ExactDecimal.parse("1250.50"))
-        #expect(typed.expectedCloseDate?.description == "2026-12-31")
+        guard case .opened(let opened) = try #require(deal as? DealEvent) else { Issue.record("not DealOpened"); return }
+        #expect(opened.expectedAmount?.value == ExactDecimal.parse("1250.50"))
+        #expect(opened.expectedCloseDate?.description == "2026-12-31")
+        #expect((deal as? DealEvent)?.key == "D-1")
 
         let reminder = try #require(try MessageCatalog.decode(
             topic: Topics.reminders, type: "ReminderDue",
-            data: Array(#"{"id":"r-1","recipientId":"S-1","kind":"birthday","dueAt":"2026-05-01T06:00:00Z","text":"Birthday"}"#.utf8)) as? Reminder)
-        #expect(reminder.kind == .birthday)
+            data: Array(#"{"id":"r-1","recipientId":"S-1","kind":"birthday","dueAt":"2026-05-01T06:00:00Z","text":"Birthday"}"#.utf8)) as? ReminderEvent)
+        guard case .due(let due) = reminder else { Issue.record("not ReminderDue"); return }
+        #expect(due.kind == .birthday)
 
         let segment = try #require(try MessageCatalog.decode(
             topic: Topics.segments, type: "ClientClassified",
-            data: Array(#"{"clientId":"C-1","runId":"run-1","asOf":"2026-11-29","abcClass":"A","status":"one-time","parameters":{"periods":12}}"#.utf8)) as? ClientClassification)
-        #expect(segment.status == .oneTime)
-        #expect(segment.parameters?["periods"] == .number("12"))
-        let roundTrip = try WireDecoder.decode(ClientClassification.self, from: try WireEncoder.encode(segment))
+            data: Array(#"{"clientId":"C-1","runId":"run-1","asOf":"2026-11-29","abcClass":"A","status":"one-time","parameters":{"periods":12}}"#.utf8)) as? SegmentEvent)
+        guard case .clientClassified(let classification) = segment else { Issue.record("not ClientClassified"); return }
+        #expect(classification.status == .oneTime)
+        #expect(classification.parameters?["periods"] == .number("12"))
+        #expect(segment.key == "C-1")
+        let roundTrip = try SegmentEvent.decode(type: segment.type, data: try segment.encodeData())
         #expect(roundTrip == segment)
+    }
+
+    @Test func everyDeclaredTopicIsInTheCatalogueOnce() {
+        let topics = MessageCatalog.topics.map(\.topic)
+        #expect(Set(topics).count == topics.count)
+        #expect(MessageCatalog.messages[Topics.staff] == StaffEvent.messageNames)
+        #expect(MessageCatalog.eventTypes.contains(CounterpartyEvent.Message.mergeUndone.rawValue))
+        #expect(throws: WireFormatError.self) { try MessageCatalog.decode(topic: "nobody.v1", type: "X", data: []) }
     }
 
     @Test func refusesUnknownTypesAndBadData() {

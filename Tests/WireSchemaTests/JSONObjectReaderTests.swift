@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WireFormat
 @testable import WireSchema
 
 /// The streaming reader behind the hot event types: same answers as a parsed tree would give.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 /// What every stored entity carries besides its record: a version counting its events, and who

@@ -1,3 +1,4 @@
+import WireFormat
 import WireSchema
 
 /// Completeness of a counterparty's contact information (`shared/reference/domain.md`): the share

@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 import WireSchema
 
 /// The comparable forms of contact data: what duplicate checks and search match on, so that

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// `/counterparties/{id}/contact-persons`: add, list, read, update (PUT, merge-PATCH), remove.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// The contacts service: counterparties, contact persons, interaction history and staff over HTTP,

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// What every contacts controller works with: the store it validates against, the gateway it

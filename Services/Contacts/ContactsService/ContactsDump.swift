@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 /// The whole store as canonical JSON lines (`{"counterparty": {...}}`, then contact persons, staff and

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 extension ContactsProjection {

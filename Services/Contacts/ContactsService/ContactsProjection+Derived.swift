@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import GRDB
 import Synchronization
+import WireFormat
 import WireSchema
 
 /// What derives from a counterparty, its contact persons and the counterparties merged into it:

@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import GRDB
 import Kafka
+import WireFormat
 import WireSchema
 
 /// An event of one of the contacts topics.

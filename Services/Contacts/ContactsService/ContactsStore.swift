@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import GRDB
 import Logging
+import WireFormat
 import WireSchema
 
 /// The contacts service's tables on top of the platform store.

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// `/counterparties`: register, read, list and search, update (PUT and merge-PATCH), archive and

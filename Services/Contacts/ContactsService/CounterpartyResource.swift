@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 import WireSchema
 
 /// The JSON of a counterparty in responses: the record's fields plus read-only values

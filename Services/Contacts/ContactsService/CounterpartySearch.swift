@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 /// `GET /counterparties?q=`: one box over names, tax id, e-mails, phones and contact persons, on

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 /// Likely duplicates: counterparties (not merged away) sharing a normalised tax id, e-mail or

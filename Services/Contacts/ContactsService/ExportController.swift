@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// Exports: `GET /counterparties/export.csv` (every counterparty matching the list filters, streamed

@@ -1,9 +1,11 @@
 import EventStore
 import Foundation
+import Platform
 import GRDB
 import Hummingbird
 import Kafka
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// `POST /counterparties/import`: a CSV stream (the columns of the export; `legalName` required,

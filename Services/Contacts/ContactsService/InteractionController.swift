@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// Interaction history: `POST/GET /counterparties/{id}/interactions` (log one; the timeline newest

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// Merging duplicates: `GET /counterparties/duplicates` (the report), `POST /counterparties/{id}/merges`

@@ -1,3 +1,4 @@
+import WireFormat
 import WireSchema
 
 /// What the search index holds for one counterparty (with those merged into it): its names; its

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// `/staff`: employees and their supervisor chain (no cycles), and the completeness of the contact

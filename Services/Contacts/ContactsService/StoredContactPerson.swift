@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 extension StoredEntity where Record == ContactPerson {

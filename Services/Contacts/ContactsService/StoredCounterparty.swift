@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 /// A counterparty as stored and served: the wire record, bookkeeping from its events, and what the

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WireFormat
 import WireSchema
 
 /// A record kept in a table of its own, one row per id, as `StoredEntity` reads it.

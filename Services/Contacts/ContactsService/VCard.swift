@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 import WireSchema
 
 /// vCard (RFC 6350 for 4.0, RFC 2426 for 3.0) for contact persons: written with escaping and line

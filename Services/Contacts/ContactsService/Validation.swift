@@ -1,5 +1,6 @@
 import Foundation
 import ServiceRuntime
+import WireFormat
 import WireSchema
 
 /// Normalises what a request asks to publish, or says exactly what is wrong (422).

@@ -55,7 +55,7 @@ public final class DevBroker: Sendable {
             let records = try journal.read(tp)
             if records.isEmpty { continue }
             for (index, record) in records.enumerated() where record.offset != Int64(index) {
-                throw KafkaError(code: -1, message: "journal \(tp) is not contiguous at record \(index) (offset \(record.offset))")
+                throw KafkaError(message: "journal \(tp) is not contiguous at record \(index) (offset \(record.offset))")
             }
             try producer.sendAllBlocking(records.map {
                 OutgoingRecord(topic: tp.topic, partition: tp.partition, key: $0.key, value: $0.value,
@@ -63,7 +63,7 @@ public final class DevBroker: Sendable {
             })
             let high = try cluster.watermarks(tp).high
             if high != Int64(records.count) {
-                throw KafkaError(code: -1, message: "restored \(tp) to offset \(high), expected \(records.count)")
+                throw KafkaError(message: "restored \(tp) to offset \(high), expected \(records.count)")
             }
             total += records.count
         }
@@ -171,7 +171,7 @@ public final class DevBroker: Sendable {
         func brokers(_ word: String) throws -> [Int32] {
             if word == "all" { return cluster.brokerIds }
             guard let id = Int32(word), cluster.brokerIds.contains(id) else {
-                throw KafkaError(code: -1, message: "unknown broker '\(word)' (brokers: \(cluster.brokerIds.map(String.init).joined(separator: ", ")), all)")
+                throw KafkaError(message: "unknown broker '\(word)' (brokers: \(cluster.brokerIds.map(String.init).joined(separator: ", ")), all)")
             }
             return [id]
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRMControl
 import Foundation
+import Platform
 import Kafka
 import Logging
 import ServiceRuntime

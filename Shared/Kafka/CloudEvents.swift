@@ -1,7 +1,7 @@
 import Foundation
-import Kafka
+import WireFormat
 
-/// CloudEvents 1.0 attributes carried as Kafka headers (binary content mode): the record value is
+/// CloudEvents 1.0 attributes carried as Kafka headers (the Kafka protocol binding, binary content mode): the record value is
 /// the event data, the key is the id of the thing the event is about.
 public struct CloudEventAttributes: Sendable, Equatable {
     public var id: String
@@ -59,15 +59,16 @@ public struct CloudEventAttributes: Sendable, Equatable {
     }
 
     /// The same, straight from a consumed record's header buffer (on the replay hot path: one pass,
-    /// names compared as bytes, by length first).
-    public init?(headers: ConsumedHeaders) {
+    /// names compared as bytes, by length first). A `ce_type` among `knownTypes` comes back as that
+    /// String, so a consumer that passes its message names makes no String per record for it.
+    public init?(headers: ConsumedHeaders, knownTypes: [String] = []) {
         var id: String?, type: String?, source: String?, time: Date?, subject: String?, actor: String?
         var traceparent: String?
         headers.forEach { name, value in
             guard let value else { return true }
             switch name.count {
             case 5 where Self.equal(name, Header.id): id = Self.text(value)
-            case 7 where Self.equal(name, Header.type): type = Self.eventType(value)
+            case 7 where Self.equal(name, Header.type): type = Self.eventType(value, knownTypes)
             case 7 where Self.equal(name, Header.time): time = Timestamp.parse(utf8: value.assumingMemoryBound(to: UInt8.self))
             case 8 where Self.equal(name, Header.actor): actor = Self.text(value)
             case 9 where Self.equal(name, Header.source): source = Self.text(value)
@@ -98,40 +99,8 @@ public struct CloudEventAttributes: Sendable, Equatable {
         String(decoding: bytes, as: UTF8.self)
     }
 
-    /// A known event type is the same String each time (no allocation per record); others are made.
-    private static func eventType(_ bytes: UnsafeRawBufferPointer) -> String {
-        for known in knownEventTypes where known.utf8.count == bytes.count && equal(bytes, known) { return known }
+    private static func eventType(_ bytes: UnsafeRawBufferPointer, _ knownTypes: [String]) -> String {
+        for known in knownTypes where known.utf8.count == bytes.count && equal(bytes, known) { return known }
         return text(bytes)
-    }
-
-    /// Every message type of every topic (`MessageCatalog`).
-    static let knownEventTypes: [String] = Set(MessageCatalog.messages.values.flatMap(\.keys)).sorted()
-}
-
-/// Why a record could not become an event. The projector dead-letters it with this text.
-public struct WireFormatError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-
-    /// Turns a decoding failure into a one-line reason naming the field.
-    public static func describing(_ error: any Error) -> WireFormatError {
-        if let error = error as? WireFormatError { return error }
-        if let error = error as? JSONParseError { return WireFormatError(error.description) }
-        if let error = error as? DecodingError {
-            func path(_ context: DecodingError.Context) -> String {
-                let text = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                return text.isEmpty ? "value" : "'\(text)'"
-            }
-            switch error {
-            case .keyNotFound(let key, let context):
-                let parent = context.codingPath.isEmpty ? "" : " in \(path(context))"
-                return WireFormatError("missing field '\(key.stringValue)'\(parent)")
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                return WireFormatError("\(path(context)): \(context.debugDescription)")
-            @unknown default:
-                return WireFormatError("\(error)")
-            }
-        }
-        return WireFormatError("\(error)")
     }
 }

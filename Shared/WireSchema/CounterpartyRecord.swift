@@ -1,4 +1,5 @@
 import Foundation
+import WireFormat
 
 public enum CounterpartyKind: String, Codable, Sendable, CaseIterable {
     case organization
@@ -173,89 +174,4 @@ public struct CounterpartyReference: Codable, Sendable, Equatable, JSONReadable 
         self.id = id
     }
     public init(from decoder: any Decoder) throws { self = try .decodeThroughJSON(decoder) }
-}
-
-/// Events on `crm.counterparties.v1`, keyed by counterparty id (for a merge, the merged one's; for
-/// a contact person, the counterparty it was added to).
-public enum CounterpartyEvent: Sendable, Equatable {
-    case registered(CounterpartyRecord)
-    case updated(CounterpartyRecord)
-    case archived(CounterpartyReference)
-    case unarchived(CounterpartyReference)
-    case contactPersonAdded(ContactPerson)
-    case contactPersonUpdated(ContactPerson)
-    case contactPersonRemoved(ContactPersonReference)
-    case merged(CounterpartyMerge)
-    case mergeUndone(CounterpartyMerge)
-
-    public enum EventType {
-        public static let registered = "CounterpartyRegistered"
-        public static let updated = "CounterpartyUpdated"
-        public static let archived = "CounterpartyArchived"
-        public static let unarchived = "CounterpartyUnarchived"
-        public static let contactPersonAdded = "ContactPersonAdded"
-        public static let contactPersonUpdated = "ContactPersonUpdated"
-        public static let contactPersonRemoved = "ContactPersonRemoved"
-        public static let merged = "CounterpartiesMerged"
-        public static let mergeUndone = "CounterpartyMergeUndone"
-        public static let all = [
-            registered, updated, archived, unarchived, contactPersonAdded, contactPersonUpdated, contactPersonRemoved,
-            merged, mergeUndone,
-        ]
-    }
-
-    public var type: String {
-        switch self {
-        case .registered: EventType.registered
-        case .updated: EventType.updated
-        case .archived: EventType.archived
-        case .unarchived: EventType.unarchived
-        case .contactPersonAdded: EventType.contactPersonAdded
-        case .contactPersonUpdated: EventType.contactPersonUpdated
-        case .contactPersonRemoved: EventType.contactPersonRemoved
-        case .merged: EventType.merged
-        case .mergeUndone: EventType.mergeUndone
-        }
-    }
-
-    /// The record key: the counterparty the event is about.
-    public var counterpartyId: String {
-        switch self {
-        case .registered(let r), .updated(let r): r.id
-        case .archived(let r), .unarchived(let r): r.id
-        case .contactPersonAdded(let p), .contactPersonUpdated(let p): p.counterpartyId
-        case .contactPersonRemoved(let r): r.counterpartyId
-        case .merged(let m), .mergeUndone(let m): m.mergedId
-        }
-    }
-
-    public static func decode(type: String, data: [UInt8]) throws -> CounterpartyEvent {
-        do {
-            switch type {
-            case EventType.registered: return .registered(try CounterpartyRecord.read(data))
-            case EventType.updated: return .updated(try CounterpartyRecord.read(data))
-            case EventType.archived: return .archived(try CounterpartyReference.read(data))
-            case EventType.unarchived: return .unarchived(try CounterpartyReference.read(data))
-            case EventType.contactPersonAdded: return .contactPersonAdded(try WireDecoder.decode(ContactPerson.self, from: data))
-            case EventType.contactPersonUpdated: return .contactPersonUpdated(try WireDecoder.decode(ContactPerson.self, from: data))
-            case EventType.contactPersonRemoved:
-                return .contactPersonRemoved(try WireDecoder.decode(ContactPersonReference.self, from: data))
-            case EventType.merged: return .merged(try WireDecoder.decode(CounterpartyMerge.self, from: data))
-            case EventType.mergeUndone: return .mergeUndone(try WireDecoder.decode(CounterpartyMerge.self, from: data))
-            default: throw WireFormatError("unknown event type '\(type)' on \(Topics.counterparties)")
-            }
-        } catch {
-            throw WireFormatError.describing(error)
-        }
-    }
-
-    public func encodeData() throws -> [UInt8] {
-        switch self {
-        case .registered(let r), .updated(let r): try WireEncoder.encode(r)
-        case .archived(let r), .unarchived(let r): try WireEncoder.encode(r)
-        case .contactPersonAdded(let p), .contactPersonUpdated(let p): try WireEncoder.encode(p)
-        case .contactPersonRemoved(let r): try WireEncoder.encode(r)
-        case .merged(let m), .mergeUndone(let m): try WireEncoder.encode(m)
-        }
-    }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import WireSchema
+@testable import WireFormat
 
 @Suite struct JSONParserTests {
     @Test func parsesEveryKindOfValue() throws {

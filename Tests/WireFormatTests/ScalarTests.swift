@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import WireSchema
+@testable import WireFormat
 
 @Suite struct ScalarTests {
     @Test(arguments: ["0", "-1", "100.00", "0.1", "1e3", "-2.5E-2", "12345678901234567890.123456789"])
