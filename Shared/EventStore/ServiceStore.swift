@@ -66,7 +66,7 @@ public final class ServiceStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA cache_size = -65536")
             // Checkpoints run on a thread of their own (`WALCheckpointer`); this one, in whichever commit
-            // crosses ~160 MiB of log, is only the backstop for when that thread falls behind.
+            // crosses 10,000 pages of log, is only the backstop for when that thread falls behind.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             try prepareConnection?(db)

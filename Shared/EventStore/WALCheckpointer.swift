@@ -6,8 +6,8 @@ import Synchronization
 
 /// Copies the write-ahead log into the database file from a connection and thread of its own, so
 /// that no command and no replay batch waits for a checkpoint and its fsync. Left to SQLite, the
-/// commit that crosses `wal_autocheckpoint` does that work itself: 120–160 ms here, and every
-/// command queued behind it waited too (`POST` p99 on a small store 124 ms with it, 8.6 ms without).
+/// commit that crosses `wal_autocheckpoint` does that work itself, and every command queued behind
+/// it waits too: that was the whole tail of command latency (`docs/benchmarks.md`).
 /// A passive checkpoint never blocks the writer or readers; once it has copied every frame, the
 /// writer's next transaction starts the log over, so the log stays small.
 final class WALCheckpointer: Sendable {

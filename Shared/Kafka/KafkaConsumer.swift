@@ -37,18 +37,17 @@ public final class KafkaConsumer: @unchecked Sendable {
     public static let defaultProperties: [String: String] = [
         // Prefetch. The partitions' queues forward into the consumer queue, whose total librdkafka
         // compares with these limits, so they bound all partitions together. Once a limit is
-        // reached, fetching stops until the broker thread next wakes (up to a second in 2.0.2): at
-        // 100,000 a consumer that only reads is held to 150k-300k records/s on the dev broker, at
-        // 1,000,000 capped to 96-128 MB it reads ~390k/s, but a slow projection then holds that much
-        // more (a contacts rebuild peaked 100-176 MB higher) for no gain, so a fast projection asks
-        // for `deepPrefetchProperties` instead. 10,000 starved a replay at 30k events/s. See
-        // docs/benchmarks.md (sixth session) before changing them.
+        // reached, fetching stops until the broker thread next wakes (up to a second in 2.0.2). A
+        // deeper prefetch lets a consumer that only reads go faster, but a slow projection then
+        // holds that much more memory for no gain, so a fast projection asks for
+        // `deepPrefetchProperties` instead; a much shallower one starves even a slow replay. The
+        // measurements are in docs/benchmarks.md: read them before changing these.
         "queued.min.messages": "100000",
         "queued.max.messages.kbytes": "1048576",
         "fetch.max.bytes": "52428800",
         "max.partition.fetch.bytes": "10485760",
         // The mock broker holds a fetch for this long even when data arrives (Kafka answers at once):
-        // 3 ms keeps read-your-writes near 5 ms at about 5% of a core while idle.
+        // short enough for read-your-writes to stay quick, long enough not to spin while idle.
         "fetch.wait.max.ms": "3",
         // Come back within a second of a broker returning (the default backs off up to 10 s).
         "reconnect.backoff.max.ms": "1000",

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import ServiceKit
 import GRDB
 import Synchronization
 import WireFormat
@@ -10,7 +11,8 @@ import WireSchema
 /// change only marks the counterparty dirty, in a TEMP table (so a refused event's mark rolls back
 /// with it), and each batch refreshes every dirty one once, in rowid order: FTS5 flushes its
 /// pending index data whenever a rowid repeats or goes back, so refreshing per event made a replay
-/// ~30× slower. During a bulk load the marks are kept in `contacts_stale` and refreshed at the end.
+/// many times slower. During a bulk load the marks are kept in `contacts_stale` and refreshed at
+/// the end.
 extension ContactsProjection {
     static let dirtyTable = "CREATE TEMP TABLE IF NOT EXISTS contacts_dirty (id TEXT PRIMARY KEY) WITHOUT ROWID"
 
@@ -55,11 +57,11 @@ extension ContactsProjection {
         try db.execute(sql: "INSERT INTO counterparty_search(counterparty_search) VALUES ('optimize')")
     }
 
-    /// How many FTS5 pages a batch merges: 16 for a batch of a few commands (a few milliseconds at
-    /// worst, nothing when no level holds four segments, FTS5's `usermerge`), and in proportion for
-    /// a large one (an import batch: 200,000 rows in batches of 5,000 left 25 segments with a fixed
-    /// 16, 7 with a quarter of a page per row written). Every batch adds a segment, so merging its
-    /// share each time keeps their number, and the cost of searching them, small.
+    /// How many FTS5 pages a batch merges: 16 for a batch of a few commands (little work, and none
+    /// when no level holds four segments, FTS5's `usermerge`), and in proportion for a large one
+    /// (an import's batches left three times as many segments with a fixed 16 as with a quarter of
+    /// a page per row written; `CounterpartySearchTests`). Every batch adds a segment, so merging
+    /// its share each time keeps their number, and the cost of searching them, small.
     static func searchMergePages(forRowsWritten rows: Int) -> Int { 16 + rows / 4 }
 
     /// Merges search index segments: automatic merging is off (migration `contacts-v3`), so that no

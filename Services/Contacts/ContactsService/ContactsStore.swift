@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import ServiceKit
 import GRDB
 import Logging
 import WireFormat
@@ -105,8 +106,8 @@ public enum ContactsStore {
         }),
         ("contacts-v3", { db in
             // FTS5 merged its segments inside whichever commit completed a level (every 64th
-            // single-row commit took 12-110 ms on 500,000 rows); the projection merges in small
-            // steps after each batch instead (`ContactsProjection.finishBatch`).
+            // single-row commit stalled); the projection merges in small steps after each batch
+            // instead (`ContactsProjection.finishBatch`).
             try db.execute(sql: "INSERT INTO counterparty_search(counterparty_search, rank) VALUES ('automerge', 0)")
         }),
         ("contacts-v4", { db in

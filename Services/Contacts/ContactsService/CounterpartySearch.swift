@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import GRDB
 import WireFormat
 import WireSchema
@@ -45,8 +46,8 @@ enum CounterpartySearch {
 
     /// A whole word in more rows than this is left out of the ranking (still required to match).
     /// BM25 weighs a word by the number of rows holding it, and FTS5 counts them by reading the
-    /// word's whole row list: ~20 ms for a word in every one of a million names, while such a
-    /// word's weight is near zero anyway.
+    /// word's whole row list, which is long for a word in most names, while such a word's weight
+    /// is near zero anyway.
     static let commonWordRows = 10_000
 
     static func run(
@@ -98,8 +99,8 @@ enum CounterpartySearch {
 
     /// Ranked on the rarer words; every word still has to match (the list of rows matching all of
     /// them, built once). The `+` keeps that list from driving the FTS5 scan: as a rowid constraint,
-    /// FTS5 ran the match once per listed row, expanding a prefix anew each time (`company no 15`
-    /// took 51 s on 200,000 rows; 26 ms with the `+`).
+    /// FTS5 ran the match once per listed row, expanding a prefix anew each time (seconds instead
+    /// of milliseconds for `company no 15`).
     static func rankedOnRarerWordsSQL(columns: String, matching: String) -> String {
         """
         SELECT \(columns) \(matching)
