@@ -7,9 +7,11 @@ COPY Package.swift ./
 COPY Shared Shared
 COPY Services Services
 COPY Tests Tests
-RUN swift build -c release --static-swift-stdlib \
-    && mkdir /out && cp "$(swift build -c release --show-bin-path)"/crm* /out/ \
-    && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/ 2>/dev/null || true
+RUN swift build -c release --static-swift-stdlib
+# The executables and their resource bundles (the OpenAPI documents), which Bundle.module looks
+# for beside the executable. A failed build or copy fails the image.
+RUN bin="$(swift build -c release --show-bin-path)" && mkdir /out && cp "$bin"/crm* /out/ \
+    && for bundle in "$bin"/*.resources; do if [ -e "$bundle" ]; then cp -r "$bundle" /out/; fi; done
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 libjemalloc2 ca-certificates curl \
