@@ -85,26 +85,28 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
-            name: "ServiceRuntime",
+            name: "ServiceKit",
             dependencies: [
                 "Platform",
                 "Kafka",
                 "WireFormat",
                 "WireSchema",
                 "EventStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/ServiceRuntime",
+            path: "Shared/ServiceKit",
             swiftSettings: strictSwift6
         ),
         .target(
             name: "ContactsService",
             dependencies: [
-                "ServiceRuntime",
+                "ServiceKit",
                 "EventStore",
                 "WireFormat",
                 "WireSchema",
@@ -119,10 +121,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "crm-contacts",
-            dependencies: [
-                "ContactsService", "ServiceRuntime",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["ContactsService", "ServiceKit"],
             path: "Services/Contacts/crm-contacts",
             swiftSettings: strictSwift6
         ),
@@ -141,7 +140,7 @@ let package = Package(
             dependencies: [
                 "CRMControl",
                 "Platform",
-                "ServiceRuntime",
+                "ServiceKit",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -151,16 +150,30 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "Platform", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema", "ServiceRuntime",
+                "Platform", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema", "ServiceKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/crm-bench",
             swiftSettings: strictSwift6
         ),
+        // What every test target shares: quiet logs, the mock cluster, `withService`, problem checks.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Kafka",
+                "ServiceKit",
+                "WireSchema",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSwift6
+        ),
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/KafkaTests",
             swiftSettings: strictSwift6
         ),
@@ -178,22 +191,41 @@ let package = Package(
         ),
         .testTarget(
             name: "EventStoreTests",
-            dependencies: ["Platform", "EventStore", "Kafka", "WireFormat", "WireSchema", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Platform", "EventStore", "Kafka", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/EventStoreTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: [
+                "EventStore", "Kafka", "ServiceKit", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ServiceKitTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "ContactsServiceTests",
             dependencies: [
-                "ContactsService", "ServiceRuntime", "Kafka",
+                "ContactsService", "EventStore", "Kafka", "ServiceKit", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ContactsServiceTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(
             name: "CRMControlTests",
-            dependencies: ["CRMControl", "Kafka", "WireSchema", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CRMControl", "Kafka", "TestSupport", "WireSchema"],
             path: "Tests/CRMControlTests",
             swiftSettings: strictSwift6
         ),

@@ -6,7 +6,7 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
-import ServiceRuntime
+import ServiceKit
 import Synchronization
 import WireFormat
 import WireSchema

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Testing
+import TestSupport
 import WireFormat
 import WireSchema
 @testable import CRMControl
@@ -67,9 +68,7 @@ let contractPath: String = {
         let contract = try TopicContract.load(path: contractPath)
         var options = DevBroker.Options(contract: contract)
         options.dataDirectory = nil
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let broker = try DevBroker(options: options, logger: logger)
+        let broker = try DevBroker(options: options, logger: quietLogger)
         #expect(broker.execute("watermarks crm.counterparties.v1 63") == "ok 0 0")
         #expect(broker.execute("broker down 1") == "ok")
         #expect(broker.execute("broker up all") == "ok")

@@ -4,26 +4,9 @@ import GRDB
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ServiceKit
 import Testing
-
-/// Small helpers over the test client for the feature tests.
-extension TestClientProtocol {
-    @discardableResult
-    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, headers: HTTPFields = jsonHeaders) async throws -> TestResponse {
-        try await execute(uri: uri, method: method, headers: headers, body: body.map(json))
-    }
-
-    func created(_ uri: String, _ body: String) async throws -> [String: Any] {
-        let response = try await send(.post, uri, body)
-        #expect(response.status == .created, "POST \(uri): \(String(buffer: response.body))")
-        return try object(response)
-    }
-
-    func ids(_ uri: String) async throws -> [String] {
-        let page = try object(try await send(.get, uri))
-        return (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-    }
-}
+import TestSupport
 
 @Suite(.serialized) struct ContactsFeatureTests {
     @Test func staffFormAChainWithoutCycles() async throws {
@@ -267,30 +250,26 @@ extension TestClientProtocol {
             _ = try await client.created("/counterparties/C5/interactions", #"{"id":"I1","kind":"call","occurredAt":"2026-01-01T10:00:00Z"}"#)
             _ = try await client.send(.patch, "/counterparties/C1/contact-persons/P1", #"{"position":"buyer"}"#)
 
-            var live: [String] = []
-            try ContactsApp.dump(host.configuration) { live.append($0) }
+            nonisolated(unsafe) var live: [String] = []
+            try ContactsService.dump(host.configuration) { live.append($0) }
             let search = try await client.ids("/counterparties?q=olga")
 
             var bulkConfiguration = host.configuration
             bulkConfiguration.dataDirectory += "-bulk"
-            var options = ProjectorOptions()
+            defer { try? FileManager.default.removeItem(atPath: bulkConfiguration.dataDirectory) }
+            var options = ContactsService.projectorOptions
             options.bulkLoadThreshold = 1
-            let bulkHost = try ContactsApp.makeHost(bulkConfiguration, logger: quietLogger, options: options)
-            let projector = bulkHost.projector
-            let run = Task { try await projector.run() }
-            #expect(await projector.status.waitUntilReady(timeout: .seconds(30)))
-            projector.stop()
-            try await run.value
-            bulkHost.producer.close()
-            var bulk: [String] = []
-            try ContactsApp.dump(bulkConfiguration) { bulk.append($0) }
+            let report = try await ContactsService.rebuild(bulkConfiguration, settings: ContactsSettings(), options: options, logger: quietLogger)
+            #expect(report.applied > 0)
+            nonisolated(unsafe) var bulk: [String] = []
+            try ContactsService.dump(bulkConfiguration) { bulk.append($0) }
             #expect(bulk == live)
             #expect(search == ["C4"], "merged twice over: C1's person is found through C4")
-            let searchRows = try await bulkHost.store.database.read { db in
+            let bulkStore = try ContactsService.openStore(path: bulkConfiguration.storePath, logger: quietLogger)
+            let searchRows = try await bulkStore.database.read { db in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM counterparty_search WHERE counterparty_search MATCH 'olga'")
             }
             #expect(searchRows == 1)
-            try? FileManager.default.removeItem(atPath: bulkConfiguration.dataDirectory)
         }
     }
 }

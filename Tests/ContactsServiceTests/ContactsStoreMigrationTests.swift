@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+import TestSupport
 import WireFormat
 import WireSchema
 @testable import ContactsService
@@ -14,7 +15,7 @@ import WireSchema
     @Test func identitiesSurviveTheRekeyingOfContactsV4() throws {
         let path = NSTemporaryDirectory() + "migration-\(UUID().uuidString).sqlite"
         defer { try? ServiceStore.deleteFiles(at: path) }
-        let logger = Logger(label: "test")
+        let logger = quietLogger
 
         let old = try ContactsStore.open(path: path, logger: logger, migratingThrough: "contacts-v3")
         let projection = ContactsProjection()

@@ -5,66 +5,17 @@ import Hummingbird
 import HummingbirdTesting
 import Kafka
 import Logging
-import ServiceRuntime
+import ServiceKit
+import TestSupport
 import Testing
 import WireFormat
 import WireSchema
 
-let quietLogger: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}()
-
-/// The contacts service's router over a real store and projector, on an in-process mock cluster.
+/// The contacts service as `serve` builds it, on an in-process mock cluster.
 func withContactsService(
-    tokens: [String: String] = [:], _ body: @Sendable (any TestClientProtocol, ServiceHost<ContactsProjection>) async throws -> Void
+    tokens: [String: String] = [:], _ body: @Sendable (any TestClientProtocol, ServiceHost<ContactsService>) async throws -> Void
 ) async throws {
-    let cluster = try MockCluster(brokers: 1, logger: quietLogger)
-    try cluster.createTopic(Topics.counterparties, partitions: 4)
-    try cluster.createTopic(Topics.interactions, partitions: 2)
-    try cluster.createTopic(Topics.staff, partitions: 2)
-    try cluster.createTopic(Topics.deadLetter, partitions: 1)
-    let directory = NSTemporaryDirectory() + "contacts-\(UUID().uuidString)"
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    var configuration = ServiceConfiguration(
-        serviceName: "contacts", httpPort: 0, dataDirectory: directory,
-        kafka: KafkaConfiguration(brokers: cluster.bootstrapServers), tokens: tokens, commandTimeout: .seconds(5),
-        maxRequestBodyBytes: 64 * 1024)
-    configuration.logLevel = .critical
-    let host = try ContactsApp.makeHost(configuration, logger: quietLogger)
-    let projector = host.projector
-    let run = Task { try await projector.run() }
-    #expect(await projector.status.waitUntilReady(timeout: .seconds(20)))
-    let router = host.makeRouter(registry: nil) { group in ContactsApp.addRoutes(to: group, host: host) }
-    let app = Application(router: router, logger: quietLogger)
-    do {
-        try await app.test(.router) { client in try await body(client, host) }
-    } catch {
-        projector.stop()
-        _ = try? await run.value
-        host.producer.close()
-        throw error
-    }
-    projector.stop()
-    try await run.value
-    host.producer.close()
-}
-
-func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
-let jsonHeaders: HTTPFields = [.contentType: "application/json"]
-
-func object(_ response: TestResponse) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
-}
-
-func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, containing text: String? = nil) throws {
-    #expect(response.status == status)
-    #expect(response.headers[.contentType] == "application/problem+json")
-    let body = try object(response)
-    #expect(body["status"] as? Int == Int(status.code))
-    let detail = body["detail"] as? String ?? ""
-    if let text { #expect(detail.contains(text), "detail was: \(detail)") }
+    try await withService(ContactsService.self, tokens: tokens) { service in try await body(service.client, service.host) }
 }
 
 @Suite(.serialized) struct CounterpartyAPITests {

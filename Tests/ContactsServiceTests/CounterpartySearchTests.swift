@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+import TestSupport
 import WireFormat
 import WireSchema
 @testable import ContactsService
@@ -12,7 +13,7 @@ import WireSchema
     @Test func aCommonWordIsRequiredButNotRanked() throws {
         let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite"
         defer { try? ServiceStore.deleteFiles(at: path) }
-        let store = try ContactsStore.open(path: path, logger: Logger(label: "test"))
+        let store = try ContactsStore.open(path: path, logger: quietLogger)
         let projection = ContactsProjection()
         try store.database.write { db in
             for n in 0..<40 {
@@ -57,7 +58,7 @@ import WireSchema
     /// ending like a projector's batch, and returns the store and its number of search segments.
     func registerInBatches(_ batches: Int, of perBatch: Int, named name: String) throws -> (ServiceStore, segments: Int) {
         let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite"
-        let store = try ContactsStore.open(path: path, logger: Logger(label: "test"))
+        let store = try ContactsStore.open(path: path, logger: quietLogger)
         let projection = ContactsProjection()
         for batch in 0..<batches {
             try store.database.write { db in

@@ -3,15 +3,10 @@ import GRDB
 import Kafka
 import Logging
 import Testing
+import TestSupport
 import WireFormat
 import WireSchema
 @testable import EventStore
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}()
 
 /// Counts how often each key's events were applied, so a double application shows.
 struct CountingProjection: Projection {

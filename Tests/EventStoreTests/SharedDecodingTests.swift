@@ -3,6 +3,7 @@ import GRDB
 import Kafka
 import Synchronization
 import Testing
+import TestSupport
 import WireFormat
 import WireSchema
 @testable import EventStore

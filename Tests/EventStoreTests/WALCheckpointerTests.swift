@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+import TestSupport
 @testable import EventStore
 
 @Suite struct WALCheckpointerTests {
@@ -22,7 +23,7 @@ import Testing
     @Test func commitsLeaveCheckpointingToTheBackgroundAndTheLogStaysSmall() async throws {
         let path = NSTemporaryDirectory() + "checkpointer-\(UUID().uuidString)/store.sqlite"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        let store = try ServiceStore(path: path, projectionVersion: 1, logger: Logger(label: "test")) { migrator in
+        let store = try ServiceStore(path: path, projectionVersion: 1, logger: quietLogger) { migrator in
             migrator.registerMigration("blobs") { db in try db.execute(sql: "CREATE TABLE blob_row (data BLOB NOT NULL)") }
         }
         defer { try? store.close() }
@@ -47,7 +48,7 @@ import Testing
     @Test func closingTheStoreEndsTheCheckpointThread() throws {
         let path = NSTemporaryDirectory() + "checkpointer-\(UUID().uuidString)/store.sqlite"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        let store = try ServiceStore(path: path, projectionVersion: 1, logger: Logger(label: "test")) { _ in }
+        let store = try ServiceStore(path: path, projectionVersion: 1, logger: quietLogger) { _ in }
         #expect(store.checkpointer.isRunning)
         try store.close()  // returns once the thread has finished its loop
         #expect(!store.checkpointer.isRunning)

@@ -2,12 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Testing
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}()
+import TestSupport
 
 /// Kafka's murmur2 (as in the Java client), to check that keys land where a Java producer puts them.
 func javaPartition(_ key: [UInt8], partitions: Int32) -> Int32 {

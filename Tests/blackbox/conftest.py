@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,6 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("CRM_BIN", REPO / ".build" / "debug"))
-SHARED = REPO.parent / "shared"
 
 
 def free_port():
@@ -62,17 +62,42 @@ class DevBroker:
         self.log.close()
 
 
-class Service:
-    """One service process (crm-contacts by default) with its own data folder and port."""
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the harness needs to know of a service built with the service kit: its name (which
+    names the executable `crm-<name>` and the store `<name>.sqlite`), its default port, and the
+    topics its projection reads."""
+    name: str
+    default_port: int
+    topics: tuple
 
-    def __init__(self, broker, data_dir, exe="crm-contacts", env=None):
+    @property
+    def executable(self):
+        return f"crm-{self.name}"
+
+    @property
+    def store_name(self):
+        return f"{self.name}.sqlite"
+
+
+CONTACTS = ServiceSpec("contacts", 8081, ("crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1"))
+
+# Every service built so far, by name (the contract's `x-crm-writer`).
+SERVICES = {spec.name: spec for spec in [CONTACTS]}
+
+
+class Service:
+    """One service process with its own data folder and a free port."""
+
+    def __init__(self, broker, data_dir, spec=CONTACTS, env=None):
         self.broker = broker
         self.data_dir = Path(data_dir)
-        self.exe = exe
+        self.spec = spec
+        self.exe = spec.executable
         self.port = free_port()
         self.env = dict(os.environ, CRM_KAFKA_BROKERS=broker.bootstrap, CRM_DATA_DIR=str(self.data_dir),
                         CRM_HTTP_PORT=str(self.port), CRM_LOG_LEVEL="info", **(env or {}))
-        self.log_path = self.data_dir / f"{exe}.log"
+        self.log_path = self.data_dir / f"{self.exe}.log"
         self.proc = None
 
     @property
@@ -81,7 +106,7 @@ class Service:
 
     @property
     def store(self):
-        return self.data_dir / "contacts.sqlite"
+        return self.data_dir / self.spec.store_name
 
     def start(self):
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -154,10 +179,12 @@ def broker(tmp_path):
 
 @pytest.fixture
 def service_factory(broker, tmp_path):
+    """`service_factory(SPEC)` makes a service on the test's broker (not started; `.start()`),
+    contacts by default, with its data under the test's temporary folder."""
     started = []
 
-    def make(data_dir=None, **kwargs):
-        s = Service(broker, data_dir or (tmp_path / "contacts"), **kwargs)
+    def make(spec=CONTACTS, data_dir=None, **kwargs):
+        s = Service(broker, data_dir or (tmp_path / spec.name), spec=spec, **kwargs)
         started.append(s)
         return s
 

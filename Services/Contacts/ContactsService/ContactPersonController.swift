@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -76,9 +76,7 @@ struct ContactPersonController {
                 if try await self.context.read({ db in try StoredContactPerson.fetch(db, id: person.id) }) != nil {
                     throw Problem.conflict("contact person '\(person.id)' already exists")
                 }
-                let event = CounterpartyEvent.contactPersonAdded(person)
-                try await self.context.publish(
-                    topic: Topics.counterparties, key: owner, type: event.type, data: try event.encodeData(), user: user)
+                try await self.context.publish(CounterpartyEvent.contactPersonAdded(person), by: user)
                 imported += 1
             } catch let problem as Problem where problem.status != .serviceUnavailable {
                 errors.append(.init(card: index + 1, detail: problem.detail))
@@ -124,13 +122,10 @@ struct ContactPersonController {
         if try await self.context.read({ db in try StoredContactPerson.fetch(db, id: person.id) }) != nil {
             throw Problem.conflict("contact person '\(person.id)' already exists", extensions: ["existingId": person.id])
         }
-        let event = CounterpartyEvent.contactPersonAdded(person)
-        let eventId = try await self.context.publish(
-            topic: Topics.counterparties, key: owner.record.id, type: event.type, data: try event.encodeData(), user: user)
-        let stored = try await self.context.read { db in try StoredContactPerson.fetch(db, id: person.id) }
-        guard let stored, stored.lastEventId == eventId else {
-            throw Problem.conflict("contact person '\(person.id)' was added concurrently by another request", extensions: ["existingId": person.id])
-        }
+        let stored: StoredContactPerson = try await self.context.publish(
+            CounterpartyEvent.contactPersonAdded(person), by: user, readBack: person.id,
+            conflict: Problem.conflict(
+                "contact person '\(person.id)' was added concurrently by another request", extensions: ["existingId": person.id]))
         return try resourceResponse(
             ContactPersonResource(stored: stored, counterpartyId: owner.record.id), stored.bookkeeping, status: .created,
             location: "/counterparties/\(owner.record.id)/contact-persons/\(person.id)")
@@ -168,22 +163,16 @@ struct ContactPersonController {
     @Sendable func remove(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let (_, current) = try await existing(context, request: request)
-        let event = CounterpartyEvent.contactPersonRemoved(
-            ContactPersonReference(id: current.record.id, counterpartyId: current.record.counterpartyId))
-        try await self.context.publish(
-            topic: Topics.counterparties, key: current.record.counterpartyId, type: event.type, data: try event.encodeData(), user: user)
+        let reference = ContactPersonReference(id: current.record.id, counterpartyId: current.record.counterpartyId)
+        try await self.context.publish(CounterpartyEvent.contactPersonRemoved(reference), by: user)
         return Response(status: .noContent)
     }
 
     private func update(_ current: StoredContactPerson, to person: ContactPerson, owner: String, user: ActingUser) async throws -> Response {
         if person == current.record { return try resourceResponse(ContactPersonResource(stored: current, counterpartyId: owner), current.bookkeeping) }
-        let event = CounterpartyEvent.contactPersonUpdated(person)
-        let eventId = try await context.publish(
-            topic: Topics.counterparties, key: person.counterpartyId, type: event.type, data: try event.encodeData(), user: user)
-        let stored = try await context.read { db in try StoredContactPerson.fetch(db, id: person.id) }
-        guard let stored, stored.lastEventId == eventId else {
-            throw Problem.conflict("contact person '\(person.id)' was changed or removed concurrently")
-        }
+        let stored: StoredContactPerson = try await context.publish(
+            CounterpartyEvent.contactPersonUpdated(person), by: user, readBack: person.id,
+            conflict: Problem.conflict("contact person '\(person.id)' was changed or removed concurrently"))
         return try resourceResponse(ContactPersonResource(stored: stored, counterpartyId: owner), stored.bookkeeping)
     }
 

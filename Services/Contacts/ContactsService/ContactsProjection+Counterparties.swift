@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import GRDB
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -38,19 +39,12 @@ extension ContactsProjection {
             guard try counterpartyExists(person.counterpartyId, db) else {
                 throw ProjectionRejection("contact person '\(person.id)': counterparty '\(person.counterpartyId)' does not exist")
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO contact_person(id, counterparty_id, record, version, created_at, created_by, updated_at, updated_by, last_event_id)
-                VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                """).execute(arguments: [person.id, person.counterpartyId, try encodedRecord(person), stamp.time, stamp.actor, stamp.time,
-                                 stamp.actor, stamp.eventId])
-            if db.changesCount == 0 { throw ProjectionRejection("contact person '\(person.id)' already exists") }
+            guard try StoredContactPerson.insert(person, stamp: stamp, db) else {
+                throw ProjectionRejection("contact person '\(person.id)' already exists")
+            }
             try markDirty(person.counterpartyId, db)
         case .contactPersonUpdated(let person):
-            try db.cachedStatement(sql: """
-                UPDATE contact_person SET record = ?, version = version + 1, updated_at = ?, updated_by = ?, last_event_id = ?
-                WHERE id = ? AND counterparty_id = ?
-                """).execute(arguments: [try encodedRecord(person), stamp.time, stamp.actor, stamp.eventId, person.id, person.counterpartyId])
-            if db.changesCount == 0 {
+            guard try StoredContactPerson.update(person, stamp: stamp, matching: ["counterparty_id"], db) else {
                 throw ProjectionRejection("counterparty '\(person.counterpartyId)' has no contact person '\(person.id)'")
             }
             try markDirty(person.counterpartyId, db)

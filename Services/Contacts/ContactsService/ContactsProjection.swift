@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import GRDB
 import Kafka
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -59,8 +60,7 @@ public struct ContactsProjection: Projection {
     }
 
     public func apply(_ event: ProjectedEvent<ContactsEvent>, in db: Database) throws {
-        let time = event.attributes?.time ?? Date(timeIntervalSince1970: Double(event.record.timestampMs) / 1000)
-        let stamp = EventStamp(time: Timestamp.format(time), actor: event.attributes?.actor, eventId: event.id)
+        let stamp = EventStamp(event)
         switch event.event {
         case .counterparty(let change): try apply(change, json: event.record.value, stamp, db)
         case .interaction(let change): try apply(change, stamp, db)

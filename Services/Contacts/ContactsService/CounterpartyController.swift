@@ -2,7 +2,7 @@ import EventStore
 import Foundation
 import GRDB
 import Hummingbird
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -29,18 +29,16 @@ struct CounterpartyController {
         try Validation.validateId(id)
         let record = try Validation.normalized(draft.record(id: id, archived: false))
         let allowDuplicates = try allowsDuplicates(request)
-        let event = CounterpartyEvent.registered(record)
-        let eventId = try await self.context.commandLocks.withLock(lockKeys(record, previous: nil)) {
+        let stored = try await self.context.commandLocks.withLock(lockKeys(record, previous: nil)) {
             if try await self.context.read({ db in try StoredCounterparty.fetchRow(db, id: id) }) != nil {
                 throw Problem.conflict("counterparty '\(id)' already exists", extensions: ["existingId": id])
             }
             try await checkReferences(record, allowDuplicates: allowDuplicates, ownRoot: nil)
             return try await self.context.publish(
-                topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), user: user)
-        }
-        let stored = try await self.context.read { db in try StoredCounterparty.fetchRow(db, id: id) }
-        guard let stored, stored.registrationEventId == eventId else {
-            throw Problem.conflict("counterparty '\(id)' was registered concurrently by another request", extensions: ["existingId": id])
+                CounterpartyEvent.registered(record), by: user, readBack: { db in try StoredCounterparty.fetchRow(db, id: id) },
+                isOwnChange: { stored, eventId in stored.registrationEventId == eventId },
+                conflict: Problem.conflict(
+                    "counterparty '\(id)' was registered concurrently by another request", extensions: ["existingId": id]))
         }
         return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping, status: .created, location: "/counterparties/\(id)")
     }
@@ -115,10 +113,9 @@ struct CounterpartyController {
     private func update(_ current: StoredCounterparty, to record: CounterpartyRecord, request: Request, user: ActingUser) async throws -> Response {
         if record == current.record { return try resourceResponse(CounterpartyResource(current), current.bookkeeping) }
         let allowDuplicates = try allowsDuplicates(request)
-        let event = CounterpartyEvent.updated(record)
         try await context.commandLocks.withLock(lockKeys(record, previous: current.record)) {
             try await checkReferences(record, allowDuplicates: allowDuplicates, ownRoot: current.record.id, previous: current.record)
-            try await context.publish(topic: Topics.counterparties, key: record.id, type: event.type, data: try event.encodeData(), user: user)
+            try await context.publish(CounterpartyEvent.updated(record), by: user)
         }
         let stored = try await context.counterparty(record.id)
         return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping)
@@ -130,7 +127,7 @@ struct CounterpartyController {
         let id = current.record.id
         if current.record.archived == archived { return try resourceResponse(CounterpartyResource(current), current.bookkeeping) }
         let event: CounterpartyEvent = archived ? .archived(CounterpartyReference(id: id)) : .unarchived(CounterpartyReference(id: id))
-        try await self.context.publish(topic: Topics.counterparties, key: id, type: event.type, data: try event.encodeData(), user: user)
+        try await self.context.publish(event, by: user)
         let stored = try await self.context.counterparty(id)
         return try resourceResponse(CounterpartyResource(stored), stored.bookkeeping)
     }

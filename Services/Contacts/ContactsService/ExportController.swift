@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -34,21 +34,8 @@ struct ExportController {
     }
 
     @Sendable func csv(_ request: Request, context: CRMRequestContext) async throws -> Response {
-        let query = request.uri.queryParameters
-        var format = CSVFormat()
-        switch query.get("delimiter") {
-        case nil, "comma": format.delimiter = ","
-        case "semicolon": format.delimiter = ";"
-        case "tab": format.delimiter = "\t"
-        case let other?: throw Problem.badRequest("delimiter must be comma, semicolon or tab (got '\(other)')")
-        }
-        switch query.get("bom") {
-        case nil, "false": format.byteOrderMark = false
-        case "true": format.byteOrderMark = true
-        case let other?: throw Problem.badRequest("bom must be true or false (got '\(other)')")
-        }
+        let exportFormat = try CSVFormat(request)
         let chosen = try StoredCounterparty.ListFilter(request)
-        let exportFormat = format
         let store = self.context.store
         let body = ResponseBody { writer in
             var text = exportFormat.byteOrderMark ? "\u{FEFF}" : ""

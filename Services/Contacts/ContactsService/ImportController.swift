@@ -4,7 +4,7 @@ import Platform
 import GRDB
 import Hummingbird
 import Kafka
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -15,8 +15,6 @@ import WireSchema
 /// line. No row cap. Answers once the service has applied every imported row.
 struct ImportController {
     let context: ContactsContext
-    let publisher: EventPublisher
-    let status: ProjectorStatus
 
     func addRoutes(to group: RouterGroup<CRMRequestContext>) {
         group.post("/counterparties/import", use: importCSV)
@@ -36,17 +34,9 @@ struct ImportController {
 
     @Sendable func importCSV(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        var delimiter: UInt8?
-        switch request.uri.queryParameters.get("delimiter") {
-        case nil: delimiter = nil
-        case "comma": delimiter = UInt8(ascii: ",")
-        case "semicolon": delimiter = UInt8(ascii: ";")
-        case "tab": delimiter = 0x09
-        case let other?: throw Problem.badRequest("delimiter must be comma, semicolon or tab (got '\(other)')")
-        }
         let allowDuplicates = request.uri.queryParameters.get("allowDuplicates") == "true"
-        var reader = CSVReader(delimiter: delimiter)
-        var session = ImportSession(context: self.context, publisher: publisher, user: user, allowDuplicates: allowDuplicates)
+        var reader = try CSVReader(request)
+        var session = ImportSession(context: self.context, user: user, allowDuplicates: allowDuplicates)
         do {
             for try await buffer in request.body {
                 for row in reader.feed(buffer.readableBytesView) { try await session.take(row) }
@@ -71,7 +61,7 @@ struct ImportController {
         }
         // Read-your-writes for the whole import: wait until every imported row is applied.
         for (partition, offset) in session.lastOffsets {
-            guard await status.waitUntilApplied(partition, offset: offset, timeout: .seconds(600)) else {
+            guard await self.context.status.waitUntilApplied(partition, offset: offset, timeout: .seconds(600)) else {
                 throw Problem.unavailable("the rows were published but not applied yet; they will be as the service catches up")
             }
         }
@@ -85,7 +75,6 @@ struct ImportController {
 /// checked against the store (in batches: one read for thousands of rows) and published.
 struct ImportSession {
     let context: ContactsContext
-    let publisher: EventPublisher
     let user: ActingUser
     let allowDuplicates: Bool
     var header: [String: Int]?
@@ -107,9 +96,8 @@ struct ImportSession {
         let lastLine: Int
     }
 
-    init(context: ContactsContext, publisher: EventPublisher, user: ActingUser, allowDuplicates: Bool) {
+    init(context: ContactsContext, user: ActingUser, allowDuplicates: Bool) {
         self.context = context
-        self.publisher = publisher
         self.user = user
         self.allowDuplicates = allowDuplicates
     }
@@ -125,9 +113,7 @@ struct ImportSession {
         if row.invalid { return fail(row.line, nil, "the row is not valid UTF-8") }
         func cell(_ name: String) -> String? {
             guard let index = header[name], index < row.fields.count else { return nil }
-            var value = row.fields[index].trimmingWhitespace()
-            // Undo the export's CSV-injection escape ('=…, '+…).
-            if value.hasPrefix("'"), let next = value.dropFirst().first, "=+-@\t\r".contains(next) { value.removeFirst() }
+            let value = CSVFormat.unescapedCell(row.fields[index].trimmingWhitespace())
             return value.isEmpty ? nil : value
         }
         func list(_ name: String) -> [String] { cell(name)?.split(separator: ";").map { $0.trimmingWhitespace() } ?? [] }
@@ -198,12 +184,10 @@ struct ImportSession {
                 fail(row.line, row.record.id, refusal)
                 continue
             }
-            let event = CounterpartyEvent.registered(row.record)
-            records.append(publisher.record(
-                topic: Topics.counterparties, key: row.record.id, type: event.type, data: try event.encodeData(), actor: user))
+            records.append(try context.commands.publisher.record(CounterpartyEvent.registered(row.record), actor: user))
         }
         if records.isEmpty { return }
-        let producer = publisher.producer
+        let producer = context.commands.publisher.producer
         let batch = records
         let highest: [TopicPartition: Int64]
         do {

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -47,13 +47,9 @@ struct InteractionController {
             throw Problem.conflict("interaction '\(interaction.id)' already exists", extensions: ["existingId": interaction.id])
         }
         try await checkReferences(interaction, owner: owner)
-        let event = InteractionEvent.logged(interaction)
-        let eventId = try await self.context.publish(
-            topic: Topics.interactions, key: interaction.id, type: event.type, data: try event.encodeData(), user: user)
-        let stored = try await self.context.read { db in try StoredInteraction.fetch(db, id: interaction.id) }
-        guard let stored, stored.lastEventId == eventId else {
-            throw Problem.conflict("interaction '\(interaction.id)' was logged concurrently by another request")
-        }
+        let stored: StoredInteraction = try await self.context.publish(
+            InteractionEvent.logged(interaction), by: user, readBack: interaction.id,
+            conflict: Problem.conflict("interaction '\(interaction.id)' was logged concurrently by another request"))
         return try resourceResponse(
             InteractionResource(stored: stored, counterpartyId: owner), stored.bookkeeping, status: .created,
             location: "/interactions/\(interaction.id)")
@@ -109,11 +105,9 @@ struct InteractionController {
             return try resourceResponse(InteractionResource(stored: current, counterpartyId: owner), current.bookkeeping)
         }
         try await checkReferences(interaction, owner: owner)
-        let event = InteractionEvent.corrected(interaction)
-        let eventId = try await self.context.publish(
-            topic: Topics.interactions, key: interaction.id, type: event.type, data: try event.encodeData(), user: user)
-        let stored = try await self.context.read { db in try StoredInteraction.fetch(db, id: interaction.id) }
-        guard let stored, stored.lastEventId == eventId else { throw Problem.conflict("interaction '\(interaction.id)' was changed concurrently") }
+        let stored: StoredInteraction = try await self.context.publish(
+            InteractionEvent.corrected(interaction), by: user, readBack: interaction.id,
+            conflict: Problem.conflict("interaction '\(interaction.id)' was changed concurrently"))
         return try resourceResponse(InteractionResource(stored: stored, counterpartyId: owner), stored.bookkeeping)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -55,12 +55,11 @@ struct MergeController {
             throw Problem.conflict("counterparty '\(merged.record.id)' is already merged into '\(into)'", extensions: ["existingId": into])
         }
         if merged.record.id == survivor.record.id { throw Problem.unprocessable("a counterparty cannot be merged into itself") }
-        let event = CounterpartyEvent.merged(CounterpartyMerge(mergedId: merged.record.id, survivorId: survivor.record.id))
-        try await self.context.publish(topic: Topics.counterparties, key: merged.record.id, type: event.type, data: try event.encodeData(), user: user)
-        let mergedNow = try await self.context.read { db in try StoredCounterparty.fetchRow(db, id: merged.record.id)?.mergedInto }
-        guard mergedNow == survivor.record.id else {
-            throw Problem.conflict("counterparty '\(merged.record.id)' was merged or changed concurrently")
-        }
+        let merge = CounterpartyMerge(mergedId: merged.record.id, survivorId: survivor.record.id)
+        _ = try await self.context.publish(
+            CounterpartyEvent.merged(merge), by: user, readBack: { db in try StoredCounterparty.fetchRow(db, id: merge.mergedId) },
+            isOwnChange: { stored, _ in stored.mergedInto == merge.survivorId },
+            conflict: Problem.conflict("counterparty '\(merge.mergedId)' was merged or changed concurrently"))
         return try jsonResponse(try await mergedList(survivor.record.id))
     }
 
@@ -72,8 +71,7 @@ struct MergeController {
               merged.mergedInto == survivorId else {
             throw Problem.notFound("counterparty '\(mergedId)' is not merged into '\(survivorId)'")
         }
-        let event = CounterpartyEvent.mergeUndone(CounterpartyMerge(mergedId: mergedId, survivorId: survivorId))
-        try await self.context.publish(topic: Topics.counterparties, key: mergedId, type: event.type, data: try event.encodeData(), user: user)
+        try await self.context.publish(CounterpartyEvent.mergeUndone(CounterpartyMerge(mergedId: mergedId, survivorId: survivorId)), by: user)
         let restored = try await self.context.counterparty(mergedId)
         return try resourceResponse(CounterpartyResource(restored), restored.bookkeeping)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -44,14 +44,12 @@ struct StaffController {
         if try await self.context.read({ db in try StoredStaffMember.fetch(db, id: member.id) }) != nil {
             throw Problem.conflict("staff member '\(member.id)' already exists", extensions: ["existingId": member.id])
         }
-        let event = StaffEvent.registered(member)
-        let eventId = try await self.context.commandLocks.withLock([Self.hierarchyLock]) {
+        let stored: StoredStaffMember = try await self.context.commandLocks.withLock([Self.hierarchyLock]) {
             try await checkSupervisor(of: member)
-            return try await self.context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
-        }
-        let stored = try await self.context.read { db in try StoredStaffMember.fetch(db, id: member.id) }
-        guard let stored, stored.lastEventId == eventId else {
-            throw Problem.conflict("staff member '\(member.id)' was registered concurrently by another request", extensions: ["existingId": member.id])
+            return try await self.context.publish(
+                StaffEvent.registered(member), by: user, readBack: member.id,
+                conflict: Problem.conflict(
+                    "staff member '\(member.id)' was registered concurrently by another request", extensions: ["existingId": member.id]))
         }
         return try resourceResponse(StaffMemberResource(stored: stored), stored.bookkeeping, status: .created, location: "/staff/\(member.id)")
     }
@@ -105,21 +103,21 @@ struct StaffController {
 
     private func update(_ current: StoredStaffMember, to member: StaffMember, user: ActingUser) async throws -> Response {
         if member == current.record { return try resourceResponse(StaffMemberResource(stored: current), current.bookkeeping) }
-        let event = StaffEvent.updated(member)
-        let publish = { @Sendable [context] in
-            try await context.publish(topic: Topics.staff, key: member.id, type: event.type, data: try event.encodeData(), user: user)
+        let publish = { @Sendable [context] () async throws -> StoredStaffMember in
+            try await context.publish(
+                StaffEvent.updated(member), by: user, readBack: member.id,
+                conflict: Problem.conflict("staff member '\(member.id)' was changed concurrently"))
         }
-        let eventId: String
-        if member.supervisorId != current.record.supervisorId {
-            eventId = try await context.commandLocks.withLock([Self.hierarchyLock]) {
+        // Only a change of supervisor can close a cycle, so only that waits for the hierarchy.
+        let stored: StoredStaffMember
+        if member.supervisorId == current.record.supervisorId {
+            stored = try await publish()
+        } else {
+            stored = try await context.commandLocks.withLock([Self.hierarchyLock]) {
                 try await checkSupervisor(of: member)
                 return try await publish()
             }
-        } else {
-            eventId = try await publish()
         }
-        let stored = try await context.read { db in try StoredStaffMember.fetch(db, id: member.id) }
-        guard let stored, stored.lastEventId == eventId else { throw Problem.conflict("staff member '\(member.id)' was changed concurrently") }
         return try resourceResponse(StaffMemberResource(stored: stored), stored.bookkeeping)
     }
 

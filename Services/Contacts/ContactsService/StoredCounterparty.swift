@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import GRDB
 import WireFormat
 import WireSchema

@@ -4,7 +4,7 @@ import Foundation
 import Platform
 import Kafka
 import Logging
-import ServiceRuntime
+import ServiceKit
 
 @main
 struct CRMCtl: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-import ServiceRuntime
+import ServiceKit
 import Testing
 
 @Suite struct CommandLockTests {

@@ -1,18 +1,20 @@
+import Hummingbird
+
 /// An incremental RFC 4180 reader: feed it the bytes of a stream as they come, get whole rows back.
 /// Handles quoted fields across chunk boundaries, doubled quotes, CRLF/LF/CR line ends, a UTF-8
 /// byte-order mark, and detects the delimiter (comma, semicolon or tab) from the header line.
-struct CSVReader {
-    struct Row {
+public struct CSVReader {
+    public struct Row: Sendable {
         /// The line the row starts on (1-based, counting physical lines).
-        let line: Int
-        let fields: [String]
+        public let line: Int
+        public let fields: [String]
         /// Set when a field is not valid UTF-8.
-        let invalid: Bool
+        public let invalid: Bool
     }
 
-    enum Failure: Error { case unterminatedQuote(line: Int) }
+    public enum Failure: Error { case unterminatedQuote(line: Int) }
 
-    private(set) var delimiter: UInt8?
+    public private(set) var delimiter: UInt8?
     private var field: [UInt8] = []
     private var fields: [String] = []
     private var invalid = false
@@ -26,17 +28,17 @@ struct CSVReader {
     private var pendingBOM: [UInt8] = []
     private var headerProbe: [UInt8]? = []
 
-    init(delimiter: UInt8? = nil) {
+    public init(delimiter: UInt8? = nil) {
         self.delimiter = delimiter
     }
 
-    mutating func feed<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> [Row] {
+    public mutating func feed<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> [Row] {
         var rows: [Row] = []
         for byte in bytes { consume(byte, into: &rows) }
         return rows
     }
 
-    mutating func finish() throws -> [Row] {
+    public mutating func finish() throws -> [Row] {
         var rows: [Row] = []
         if delimiter == nil { detectDelimiter() ; replayProbe(into: &rows) }
         if inQuotes && !quoteInQuotes { throw Failure.unterminatedQuote(line: rowLine) }
@@ -145,5 +147,19 @@ struct CSVReader {
         if !(fields.count == 1 && fields[0].isEmpty) { rows.append(Row(line: rowLine, fields: fields, invalid: invalid)) }
         fields.removeAll(keepingCapacity: true)
         invalid = false
+    }
+}
+
+extension CSVReader {
+    /// The reader an upload asks for: `?delimiter=comma|semicolon|tab`, or detected from the header
+    /// line when absent (400 for anything else).
+    public init(_ request: Request) throws {
+        switch request.uri.queryParameters.get("delimiter") {
+        case nil: self.init()
+        case "comma": self.init(delimiter: UInt8(ascii: ","))
+        case "semicolon": self.init(delimiter: UInt8(ascii: ";"))
+        case "tab": self.init(delimiter: 0x09)
+        case let other?: throw Problem.badRequest("delimiter must be comma, semicolon or tab (got '\(other)')")
+        }
     }
 }

@@ -6,11 +6,17 @@ public struct ActingUser: Sendable, Equatable {
     public init(id: String) { self.id = id }
 }
 
-/// The one seam that turns a request into an acting user. A later issue adds signed tokens and
-/// per-record authorization behind the same protocol.
+/// The one seam that turns a request into an acting user: `ServiceHost` takes any, so signed tokens
+/// and per-record authorization can replace static tokens without touching a service.
 public protocol Authenticator: Sendable {
     /// nil: the request is unauthenticated (401).
     func authenticate(_ request: Request) -> ActingUser?
+    /// Logged once at start when the set-up deserves an operator's attention.
+    var startupWarning: String? { get }
+}
+
+extension Authenticator {
+    public var startupWarning: String? { nil }
 }
 
 /// `Authorization: Bearer <token>` against configured tokens; with none configured, everyone is the
@@ -23,6 +29,12 @@ public struct StaticTokenAuthenticator: Authenticator {
     }
 
     public var isOpen: Bool { tokens.isEmpty }
+
+    public var startupWarning: String? {
+        guard isOpen else { return nil }
+        return "no auth tokens configured (CRM_AUTH_TOKENS): every request acts as the built-in local administrator "
+            + "'\(ServiceConfiguration.localAdministrator)'"
+    }
 
     public func authenticate(_ request: Request) -> ActingUser? {
         if tokens.isEmpty { return ActingUser(id: ServiceConfiguration.localAdministrator) }

@@ -97,3 +97,28 @@ public func pageLimit(_ request: Request, default defaultLimit: Int = 50, maximu
     }
     return limit
 }
+
+/// `If-Match: "<version>"`: 412 when the resource has moved on since the client read it (`*`
+/// matches any version).
+public func checkIfMatch(_ request: Request, _ bookkeeping: Bookkeeping, _ what: String) throws {
+    if let ifMatch = request.headers[.ifMatch], ifMatch != "*", ifMatch != bookkeeping.etag {
+        throw Problem(.preconditionFailed, "\(what) is at version \(bookkeeping.version), not \(ifMatch)")
+    }
+}
+
+/// A resource with its ETag (and Location when created).
+public func resourceResponse<R: Encodable>(
+    _ resource: R, _ bookkeeping: Bookkeeping, status: HTTPResponse.Status = .ok, location: String? = nil
+) throws -> Response {
+    var headers: HTTPFields = [.eTag: bookkeeping.etag]
+    if let location { headers[.location] = location }
+    return try jsonResponse(resource, status: status, headers: headers)
+}
+
+/// Applies a JSON merge patch (RFC 7396) to a record; the result is decoded again, so a patch
+/// can only produce a valid record (422 naming the field otherwise).
+public func mergePatched<T: Codable>(_ record: T, with patch: JSONValue) throws -> T {
+    guard case .object = patch else { throw Problem.unprocessable("a merge patch must be a JSON object") }
+    let current = try JSONParser.parse(try WireEncoder.encode(record))
+    return try decodeProblem(T.self, from: current.merged(with: patch))
+}

@@ -1,30 +1,11 @@
 import Foundation
-import ServiceRuntime
+import ServiceKit
 import WireFormat
 import WireSchema
 
-/// Normalises what a request asks to publish, or says exactly what is wrong (422).
-enum Validation {
-    /// `^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`, checked on bytes (a regular expression per call cost
-    /// more than the rest of an import row's validation).
-    static func isValidId(_ id: String) -> Bool {
-        let bytes = id.utf8
-        guard (1...64).contains(bytes.count) else { return false }
-        for (index, byte) in bytes.enumerated() {
-            let alphanumeric = (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
-            let punctuation = byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
-            if !(alphanumeric || (index > 0 && punctuation)) { return false }
-        }
-        return true
-    }
-
-    static func validateId(_ id: String, _ field: String = "id") throws {
-        guard isValidId(id) else {
-            throw Problem.unprocessable(
-                "\(field) '\(id)' is invalid: use 1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
-        }
-    }
-
+/// The contacts records' rules: what a request may publish as a counterparty, contact person,
+/// staff member or interaction (422 naming the field otherwise).
+extension Validation {
     static func normalized(_ input: CounterpartyRecord) throws -> CounterpartyRecord {
         var record = input
         try validateId(record.id)
@@ -91,28 +72,6 @@ enum Validation {
         return interaction
     }
 
-    static func required(_ value: String, _ field: String, maxLength: Int) throws -> String {
-        let trimmed = value.trimmingWhitespace()
-        if trimmed.isEmpty { throw Problem.unprocessable("\(field) must not be empty") }
-        if isLonger(trimmed, than: maxLength) { throw Problem.unprocessable("\(field) is longer than \(maxLength) characters") }
-        return trimmed
-    }
-
-    static func optional(_ value: String?, _ field: String, maxLength: Int) throws -> String? {
-        guard let trimmed = value?.trimmingWhitespace(), !trimmed.isEmpty else { return nil }
-        if isLonger(trimmed, than: maxLength) { throw Problem.unprocessable("\(field) is longer than \(maxLength) characters") }
-        return trimmed
-    }
-
-    static func list(_ values: [String], _ field: String, maxCount: Int, maxLength: Int) throws -> [String] {
-        let cleaned = unique(values.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
-        if cleaned.count > maxCount { throw Problem.unprocessable("\(field) has more than \(maxCount) entries") }
-        if let long = cleaned.first(where: { isLonger($0, than: maxLength) }) {
-            throw Problem.unprocessable("\(field): '\(long.prefix(40))…' is longer than \(maxLength) characters")
-        }
-        return cleaned
-    }
-
     static func phones(_ values: [String]) throws -> [String] {
         let phones = try list(values, "phones", maxCount: 20, maxLength: 50)
         // ASCII digits counted on bytes first: Unicode properties per character are slow on an import.
@@ -128,27 +87,6 @@ enum Validation {
             throw Problem.unprocessable("emails: '\(email)' is not an e-mail address")
         }
         return emails
-    }
-
-    /// More characters than `limit`; counting bytes first avoids walking the characters of short text.
-    static func isLonger(_ text: String, than limit: Int) -> Bool {
-        text.utf8.count > limit && text.count > limit
-    }
-
-    static func unique<T: Hashable>(_ values: [T]) -> [T] {
-        var seen = Set<T>()
-        return values.filter { seen.insert($0).inserted }
-    }
-
-    static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
-            && !parts[1].hasSuffix(".") && !containsWhitespace(text)
-    }
-
-    private static func containsWhitespace(_ text: String) -> Bool {
-        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.contains { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) } }
-        return text.contains(where: \.isWhitespace)
     }
 
     /// `MM-DD` (29 February allowed) or `YYYY-MM-DD`, a real date not after today.

@@ -1,10 +1,10 @@
 import Foundation
 import GRDB
 import WireFormat
-import WireSchema
 
 /// What every stored entity carries besides its record: a version counting its events, and who
-/// changed it when (from the events, so a rebuilt store has the same values).
+/// changed it when (from the events, so a rebuilt store has the same values). Its columns are
+/// `version, created_at, created_by, updated_at, updated_by`.
 public struct Bookkeeping: Sendable, Equatable {
     public var version: Int
     public var createdAt: Date
@@ -12,9 +12,9 @@ public struct Bookkeeping: Sendable, Equatable {
     public var updatedAt: Date
     public var updatedBy: String?
 
-    static let columns = "version, created_at, created_by, updated_at, updated_by"
+    public static let columns = "version, created_at, created_by, updated_at, updated_by"
 
-    init(row: Row) {
+    public init(row: Row) {
         version = row["version"]
         createdAt = Timestamp.parse(row["created_at"]) ?? Date(timeIntervalSince1970: 0)
         createdBy = row["created_by"]
@@ -22,11 +22,13 @@ public struct Bookkeeping: Sendable, Equatable {
         updatedBy = row["updated_by"]
     }
 
-    var etag: String { "\"\(version)\"" }
+    /// The version as an HTTP entity tag: `"3"`.
+    public var etag: String { "\"\(version)\"" }
 
     enum Keys: String, CodingKey { case version, createdAt, createdBy, updatedAt, updatedBy }
 
-    func encode(to encoder: any Encoder) throws {
+    /// Adds the bookkeeping fields to a resource's JSON object.
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(version, forKey: .version)
         try container.encode(createdAt, forKey: .createdAt)
@@ -36,20 +38,27 @@ public struct Bookkeeping: Sendable, Equatable {
     }
 }
 
-/// An applied event's time, actor and id, as the projection stamps them on rows.
-struct EventStamp {
-    let time: String
-    let actor: String?
-    let eventId: String
+/// An applied event's time, actor and id, as a projection stamps them on the rows it writes.
+public struct EventStamp: Sendable {
+    public let time: String
+    public let actor: String?
+    public let eventId: String
+
+    public init(time: String, actor: String?, eventId: String) {
+        self.time = time
+        self.actor = actor
+        self.eventId = eventId
+    }
 }
 
 /// A stored JSON record column decoded with the wire decoder (fields this version does not know are
 /// simply not shown).
-func decodeStoredRecord<T: Decodable>(_ type: T.Type, _ row: Row, column: String = "record") throws -> T {
+public func decodeStoredRecord<T: Decodable>(_ type: T.Type, _ row: Row, column: String = "record") throws -> T {
     let text: String = row[column]
     return try WireDecoder.decode(type, from: Array(text.utf8))
 }
 
-func encodedRecord<T: Encodable>(_ value: T) throws -> String {
+/// A record as its JSON column stores it.
+public func encodedRecord<T: Encodable>(_ value: T) throws -> String {
     String(decoding: try WireEncoder.encode(value), as: UTF8.self)
 }

@@ -15,13 +15,15 @@ public struct ServiceConfiguration: Sendable {
     public var commandTimeout: Duration
     public var logLevel: Logger.Level
     public var maxRequestBodyBytes: Int
+    /// A file every published event is appended to, as JSON lines (contract tests, diagnosis).
+    public var publishedEventLog: String?
 
     public static let localAdministrator = "local-admin"
 
     public init(
         serviceName: String, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String = "./data",
         kafka: KafkaConfiguration, tokens: [String: String] = [:], commandTimeout: Duration = .seconds(5),
-        logLevel: Logger.Level = .info, maxRequestBodyBytes: Int = 1 << 20
+        logLevel: Logger.Level = .info, maxRequestBodyBytes: Int = 1 << 20, publishedEventLog: String? = nil
     ) {
         self.serviceName = serviceName
         self.httpHost = httpHost
@@ -32,11 +34,12 @@ public struct ServiceConfiguration: Sendable {
         self.commandTimeout = commandTimeout
         self.logLevel = logLevel
         self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.publishedEventLog = publishedEventLog
     }
 
     /// Reads `CRM_HTTP_HOST`, `CRM_HTTP_PORT`, `CRM_DATA_DIR`, `CRM_KAFKA_*`, `CRM_AUTH_TOKENS`
     /// (`token=user,token2=user2`) or `CRM_AUTH_TOKENS_FILE` (one `token=user` per line),
-    /// `CRM_COMMAND_TIMEOUT_MS`, `CRM_LOG_LEVEL`.
+    /// `CRM_COMMAND_TIMEOUT_MS`, `CRM_LOG_LEVEL`, `CRM_PUBLISHED_EVENTS_LOG`.
     public static func fromEnvironment(
         serviceName: String, defaultPort: Int,
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -66,6 +69,7 @@ public struct ServiceConfiguration: Sendable {
             }
             configuration.logLevel = parsed
         }
+        configuration.publishedEventLog = value("CRM_PUBLISHED_EVENTS_LOG")
         var tokenText = value("CRM_AUTH_TOKENS") ?? ""
         if let file = value("CRM_AUTH_TOKENS_FILE") {
             do {

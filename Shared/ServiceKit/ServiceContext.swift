@@ -1,0 +1,74 @@
+import EventStore
+import Foundation
+import GRDB
+import WireFormat
+import WireSchema
+
+/// What a service's handlers work with: the store they read and validate against, the gateway
+/// they publish through, the service's settings and projection, and the request limits. Services
+/// add their own lookups in constrained extensions (`extension ServiceContext where Service == …`).
+public struct ServiceContext<Service: ServiceDefinition>: Sendable {
+    public let store: ServiceStore
+    public let commands: CommandGateway
+    public let configuration: ServiceConfiguration
+    public let settings: Service.Settings
+    public let projection: Service.ReadModel
+    /// Commands whose checks must see each other's effect hold keys here (see `CommandLock`).
+    public let commandLocks = CommandLock()
+
+    public init(
+        store: ServiceStore, commands: CommandGateway, configuration: ServiceConfiguration, settings: Service.Settings,
+        projection: Service.ReadModel
+    ) {
+        self.store = store
+        self.commands = commands
+        self.configuration = configuration
+        self.settings = settings
+        self.projection = projection
+    }
+
+    /// The largest request body a handler reads (413 past it).
+    public var maxBodyBytes: Int { configuration.maxRequestBodyBytes }
+    /// The projector's progress: a bulk command waits on it for everything it published.
+    public var status: ProjectorStatus { commands.status }
+
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        try await store.database.read(body)
+    }
+
+    /// Publishes an event as `user` and waits until this service has applied it (503 when Kafka
+    /// or the projector does not manage within the command timeout); returns the event's id, so
+    /// the caller can tell whether a stored change is its own.
+    @discardableResult
+    public func publish(_ event: some TopicEvents, by user: ActingUser) async throws -> String {
+        let eventId = TimeOrderedID.make()
+        try await commands.execute(
+            topic: type(of: event).topic, key: event.key, type: event.type, data: try event.encodeData(), actor: user,
+            eventId: eventId)
+        return eventId
+    }
+
+    /// The usual command: publish, wait until applied, and read back what the event wrote.
+    /// `isOwnChange` tells, from what is stored and this event's id, whether the stored state is
+    /// this event's doing; when it is not (nothing stored, or another request changed the same
+    /// thing first and this event was refused or overtaken) the answer is `conflict` (409).
+    public func publish<Stored: Sendable>(
+        _ event: some TopicEvents, by user: ActingUser,
+        readBack: @escaping @Sendable (Database) throws -> Stored?,
+        isOwnChange: (_ stored: Stored, _ eventId: String) -> Bool,
+        conflict: @autoclosure () -> Problem
+    ) async throws -> Stored {
+        let eventId = try await publish(event, by: user)
+        guard let stored = try await read(readBack), isOwnChange(stored, eventId) else { throw conflict() }
+        return stored
+    }
+
+    /// The same for a stored entity, whose own change is the one whose event it last applied.
+    public func publish<Record: StoredRecord>(
+        _ event: some TopicEvents, by user: ActingUser, readBack id: String, conflict: @autoclosure () -> Problem
+    ) async throws -> StoredEntity<Record> {
+        try await publish(
+            event, by: user, readBack: { db in try StoredEntity<Record>.fetch(db, id: id) },
+            isOwnChange: { stored, eventId in stored.lastEventId == eventId }, conflict: conflict())
+    }
+}
