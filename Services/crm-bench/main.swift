@@ -1,11 +1,11 @@
 import ArgumentParser
-import Platform
 import ContactsService
 import EventStore
 import Foundation
 import GRDB
 import Kafka
 import Logging
+import Platform
 import ServiceKit
 import Synchronization
 import WireFormat
@@ -25,8 +25,9 @@ struct Bench: ParsableCommand {
 func syntheticId(_ n: Int) -> String {
     let ms = UInt64(1_767_225_600_000 + n / 4)
     let tail = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
-    return String(format: "%08x-%04x-7%03x-%04x-%012llx", UInt32(ms >> 16), UInt32(ms & 0xFFFF), UInt32(n % 4) << 8 | UInt32(tail >> 56),
-                  0x8000 | UInt32((tail >> 32) & 0x3FFF), tail & 0xFFFF_FFFF_FFFF)
+    return String(
+        format: "%08x-%04x-7%03x-%04x-%012llx", UInt32(ms >> 16), UInt32(ms & 0xFFFF), UInt32(n % 4) << 8 | UInt32(tail >> 56),
+        0x8000 | UInt32((tail >> 32) & 0x3FFF), tail & 0xFFFF_FFFF_FFFF)
 }
 
 /// The n-th synthetic counterparty: realistic field sizes (~400 B of JSON), time-ordered ids.
@@ -59,7 +60,8 @@ func seconds(_ d: Duration) -> Double {
 }
 
 struct Produce: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "produce", abstract: "Publish N CounterpartyRegistered events to crm.counterparties.v1.")
+    static let configuration = CommandConfiguration(
+        commandName: "produce", abstract: "Publish N CounterpartyRegistered events to crm.counterparties.v1.")
     @Option var brokers: String
     @Option var count = 500_000
 
@@ -71,8 +73,9 @@ struct Produce: ParsableCommand {
         defer { producer.close() }
         let records = try (0..<count).map { n -> OutgoingRecord in
             let event = try syntheticEvent(n)
-            return OutgoingRecord(topic: Topics.counterparties, key: Array(event.key.utf8), value: event.value,
-                                  headers: event.attributes.headers, timestampMs: Timestamp.milliseconds(event.attributes.time))
+            return OutgoingRecord(
+                topic: Topics.counterparties, key: Array(event.key.utf8), value: event.value,
+                headers: event.attributes.headers, timestampMs: Timestamp.milliseconds(event.attributes.time))
         }
         let bytes = records.reduce(0) { $0 + ($1.value?.count ?? 0) }
         let start = ContinuousClock.now
@@ -83,8 +86,10 @@ struct Produce: ParsableCommand {
         try producer.sendAllBlocking(records.prefix(1))
         try producer.sendAllBlocking(records.dropFirst())
         let elapsed = seconds(since: start)
-        print(String(format: "produced %d events (%.0f B mean value) in %.2f s: %.0f events/s", count,
-                     Double(bytes) / Double(count), elapsed, Double(count) / elapsed))
+        print(
+            String(
+                format: "produced %d events (%.0f B mean value) in %.2f s: %.0f events/s", count,
+                Double(bytes) / Double(count), elapsed, Double(count) / elapsed))
     }
 }
 
@@ -123,9 +128,11 @@ struct Consume: ParsableCommand {
         let elapsed = seconds(since: start)
         let waited = consumer.waitedForRecords.components
         let settings = (deepPrefetch ? ["deep prefetch"] : []) + kafka.properties
-        print(String(format: "consume%@: %d records in %.2f s: %.0f records/s (waited for records %.2f s)",
-                     settings.isEmpty ? "" : " (\(settings.joined(separator: ", ")))", records, elapsed,
-                     Double(records) / elapsed, Double(waited.seconds) + Double(waited.attoseconds) / 1e18))
+        print(
+            String(
+                format: "consume%@: %d records in %.2f s: %.0f records/s (waited for records %.2f s)",
+                settings.isEmpty ? "" : " (\(settings.joined(separator: ", ")))", records, elapsed,
+                Double(records) / elapsed, Double(waited.seconds) + Double(waited.attoseconds) / 1e18))
     }
 }
 
@@ -168,27 +175,34 @@ struct SQLiteRaw: ParsableCommand {
         let elapsed = seconds(since: start)
         // Timed until complete, as a rebuild is timed until ready; the sync comes after both.
         try store.makeBulkLoadDurable()
-        print(String(format: "raw SQLite: %d rows in %.2f s: %.0f rows/s (rows %.2f s, then indexes and derived data %.2f s; synced %.2f s later)",
-                     count, elapsed, Double(count) / elapsed, loaded, elapsed - loaded, seconds(since: start) - elapsed))
+        print(
+            String(
+                format:
+                    "raw SQLite: %d rows in %.2f s: %.0f rows/s (rows %.2f s, then indexes and derived data %.2f s; synced %.2f s later)",
+                count, elapsed, Double(count) / elapsed, loaded, elapsed - loaded, seconds(since: start) - elapsed))
         try store.close()
         try ServiceStore.deleteFiles(at: path)
     }
 }
 
 struct Decode: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode N event values: our decoder beside Foundation's JSONDecoder.")
+    static let configuration = CommandConfiguration(
+        commandName: "decode", abstract: "Decode N event values: our decoder beside Foundation's JSONDecoder.")
     @Option var count = 500_000
 
     func run() throws {
         let records = try (0..<count).map { n -> ConsumedRecord in
             let event = try syntheticEvent(n)
-            return ConsumedRecord(topic: Topics.counterparties, partition: 0, offset: Int64(n), key: Array(event.key.utf8),
-                                  value: event.value, headers: event.attributes.headers, timestampMs: 0)
+            return ConsumedRecord(
+                topic: Topics.counterparties, partition: 0, offset: Int64(n), key: Array(event.key.utf8),
+                value: event.value, headers: event.attributes.headers, timestampMs: 0)
         }
         let values = records.map { $0.value ?? [] }
         var start = ContinuousClock.now
         var checksum = 0
-        for value in values { checksum &+= try CounterpartyEvent.decode(type: CounterpartyEvent.Message.registered.rawValue, data: value).counterpartyId.count }
+        for value in values {
+            checksum &+= try CounterpartyEvent.decode(type: CounterpartyEvent.Message.registered.rawValue, data: value).counterpartyId.count
+        }
         let ours = seconds(since: start)
         // What the projector's decode does per record: CloudEvents headers, the value, the event around them.
         let projection = RegistrationRowProjection(skipDecode: false)
@@ -203,9 +217,11 @@ struct Decode: ParsableCommand {
         start = ContinuousClock.now
         for value in values { if case .object(let members) = try JSONParser.parse(value) { checksum &+= members.count } }
         let parseOnly = seconds(since: start)
-        print(String(format: "decode: CounterpartyEvent.decode %.0f events/s, whole records (headers too) %.0f/s, JSONParser alone %.0f/s, "
-                     + "Foundation JSONDecoder %.0f/s (checksum %d)",
-                     Double(count) / ours, Double(count) / whole, Double(count) / parseOnly, Double(count) / theirs, checksum))
+        print(
+            String(
+                format: "decode: CounterpartyEvent.decode %.0f events/s, whole records (headers too) %.0f/s, JSONParser alone %.0f/s, "
+                    + "Foundation JSONDecoder %.0f/s (checksum %d)",
+                Double(count) / ours, Double(count) / whole, Double(count) / parseOnly, Double(count) / theirs, checksum))
     }
 }
 
@@ -345,18 +361,23 @@ struct PlatformReplay: ParsableCommand {
         }
         let synced = seconds(timings.bulkLoadSync)
         if replayOnly {
-            print(String(format: "platform%@: replay %.0f events/s (%.2f s until ready, synced %.2f s later)",
-                         skipDecode ? " (decoding skipped)" : "", Double(count) / replay, replay, synced))
+            print(
+                String(
+                    format: "platform%@: replay %.0f events/s (%.2f s until ready, synced %.2f s later)",
+                    skipDecode ? " (decoding skipped)" : "", Double(count) / replay, replay, synced))
         } else {
-            print(String(format: "platform%@: raw SQLite %.0f rows/s (%.2f s), in the replay's order %.0f rows/s (%.2f s); "
-                         + "replay %.0f events/s (%.2f s until ready, synced %.2f s later; %.2f x raw, %.2f x raw in the same order)",
-                         skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / rawInLogOrder, rawInLogOrder,
-                         Double(count) / replay, replay, synced, raw / replay, rawInLogOrder / replay))
+            print(
+                String(
+                    format: "platform%@: raw SQLite %.0f rows/s (%.2f s), in the replay's order %.0f rows/s (%.2f s); "
+                        + "replay %.0f events/s (%.2f s until ready, synced %.2f s later; %.2f x raw, %.2f x raw in the same order)",
+                    skipDecode ? " (decoding skipped)" : "", Double(count) / raw, raw, Double(count) / rawInLogOrder, rawInLogOrder,
+                    Double(count) / replay, replay, synced, raw / replay, rawInLogOrder / replay))
         }
         print("  \(timings)")
         print(String(format: "  applied order: on average %.0f events behind the newest applied before", Double(behind) / Double(count)))
-        print("  allocator: \(Memory.allocator); CPU seconds by thread during the replay: "
-              + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
+        print(
+            "  allocator: \(Memory.allocator); CPU seconds by thread during the replay: "
+                + cpu.sorted { $0.0 < $1.0 }.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", "))
     }
 }
 
@@ -382,7 +403,8 @@ func threadCPUSeconds() -> [String: Double] {
     let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
     for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
         guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+        else { continue }
         let name = String(stat[stat.index(after: open)..<close])
         // After the name: state is field 3 of the line, utime and stime fields 14 and 15.
         let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")

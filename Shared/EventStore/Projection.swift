@@ -1,5 +1,4 @@
 import GRDB
-import WireFormat
 import Kafka
 import WireFormat
 import WireSchema

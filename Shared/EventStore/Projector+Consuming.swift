@@ -19,19 +19,21 @@ extension Projector {
             let waitedBefore = consumer.waitedForRecords
             var slices = SliceBuilder()
             var failure: ProjectorError?
-            consumer.poll(max: Self.pollSize, timeoutMs: 100, records: { pollOrder.append($0) }, other: { event in
-                switch event {
-                case .record:
-                    break  // records come through `records`
-                case .endOfPartition(let tp, let next):
-                    status.reachedEnd(tp, nextOffset: next)
-                case .error(let tp, let error):
-                    if error.code == .autoOffsetReset || error.code == .offsetOutOfRange {
-                        failure = failure ?? ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
+            consumer.poll(
+                max: Self.pollSize, timeoutMs: 100, records: { pollOrder.append($0) },
+                other: { event in
+                    switch event {
+                    case .record:
+                        break  // records come through `records`
+                    case .endOfPartition(let tp, let next):
+                        status.reachedEnd(tp, nextOffset: next)
+                    case .error(let tp, let error):
+                        if error.code == .autoOffsetReset || error.code == .offsetOutOfRange {
+                            failure = failure ?? ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
+                        }
+                        logger.warning("consumer error", metadata: ["error": "\(error)"])
                     }
-                    logger.warning("consumer error", metadata: ["error": "\(error)"])
-                }
-            })
+                })
             if let failure { throw failure }
             pollOrder.drain { slices.append($0) }
             status.addTimings(poll: ContinuousClock.now - pollStart, pollWaiting: consumer.waitedForRecords - waitedBefore)

@@ -19,9 +19,11 @@ extension Projector {
                     topic: record.topic, partition: record.partition, offset: record.offset, reason: reason,
                     consumer: projection.name, eventType: record.header(CloudEventAttributes.Header.type)?.stringValue),
             ])
-        logger.warning("dead-lettered a record", metadata: [
-            "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(reason)",
-        ])
+        logger.warning(
+            "dead-lettered a record",
+            metadata: [
+                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(reason)",
+            ])
     }
 
     static func deadLetterHeaders(
@@ -66,9 +68,10 @@ extension Projector {
                 let map = (try? JSONSerialization.jsonObject(with: Data(headerText.utf8))) as? [String: String] ?? [:]
                 let key: Data? = row[2]
                 let value: Data? = row[3]
-                records.append(OutgoingRecord(
-                    topic: row[1], key: key.map { Array($0) }, value: value.map { Array($0) },
-                    headers: map.sorted { $0.key < $1.key }.map { KafkaHeader($0.key, $0.value) }))
+                records.append(
+                    OutgoingRecord(
+                        topic: row[1], key: key.map { Array($0) }, value: value.map { Array($0) },
+                        headers: map.sorted { $0.key < $1.key }.map { KafkaHeader($0.key, $0.value) }))
             }
             try producer.sendAllBlocking(records)
             let lastId: Int64 = rows.last![0]

@@ -45,8 +45,9 @@ extension Projector {
                     if !truncated.isEmpty { throw ProjectorError.logTruncated(store: store.path, partitions: truncated) }
                     if !beyond.isEmpty { throw ProjectorError.storedOffsetBeyondLogEnd(store: store.path, partitions: beyond) }
                 } else if !below.isEmpty || !truncated.isEmpty {
-                    logger.warning("rebuilding from a truncated log: events before the log start are lost",
-                                   metadata: ["partitions": "\(below.map { $0.0 } + truncated.map { $0.0 })"])
+                    logger.warning(
+                        "rebuilding from a truncated log: events before the log start are lost",
+                        metadata: ["partitions": "\(below.map { $0.0 } + truncated.map { $0.0 })"])
                 }
                 if options.acceptTruncatedLog {
                     // Remember the accepted starting points, so the next normal start does not refuse them.
@@ -59,9 +60,11 @@ extension Projector {
                     status.setBulkLoading(true)
                 }
                 status.started(nextOffsets: starts, highWatermarks: highs)
-                logger.info("projector started", metadata: [
-                    "partitions": "\(starts.count)", "records_to_catch_up": "\(toCatchUp)", "bulk_load": "\(bulk)",
-                ])
+                logger.info(
+                    "projector started",
+                    metadata: [
+                        "partitions": "\(starts.count)", "records_to_catch_up": "\(toCatchUp)", "bulk_load": "\(bulk)",
+                    ])
                 return starts
             } catch let error as ProjectorError {
                 throw error

@@ -61,9 +61,11 @@ extension Projector {
             }
             let synced = ContinuousClock.now
             status.addTimings(bulkLoadSync: synced - completed)
-            logger.info("bulk load finished", metadata: [
-                "seconds": "\(completed - start)", "sync_seconds": "\(synced - completed)",
-            ])
+            logger.info(
+                "bulk load finished",
+                metadata: [
+                    "seconds": "\(completed - start)", "sync_seconds": "\(synced - completed)",
+                ])
         }
         Memory.releaseFreeHeap()
     }
@@ -120,10 +122,11 @@ extension Projector {
                         }
                     }
                     try projection.finishBatch(in: db, bulkLoading: bulkLoading)
-                    let saveOffset = try db.cachedStatement(sql: """
-                        INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
-                        ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset
-                        """)
+                    let saveOffset = try db.cachedStatement(
+                        sql: """
+                            INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
+                            ON CONFLICT(topic, partition) DO UPDATE SET next_offset = excluded.next_offset
+                            """)
                     for (tp, next) in outcome.nextOffsets {
                         saveOffset.setUncheckedArguments([tp.topic, tp.partition, next])
                         try saveOffset.execute()

@@ -35,21 +35,21 @@ public enum ProjectorError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .storedOffsetBelowLogStart(store, partitions):
+        case .storedOffsetBelowLogStart(let store, let partitions):
             let list = partitions.map { "\($0.0): stored next offset \($0.stored) < log start \($0.logStart)" }.joined(separator: "; ")
             return "the log no longer holds events this store has not applied yet (\(list)); those events are gone "
                 + "from Kafka, so the store cannot be brought up to date. Run the service's `rebuild` command to rebuild "
                 + "\(store) from what the log still holds."
-        case let .logTruncated(store, partitions):
+        case .logTruncated(let store, let partitions):
             let list = partitions.map { "\($0.0): log starts at \($0.logStart)" }.joined(separator: "; ")
             return "the log has lost its beginning (\(list)); replaying it would build an incomplete store. "
                 + "Run the service's `rebuild` command to build \(store) from what the log still holds anyway."
-        case let .storedOffsetBeyondLogEnd(store, partitions):
+        case .storedOffsetBeyondLogEnd(let store, let partitions):
             let list = partitions.map { "\($0.0): stored next offset \($0.stored) > log end \($0.logEnd)" }.joined(separator: "; ")
             return "the store has applied events the log does not hold (\(list)): the topic was recreated or this is "
                 + "another cluster. Run the service's `rebuild` command to rebuild \(store) from this log."
-        case let .offsetOutOfRange(text): return "consumer offset out of range: \(text)"
-        case let .storeFailed(text): return "the store failed: \(text)"
+        case .offsetOutOfRange(let text): return "consumer offset out of range: \(text)"
+        case .storeFailed(let text): return "the store failed: \(text)"
         }
     }
 }

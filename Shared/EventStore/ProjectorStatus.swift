@@ -74,7 +74,7 @@ public final class ProjectorStatus: Sendable {
             state.highWatermarks = highWatermarks
             return Self.refresh(&state)
         }
-        ready.forEach { $0.resume(returning: true) }
+        for waiter in ready { waiter.resume(returning: true) }
     }
 
     func committed(nextOffsets: [TopicPartition: Int64], applied: Int, deadLettered: Int) {
@@ -84,7 +84,7 @@ public final class ProjectorStatus: Sendable {
             state.deadLettered += Int64(deadLettered)
             return Self.refresh(&state)
         }
-        ready.forEach { $0.resume(returning: true) }
+        for waiter in ready { waiter.resume(returning: true) }
     }
 
     func setBulkLoading(_ loading: Bool) {
@@ -102,7 +102,7 @@ public final class ProjectorStatus: Sendable {
             state.highWatermarks[tp] = max(state.highWatermarks[tp] ?? 0, nextOffset)
             return Self.refresh(&state)
         }
-        ready.forEach { $0.resume(returning: true) }
+        for waiter in ready { waiter.resume(returning: true) }
     }
 
     func failed(_ reason: String) {
@@ -111,7 +111,7 @@ public final class ProjectorStatus: Sendable {
             defer { state.waiters = [] }
             return state.waiters.map(\.continuation)
         }
-        waiters.forEach { $0.resume(returning: false) }
+        for waiter in waiters { waiter.resume(returning: false) }
     }
 
     private static func refresh(_ state: inout State) -> [CheckedContinuation<Bool, Never>] {

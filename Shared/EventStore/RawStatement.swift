@@ -20,14 +20,18 @@ public struct RawStatement {
     }
 
     public func bind(_ index: Int32, _ text: String?) {
-        guard var text else { sqlite3_bind_null(handle, index); return }
+        guard var text else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
         if text.isEmpty {
             sqlite3_bind_text(handle, index, "", 0, Self.transient)
             return
         }
         text.withUTF8 { utf8 in
-            _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                  Int32(utf8.count), Self.transient)
+            _ = sqlite3_bind_text(
+                handle, index, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self),
+                Int32(utf8.count), Self.transient)
         }
     }
 
@@ -70,8 +74,9 @@ public struct RawStatement {
             sqlite3_clear_bindings(handle)
         }
         guard code == SQLITE_DONE || code == SQLITE_ROW else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)),
-                                sql: String(cString: sqlite3_sql(handle)))
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)),
+                sql: String(cString: sqlite3_sql(handle)))
         }
         return Int(sqlite3_changes(connection))
     }

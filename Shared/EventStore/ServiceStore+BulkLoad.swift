@@ -39,8 +39,10 @@ extension ServiceStore {
                             sql: "INSERT INTO crm_deferred_indexes(name, sql) VALUES (?, ?) ON CONFLICT DO NOTHING",
                             arguments: [name, definition])
                         try db.execute(sql: "DROP INDEX \(name.quotedDatabaseIdentifier)")
-                    } else if try !(Bool.fetchOne(
-                        db, sql: "SELECT EXISTS (SELECT 1 FROM crm_deferred_indexes WHERE name = ?)", arguments: [name]) ?? false) {
+                    } else if try
+                        !(Bool.fetchOne(
+                            db, sql: "SELECT EXISTS (SELECT 1 FROM crm_deferred_indexes WHERE name = ?)", arguments: [name]) ?? false)
+                    {
                         throw DatabaseError(message: "cannot defer index \(name): the store has no such index")
                     }
                 }

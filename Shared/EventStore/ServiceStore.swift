@@ -109,25 +109,27 @@ public final class ServiceStore: Sendable {
 
     private static func registerPlatformMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("platform-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE crm_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                CREATE TABLE crm_partition_offsets (
-                    topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-                    PRIMARY KEY (topic, partition)) WITHOUT ROWID;
-                CREATE TABLE crm_applied_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
-                CREATE TABLE crm_outbox (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, record_key BLOB,
-                    record_value BLOB, headers TEXT NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE crm_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE crm_partition_offsets (
+                        topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                        PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+                    CREATE TABLE crm_applied_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+                    CREATE TABLE crm_outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, record_key BLOB,
+                        record_value BLOB, headers TEXT NOT NULL);
+                    """)
         }
         migrator.registerMigration("platform-v2") { db in
             // Event ids: 16-byte blobs for canonical UUIDs, text otherwise (no column affinity, so the
             // two never compare equal); secondary indexes set aside during a bulk load.
-            try db.execute(sql: """
-                DROP TABLE crm_applied_events;
-                CREATE TABLE crm_applied_events (event_id PRIMARY KEY) WITHOUT ROWID;
-                CREATE TABLE crm_deferred_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    DROP TABLE crm_applied_events;
+                    CREATE TABLE crm_applied_events (event_id PRIMARY KEY) WITHOUT ROWID;
+                    CREATE TABLE crm_deferred_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;
+                    """)
         }
     }
 
@@ -146,10 +148,11 @@ public final class ServiceStore: Sendable {
     func saveOffsets(_ offsets: [TopicPartition: Int64]) throws {
         try database.write { db in
             for (tp, next) in offsets {
-                try db.execute(sql: """
-                    INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
-                    ON CONFLICT(topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)
-                    """, arguments: [tp.topic, tp.partition, next])
+                try db.execute(
+                    sql: """
+                        INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
+                        ON CONFLICT(topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)
+                        """, arguments: [tp.topic, tp.partition, next])
             }
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
-import Platform
 import GRDB
 import Kafka
+import Platform
 import Synchronization
 
 /// Copies the write-ahead log into the database file from a connection and thread of its own, so

@@ -62,9 +62,14 @@ public struct CloudEventAttributes: Sendable, Equatable {
     /// names compared as bytes, by length first). A `ce_type` among `knownTypes` comes back as that
     /// String, so a consumer that passes its message names makes no String per record for it.
     public init?(headers: ConsumedHeaders, knownTypes: [String] = []) {
-        var id: String?, type: String?, source: String?, time: Date?, subject: String?, actor: String?
+        var id: String?
+        var type: String?
+        var source: String?
+        var time: Date?
+        var subject: String?
+        var actor: String?
         var traceparent: String?
-        headers.forEach { name, value in
+        headers.visit { name, value in
             guard let value else { return true }
             switch name.count {
             case 5 where Self.equal(name, Header.id): id = Self.text(value)

@@ -45,8 +45,9 @@ public final class KafkaAdmin: @unchecked Sendable {
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
         for spec in specs {
-            guard let topic = rd_kafka_NewTopic_new(
-                spec.name, spec.partitions, spec.replicationFactor, &errorBuffer, errorBuffer.count)
+            guard
+                let topic = rd_kafka_NewTopic_new(
+                    spec.name, spec.partitions, spec.replicationFactor, &errorBuffer, errorBuffer.count)
             else {
                 throw KafkaError(message: "topic \(spec.name): \(errorString(errorBuffer))")
             }
@@ -70,7 +71,8 @@ public final class KafkaAdmin: @unchecked Sendable {
         defer { rd_kafka_event_destroy(event) }
         let eventError = rd_kafka_event_error(event)
         if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(code: KafkaErrorCode(eventError), message: "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))")
+            throw KafkaError(
+                code: KafkaErrorCode(eventError), message: "CreateTopics: \(String(cString: rd_kafka_event_error_string(event)))")
         }
         guard let result = rd_kafka_event_CreateTopics_result(event) else {
             throw KafkaError(message: "CreateTopics returned no result")

@@ -171,7 +171,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             return ConsumedHeaders(bytes: [], count: 0)
         }
         let count = rd_kafka_header_cnt(list)
-        return withUnsafeTemporaryAllocation(of: (name: UnsafePointer<CChar>, nameCount: Int, value: UnsafeRawPointer?, size: Int).self, capacity: count) { found in
+        return withUnsafeTemporaryAllocation(
+            of: (name: UnsafePointer<CChar>, nameCount: Int, value: UnsafeRawPointer?, size: Int).self, capacity: count
+        ) { found in
             var total = 0
             var kept = 0
             for index in 0..<count {
@@ -284,8 +286,9 @@ func fetchPartitionCounts(handle: OpaquePointer, topics: [String], timeoutMs: In
     var result: [String: Int32] = [:]
     for name in topics {
         guard let count = counts[name] else {
-            throw KafkaError(code: .unknownTopicOrPartition,
-                             message: "topic \(name) does not exist on the cluster (create it with `crmctl topics apply`)")
+            throw KafkaError(
+                code: .unknownTopicOrPartition,
+                message: "topic \(name) does not exist on the cluster (create it with `crmctl topics apply`)")
         }
         result[name] = count
     }

@@ -1,7 +1,7 @@
 import CRdKafka
 import Foundation
-import Platform
 import Logging
+import Platform
 import Synchronization
 
 /// An idempotent producer (acks=all, lz4, murmur2_random) with an awaitable delivery result per record
@@ -84,7 +84,7 @@ public final class KafkaProducer: @unchecked Sendable {
     public func sendAllReportingBlocking(_ records: [OutgoingRecord], topic: String) throws -> [TopicPartition: Int64] {
         precondition(records.allSatisfy { $0.topic == topic }, "records of one topic")
         let tracker = BatchTracker()
-        try sendAllBlocking(records, tracker: tracker, progress: nil)
+        _ = try sendAllBlocking(records, tracker: tracker, progress: nil)
         return Dictionary(uniqueKeysWithValues: tracker.highestOffsets.map { (TopicPartition(topic, $0.key), $0.value) })
     }
 
@@ -164,29 +164,43 @@ public final class KafkaProducer: @unchecked Sendable {
             withOptionalBytes(record.key) { key, keyLength in
                 withOptionalBytes(record.value) { value, valueLength in
                     withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { fields in
-                    fields.initialize(repeating: rd_kafka_vu_t())
-                    var n = 0
-                    fields[n].vtype = RD_KAFKA_VTYPE_TOPIC; fields[n].u.cstr = topic; n += 1
-                    fields[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS; fields[n].u.i = RD_KAFKA_MSG_F_COPY; n += 1
-                    fields[n].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: value); fields[n].u.mem.size = valueLength
-                    n += 1
-                    if let key {
-                        fields[n].vtype = RD_KAFKA_VTYPE_KEY
-                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: key); fields[n].u.mem.size = keyLength
+                        fields.initialize(repeating: rd_kafka_vu_t())
+                        var n = 0
+                        fields[n].vtype = RD_KAFKA_VTYPE_TOPIC
+                        fields[n].u.cstr = topic
                         n += 1
-                    }
-                    if let partition = record.partition {
-                        fields[n].vtype = RD_KAFKA_VTYPE_PARTITION; fields[n].u.i32 = partition; n += 1
-                    }
-                    if let timestamp = record.timestampMs {
-                        fields[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP; fields[n].u.i64 = timestamp; n += 1
-                    }
-                    if let headers {
-                        fields[n].vtype = RD_KAFKA_VTYPE_HEADERS; fields[n].u.headers = headers; n += 1
-                    }
-                    fields[n].vtype = RD_KAFKA_VTYPE_OPAQUE; fields[n].u.ptr = opaque; n += 1
-                    return rd_kafka_produceva(handle, fields.baseAddress, n)
+                        fields[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        fields[n].u.i = RD_KAFKA_MSG_F_COPY
+                        n += 1
+                        fields[n].vtype = RD_KAFKA_VTYPE_VALUE
+                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: value)
+                        fields[n].u.mem.size = valueLength
+                        n += 1
+                        if let key {
+                            fields[n].vtype = RD_KAFKA_VTYPE_KEY
+                            fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: key)
+                            fields[n].u.mem.size = keyLength
+                            n += 1
+                        }
+                        if let partition = record.partition {
+                            fields[n].vtype = RD_KAFKA_VTYPE_PARTITION
+                            fields[n].u.i32 = partition
+                            n += 1
+                        }
+                        if let timestamp = record.timestampMs {
+                            fields[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                            fields[n].u.i64 = timestamp
+                            n += 1
+                        }
+                        if let headers {
+                            fields[n].vtype = RD_KAFKA_VTYPE_HEADERS
+                            fields[n].u.headers = headers
+                            n += 1
+                        }
+                        fields[n].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        fields[n].u.ptr = opaque
+                        n += 1
+                        return rd_kafka_produceva(handle, fields.baseAddress, n)
                     }
                 }
             }

@@ -87,8 +87,9 @@ public struct ConsumedRecord: Sendable {
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?,
         headers: [KafkaHeader], timestampMs: Int64
     ) {
-        self.init(topic: topic, partition: partition, offset: offset, key: key, value: value,
-                  headerBlock: ConsumedHeaders(headers), timestampMs: timestampMs)
+        self.init(
+            topic: topic, partition: partition, offset: offset, key: key, value: value,
+            headerBlock: ConsumedHeaders(headers), timestampMs: timestampMs)
     }
 
     public var headers: [KafkaHeader] { headerBlock.list }
@@ -97,7 +98,7 @@ public struct ConsumedRecord: Sendable {
     public func header(_ name: String) -> KafkaHeader? {
         let wanted = Array(name.utf8)
         var found: KafkaHeader?
-        headerBlock.forEach { headerName, value in
+        headerBlock.visit { headerName, value in
             guard headerName.elementsEqual(wanted) else { return true }
             found = KafkaHeader(name, value.map { Array($0) })
             return false
@@ -154,7 +155,7 @@ public struct ConsumedHeaders: Sendable, Equatable {
 
     /// Calls `body` with each header's name and value (nil: no value) in order, until it returns false.
     /// The buffers are valid only during the call.
-    public func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> Bool) rethrows {
+    public func visit(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> Bool) rethrows {
         try bytes.withUnsafeBytes { buffer in
             var at = 0
             for _ in 0..<count {
@@ -177,7 +178,7 @@ public struct ConsumedHeaders: Sendable, Equatable {
     public var list: [KafkaHeader] {
         var list: [KafkaHeader] = []
         list.reserveCapacity(count)
-        forEach { name, value in
+        visit { name, value in
             list.append(KafkaHeader(String(decoding: name, as: UTF8.self), value.map { Array($0) }))
             return true
         }

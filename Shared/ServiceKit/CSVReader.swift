@@ -40,7 +40,10 @@ public struct CSVReader {
 
     public mutating func finish() throws -> [Row] {
         var rows: [Row] = []
-        if delimiter == nil { detectDelimiter() ; replayProbe(into: &rows) }
+        if delimiter == nil {
+            detectDelimiter()
+            replayProbe(into: &rows)
+        }
         if inQuotes && !quoteInQuotes { throw Failure.unterminatedQuote(line: rowLine) }
         if !field.isEmpty || !fields.isEmpty || !atFieldStart { endRow(into: &rows) }
         return rows
@@ -81,7 +84,9 @@ public struct CSVReader {
         for byte in headerProbe ?? [] {
             if byte == UInt8(ascii: "\"") { quoted.toggle() } else if !quoted, counts[byte] != nil { counts[byte]! += 1 }
         }
-        delimiter = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }.map { $0.value > 0 ? $0.key : UInt8(ascii: ",") }
+        delimiter = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }.map {
+            $0.value > 0 ? $0.key : UInt8(ascii: ",")
+        }
     }
 
     private mutating func replayProbe(into rows: inout [Row]) {
@@ -102,13 +107,19 @@ public struct CSVReader {
         if inQuotes {
             if quoteInQuotes {
                 quoteInQuotes = false
-                if byte == quote { field.append(quote); return }
+                if byte == quote {
+                    field.append(quote)
+                    return
+                }
                 inQuotes = false  // that quote closed the field; handle this byte normally below
             } else if byte == quote {
                 quoteInQuotes = true
                 return
             } else {
-                if byte == 0x0A || byte == 0x0D { line += 1; lastWasCR = byte == 0x0D }
+                if byte == 0x0A || byte == 0x0D {
+                    line += 1
+                    lastWasCR = byte == 0x0D
+                }
                 field.append(byte)
                 return
             }
@@ -134,7 +145,12 @@ public struct CSVReader {
     }
 
     private mutating func endField() {
-        if let text = String(validating: field, as: UTF8.self) { fields.append(text) } else { fields.append(""); invalid = true }
+        if let text = String(validating: field, as: UTF8.self) {
+            fields.append(text)
+        } else {
+            fields.append("")
+            invalid = true
+        }
         field.removeAll(keepingCapacity: true)
         atFieldStart = true
         inQuotes = false

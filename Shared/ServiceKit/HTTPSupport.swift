@@ -7,7 +7,7 @@ extension Request {
     /// Reads a JSON body of at most `maxBytes` with our strict parser; errors are 4xx problems.
     public mutating func jsonBody(maxBytes: Int) async throws -> JSONValue {
         if let type = headers[.contentType]?.lowercased(), !type.hasPrefix("application/json"),
-           !(type.hasPrefix("application/") && type.contains("+json"))
+            !(type.hasPrefix("application/") && type.contains("+json"))
         {
             throw Problem(.unsupportedMediaType, "send the body as application/json (got \(type))")
         }

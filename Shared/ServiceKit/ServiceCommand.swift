@@ -72,8 +72,9 @@ public struct ServiceCommand<Service: ServiceDefinition>: AsyncParsableCommand {
             let report = try await Service.rebuild(configuration, settings: settings)
             let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
             print("rebuilt \(configuration.storePath): \(report.applied) events applied, \(report.deadLettered) dead-lettered")
-            print(String(format: "replay: %.2f s, %.0f events/s; ", seconds, Double(report.applied) / max(seconds, 1e-9))
-                + report.timings.description)
+            print(
+                String(format: "replay: %.2f s, %.0f events/s; ", seconds, Double(report.applied) / max(seconds, 1e-9))
+                    + report.timings.description)
         }
     }
 

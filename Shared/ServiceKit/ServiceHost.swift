@@ -104,10 +104,13 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
     /// Logs what the process runs with, once, at start.
     func logStart() {
         if let warning = authenticator.startupWarning { logger.warning("\(warning)") }
-        logger.info("starting", metadata: [
-            "service": "\(Service.name)", "store": "\(store.path)", "allocator": "\(Memory.allocator)",
-            "kafka": "\(configuration.kafka.redacted.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "service": "\(Service.name)", "store": "\(store.path)", "allocator": "\(Memory.allocator)",
+                "kafka":
+                    "\(configuration.kafka.redacted.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            ])
     }
 }
 

@@ -45,13 +45,18 @@ extension StoredEntity where Record: StoredRecord {
     /// written) when its id is taken.
     public static func insert(_ record: Record, stamp: EventStamp, _ db: Database) throws -> Bool {
         let indexed = record.indexedColumns
-        let names = ["id"] + indexed.map(\.name) + ["record", "version", "created_at", "created_by", "updated_at", "updated_by", "last_event_id"]
+        let names =
+            ["id"] + indexed.map(\.name) + ["record", "version", "created_at", "created_by", "updated_at", "updated_by", "last_event_id"]
         let values: [(any DatabaseValueConvertible)?] =
-            [record.id] + indexed.map(\.value) + [try encodedRecord(record), 1, stamp.time, stamp.actor, stamp.time, stamp.actor, stamp.eventId]
-        try db.cachedStatement(sql: """
-            INSERT INTO \(Record.table)(\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))
-            ON CONFLICT(id) DO NOTHING
-            """).execute(arguments: StatementArguments(values))
+            [record.id] + indexed.map(\.value) + [
+                try encodedRecord(record), 1, stamp.time, stamp.actor, stamp.time, stamp.actor, stamp.eventId,
+            ]
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO \(Record.table)(\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))
+                ON CONFLICT(id) DO NOTHING
+                """
+        ).execute(arguments: StatementArguments(values))
         return db.changesCount > 0
     }
 
@@ -59,7 +64,8 @@ extension StoredEntity where Record: StoredRecord {
     /// no row has its id and, for each of `matching`, its value of that indexed column.
     public static func update(_ record: Record, stamp: EventStamp, matching: [String] = [], _ db: Database) throws -> Bool {
         let indexed = record.indexedColumns
-        let assignments = indexed.map { "\($0.name) = ?" }
+        let assignments =
+            indexed.map { "\($0.name) = ?" }
             + ["record = ?", "version = version + 1", "updated_at = ?", "updated_by = ?", "last_event_id = ?"]
         var values: [(any DatabaseValueConvertible)?] =
             indexed.map(\.value) + [try encodedRecord(record), stamp.time, stamp.actor, stamp.eventId, record.id]
@@ -71,9 +77,11 @@ extension StoredEntity where Record: StoredRecord {
             conditions.append("\(name) = ?")
             values.append(column.value)
         }
-        try db.cachedStatement(sql: """
-            UPDATE \(Record.table) SET \(assignments.joined(separator: ", ")) WHERE \(conditions.joined(separator: " AND "))
-            """).execute(arguments: StatementArguments(values))
+        try db.cachedStatement(
+            sql: """
+                UPDATE \(Record.table) SET \(assignments.joined(separator: ", ")) WHERE \(conditions.joined(separator: " AND "))
+                """
+        ).execute(arguments: StatementArguments(values))
         return db.changesCount > 0
     }
 }

@@ -11,7 +11,8 @@ public enum Validation {
         guard (1...64).contains(bytes.count) else { return false }
         for (index, byte) in bytes.enumerated() {
             let alphanumeric = (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
-            let punctuation = byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+            let punctuation =
+                byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
             if !(alphanumeric || (index > 0 && punctuation)) { return false }
         }
         return true

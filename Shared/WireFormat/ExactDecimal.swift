@@ -14,11 +14,21 @@ public enum ExactDecimal {
             previousWasDot = false
             switch byte {
             case UInt8(ascii: "-"), UInt8(ascii: "+"):
-                if position == 0 && byte == UInt8(ascii: "-") { state = 1; continue }
-                if state == 3 { state = 4; continue }
+                if position == 0 && byte == UInt8(ascii: "-") {
+                    state = 1
+                    continue
+                }
+                if state == 3 {
+                    state = 4
+                    continue
+                }
                 return nil
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                if state == 3 || state == 4 { state = 4; sawExponentDigit = true; continue }
+                if state == 3 || state == 4 {
+                    state = 4
+                    sawExponentDigit = true
+                    continue
+                }
                 if sawDigit || byte != UInt8(ascii: "0") || state == 2 { digits += 1 }
                 sawDigit = true
                 if state == 0 { state = 1 }

@@ -133,7 +133,8 @@ public struct JSONObjectReader: ~Copyable {
         let bytes = parser.bytes
         let at = parser.index
         guard at + 4 <= bytes.count, bytes[at] == UInt8(ascii: "n"), bytes[at + 1] == UInt8(ascii: "u"),
-              bytes[at + 2] == UInt8(ascii: "l"), bytes[at + 3] == UInt8(ascii: "l") else { return false }
+            bytes[at + 2] == UInt8(ascii: "l"), bytes[at + 3] == UInt8(ascii: "l")
+        else { return false }
         parser.index += 4
         return true
     }
@@ -178,8 +179,14 @@ public struct JSONObjectReader: ~Copyable {
             elements.append(try parser.parseString())
             parser.skipWhitespace()
             guard parser.index < parser.bytes.count else { throw parser.fail("unterminated array") }
-            if parser.bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
-            if parser.bytes[parser.index] == UInt8(ascii: "]") { parser.index += 1; return elements }
+            if parser.bytes[parser.index] == UInt8(ascii: ",") {
+                parser.index += 1
+                continue
+            }
+            if parser.bytes[parser.index] == UInt8(ascii: "]") {
+                parser.index += 1
+                return elements
+            }
             throw parser.fail("expected ',' or ']'")
         }
     }
@@ -188,7 +195,9 @@ public struct JSONObjectReader: ~Copyable {
     public mutating func optionalBool(_ field: JSONFieldName) throws -> Bool? {
         defer { valueRead() }
         if skipNull() { return nil }
-        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "t") || parser.bytes[parser.index] == UInt8(ascii: "f") else {
+        guard parser.index < parser.bytes.count,
+            parser.bytes[parser.index] == UInt8(ascii: "t") || parser.bytes[parser.index] == UInt8(ascii: "f")
+        else {
             throw mismatch(field, "a boolean")
         }
         guard case .bool(let flag) = try parser.parseValue() else { throw mismatch(field, "a boolean") }
@@ -276,7 +285,8 @@ extension JSONReadable {
         let value = if let tree = decoder as? TreeDecoder { tree.value } else { try JSONValue(from: decoder) }
         var writer = JSONWriter()
         writer.value(value)
-        return try read(writer.bytes, path: decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: "."))
+        return try read(
+            writer.bytes, path: decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: "."))
     }
 }
 

@@ -37,10 +37,14 @@ public enum TimeOrderedID {
                 buffer[position] = UInt8(ascii: "-")
                 position += 1
             }
-            put(high >> 32, nibbles: 8); dash()
-            put(high >> 16, nibbles: 4); dash()
-            put(high, nibbles: 4); dash()
-            put(tail >> 48, nibbles: 4); dash()
+            put(high >> 32, nibbles: 8)
+            dash()
+            put(high >> 16, nibbles: 4)
+            dash()
+            put(high, nibbles: 4)
+            dash()
+            put(tail >> 48, nibbles: 4)
+            dash()
             put(tail, nibbles: 12)
             return position
         }

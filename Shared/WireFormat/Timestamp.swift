@@ -19,9 +19,9 @@ public enum Timestamp {
             return value
         }
         guard let year = number(0, 4), b[4] == UInt8(ascii: "-"), let month = number(5, 2), b[7] == UInt8(ascii: "-"),
-              let day = number(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
-              let hour = number(11, 2), b[13] == UInt8(ascii: ":"), let minute = number(14, 2),
-              b[16] == UInt8(ascii: ":"), let second = number(17, 2)
+            let day = number(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+            let hour = number(11, 2), b[13] == UInt8(ascii: ":"), let minute = number(14, 2),
+            b[16] == UInt8(ascii: ":"), let second = number(17, 2)
         else { return nil }
         guard (1...12).contains(month), (1...daysInMonth(year, month)).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
@@ -45,7 +45,8 @@ public enum Timestamp {
         } else if b[index] == UInt8(ascii: "+") || b[index] == UInt8(ascii: "-") {
             let sign = b[index] == UInt8(ascii: "-") ? -1 : 1
             guard let oh = number(index + 1, 2), index + 3 < b.count, b[index + 3] == UInt8(ascii: ":"),
-                  let om = number(index + 4, 2), oh < 24, om < 60 else { return nil }
+                let om = number(index + 4, 2), oh < 24, om < 60
+            else { return nil }
             offsetSeconds = sign * (oh * 3600 + om * 60)
             index += 6
         } else {
@@ -78,9 +79,20 @@ public enum Timestamp {
                 divisor /= 10
             }
         }
-        digits(y, 4); bytes.append(45); digits(m, 2); bytes.append(45); digits(d, 2); bytes.append(84)
-        digits(secondOfDay / 3600, 2); bytes.append(58); digits((secondOfDay / 60) % 60, 2); bytes.append(58)
-        digits(secondOfDay % 60, 2); bytes.append(46); digits(ms, 3); bytes.append(90)
+        digits(y, 4)
+        bytes.append(45)
+        digits(m, 2)
+        bytes.append(45)
+        digits(d, 2)
+        bytes.append(84)
+        digits(secondOfDay / 3600, 2)
+        bytes.append(58)
+        digits((secondOfDay / 60) % 60, 2)
+        bytes.append(58)
+        digits(secondOfDay % 60, 2)
+        bytes.append(46)
+        digits(ms, 3)
+        bytes.append(90)
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -127,10 +139,12 @@ public struct CalendarDate: Codable, Sendable, Hashable, Comparable, CustomStrin
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1...12).contains(m), d >= 1, d <= Timestamp.daysInMonth(y, m)
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+            (1...12).contains(m), d >= 1, d <= Timestamp.daysInMonth(y, m)
         else { return nil }
-        year = y; month = m; day = d
+        year = y
+        month = m
+        day = d
     }
 
     public init(from decoder: any Decoder) throws {

@@ -55,7 +55,10 @@ func typeMismatch(_ type: Any.Type, _ value: JSONValue, _ codingPath: [any Codin
 struct IndexKey: CodingKey {
     let intValue: Int?
     let stringValue: String
-    init(intValue: Int) { self.intValue = intValue; self.stringValue = "\(intValue)" }
+    init(intValue: Int) {
+        self.intValue = intValue
+        self.stringValue = "\(intValue)"
+    }
     init?(stringValue: String) { return nil }
 }
 
@@ -129,7 +132,8 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing '\(key.stringValue)'"))
         }
         if case .null = value {
-            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath + [key], debugDescription: "'\(key.stringValue)' is null"))
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: codingPath + [key], debugDescription: "'\(key.stringValue)' is null"))
         }
         return value
     }
@@ -224,7 +228,10 @@ struct UnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func decodeNil() throws -> Bool {
         guard !isAtEnd else { return false }
-        if case .null = elements[currentIndex] { currentIndex += 1; return true }
+        if case .null = elements[currentIndex] {
+            currentIndex += 1
+            return true
+        }
         return false
     }
 

@@ -90,10 +90,21 @@ public struct CounterpartyRecord: Codable, Sendable, Equatable, JSONReadable {
     // end: made first and its fields assigned afterwards, it was copied and destroyed whole twice per
     // event (a tenth of a registration's decoding).
     public init(reading object: inout JSONObjectReader) throws {
-        var id: String?, kind: CounterpartyKind?, legalName: String?
-        var roles: [CounterpartyRole] = [], shortName: String?, taxId: String?, addresses = Addresses()
-        var phones: [String] = [], emails: [String] = [], website: String?, responsibleManagerId: String?
-        var source: String?, tags: [String] = [], notes: String?, archived = false
+        var id: String?
+        var kind: CounterpartyKind?
+        var legalName: String?
+        var roles: [CounterpartyRole] = []
+        var shortName: String?
+        var taxId: String?
+        var addresses = Addresses()
+        var phones: [String] = []
+        var emails: [String] = []
+        var website: String?
+        var responsibleManagerId: String?
+        var source: String?
+        var tags: [String] = []
+        var notes: String?
+        var archived = false
         while let field = try object.nextField() {
             switch field {
             case "id": id = try object.optionalString(field)

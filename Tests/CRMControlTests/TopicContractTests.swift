@@ -1,10 +1,11 @@
 import Foundation
 import Kafka
 import Logging
-import Testing
 import TestSupport
+import Testing
 import WireFormat
 import WireSchema
+
 @testable import CRMControl
 
 /// The repository's contract file, found from this source file's location.
@@ -49,8 +50,9 @@ let contractPath: String = {
         let contract = try TopicContract.load(path: contractPath)
         #expect(Set(MessageCatalog.messages.keys) == Set(contract.topics.map(\.spec.name)))
         for topic in contract.topics {
-            #expect(Set(MessageCatalog.messages[topic.spec.name] ?? []) == Set(topic.messages),
-                    "messages of \(topic.spec.name)")
+            #expect(
+                Set(MessageCatalog.messages[topic.spec.name] ?? []) == Set(topic.messages),
+                "messages of \(topic.spec.name)")
         }
     }
 
@@ -86,9 +88,10 @@ let contractPath: String = {
         let values: [[UInt8]?] = [Array("v0".utf8), Array("v1".utf8), nil]
         var records: [ConsumedRecord] = []
         for index in 0..<3 {
-            records.append(ConsumedRecord(
-                topic: "t", partition: 0, offset: Int64(index), key: keys[index], value: values[index], headers: headers,
-                timestampMs: 1000 + Int64(index)))
+            records.append(
+                ConsumedRecord(
+                    topic: "t", partition: 0, offset: Int64(index), key: keys[index], value: values[index], headers: headers,
+                    timestampMs: 1000 + Int64(index)))
         }
         records.forEach(journal.append)
         try journal.close()

@@ -1,32 +1,40 @@
 import ContactsService
 import EventStore
-import GRDB
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct ContactsFeatureTests {
     @Test func staffFormAChainWithoutCycles() async throws {
         try await withContactsService { client, _ in
-            _ = try await client.created("/staff", #"{"id":"boss","name":"Olga Boss","email":"olga@example.com","timeZone":"Europe/Moscow"}"#)
+            _ = try await client.created(
+                "/staff", #"{"id":"boss","name":"Olga Boss","email":"olga@example.com","timeZone":"Europe/Moscow"}"#)
             _ = try await client.created("/staff", #"{"id":"lead","name":"Petr Lead","supervisorId":"boss"}"#)
             let rep = try await client.created("/staff", #"{"id":"rep","name":"Ivan Rep","supervisorId":"lead","role":"sales"}"#)
             #expect(rep["active"] as? Bool == true)
-            try expectProblem(try await client.send(.patch, "/staff/boss", #"{"supervisorId":"rep"}"#), .unprocessableContent, containing: "cycle")
-            try expectProblem(try await client.send(.patch, "/staff/boss", #"{"supervisorId":"boss"}"#), .unprocessableContent, containing: "themselves")
-            try expectProblem(try await client.send(.post, "/staff", #"{"id":"x","name":"X","supervisorId":"ghost"}"#), .unprocessableContent, containing: "ghost")
-            try expectProblem(try await client.send(.post, "/staff", #"{"id":"y","name":"Y","timeZone":"Mars/Base"}"#), .unprocessableContent, containing: "timeZone")
+            try expectProblem(
+                try await client.send(.patch, "/staff/boss", #"{"supervisorId":"rep"}"#), .unprocessableContent, containing: "cycle")
+            try expectProblem(
+                try await client.send(.patch, "/staff/boss", #"{"supervisorId":"boss"}"#), .unprocessableContent, containing: "themselves")
+            try expectProblem(
+                try await client.send(.post, "/staff", #"{"id":"x","name":"X","supervisorId":"ghost"}"#), .unprocessableContent,
+                containing: "ghost")
+            try expectProblem(
+                try await client.send(.post, "/staff", #"{"id":"y","name":"Y","timeZone":"Mars/Base"}"#), .unprocessableContent,
+                containing: "timeZone")
             try expectProblem(try await client.send(.post, "/staff", #"{"id":"boss","name":"Again"}"#), .conflict)
             #expect(try await client.ids("/staff?supervisorId=lead") == ["rep"])
             let moved = try await client.send(.patch, "/staff/rep", #"{"supervisorId":"boss","active":false}"#)
             #expect(try object(moved)["supervisorId"] as? String == "boss")
             #expect(try object(moved)["version"] as? Int == 2)
             #expect(try await client.ids("/staff") == ["boss", "lead", "rep"])
-            try expectProblem(try await client.send(.post, "/counterparties", #"{"kind":"person","legalName":"Z","responsibleManagerId":"ghost"}"#),
-                              .unprocessableContent, containing: "responsibleManagerId")
+            try expectProblem(
+                try await client.send(.post, "/counterparties", #"{"kind":"person","legalName":"Z","responsibleManagerId":"ghost"}"#),
+                .unprocessableContent, containing: "responsibleManagerId")
         }
     }
 
@@ -48,9 +56,12 @@ import TestSupport
         try await withContactsService { client, _ in
             for round in 0..<4 {
                 // The same number written two ways; each alone would be accepted.
-                async let first = client.send(.post, "/counterparties", #"{"id":"X\#(round)","kind":"person","legalName":"X","phones":["+7 916 000-00-0\#(round)"]}"#)
-                async let second = client.send(.post, "/counterparties", #"{"id":"Y\#(round)","kind":"person","legalName":"Y","phones":["8 (916) 000000\#(round)"]}"#)
-                async let unrelated = client.send(.post, "/counterparties", #"{"id":"Z\#(round)","kind":"person","legalName":"Z","phones":["+7 917 000-00-0\#(round)"]}"#)
+                async let first = client.send(
+                    .post, "/counterparties", #"{"id":"X\#(round)","kind":"person","legalName":"X","phones":["+7 916 000-00-0\#(round)"]}"#)
+                async let second = client.send(
+                    .post, "/counterparties", #"{"id":"Y\#(round)","kind":"person","legalName":"Y","phones":["8 (916) 000000\#(round)"]}"#)
+                async let unrelated = client.send(
+                    .post, "/counterparties", #"{"id":"Z\#(round)","kind":"person","legalName":"Z","phones":["+7 917 000-00-0\#(round)"]}"#)
                 let statuses = [try await first.status, try await second.status].map(\.code).sorted()
                 #expect(statuses == [201, 409], "round \(round)")
                 #expect(try await unrelated.status == .created)
@@ -60,13 +71,25 @@ import TestSupport
 
     @Test func duplicatesAreRefusedNamingTheExistingOneUnlessAllowed() async throws {
         try await withContactsService { client, _ in
-            _ = try await client.created("/counterparties", #"{"id":"A","kind":"organization","legalName":"Romashka LLC","taxId":"7701 234567","emails":["Sales@Romashka.example"],"phones":["+7 495 123-45-67"]}"#)
-            let phone = try await client.send(.post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","phones":["8 (495) 1234567"]}"#)
+            _ = try await client.created(
+                "/counterparties",
+                #"{"id":"A","kind":"organization","legalName":"Romashka LLC","taxId":"7701 234567","emails":["Sales@Romashka.example"],"phones":["+7 495 123-45-67"]}"#
+            )
+            let phone = try await client.send(
+                .post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","phones":["8 (495) 1234567"]}"#)
             try expectProblem(phone, .conflict, containing: "phone")
             #expect(try object(phone)["existingId"] as? String == "A")
-            try expectProblem(try await client.send(.post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","taxId":"7701234567"}"#), .conflict, containing: "tax id")
-            try expectProblem(try await client.send(.post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","emails":["sales@romashka.example"]}"#), .conflict, containing: "e-mail")
-            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"B","kind":"organization","legalName":"ООО «Romashka»","phones":["495 123 45 67"]}"#)
+            try expectProblem(
+                try await client.send(
+                    .post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","taxId":"7701234567"}"#), .conflict,
+                containing: "tax id")
+            try expectProblem(
+                try await client.send(
+                    .post, "/counterparties", #"{"id":"B","kind":"organization","legalName":"Other","emails":["sales@romashka.example"]}"#),
+                .conflict, containing: "e-mail")
+            _ = try await client.created(
+                "/counterparties?allowDuplicates=true",
+                #"{"id":"B","kind":"organization","legalName":"ООО «Romashka»","phones":["495 123 45 67"]}"#)
             _ = try await client.created("/counterparties", #"{"id":"C","kind":"person","legalName":"Unrelated"}"#)
             try expectProblem(try await client.send(.patch, "/counterparties/C", #"{"emails":["SALES@romashka.example"]}"#), .conflict)
             #expect(try await client.send(.patch, "/counterparties/A", #"{"notes":"its own phone is no duplicate"}"#).status == .ok)
@@ -80,18 +103,26 @@ import TestSupport
             #expect(nameGroup?["counterpartyIds"] as? [String] == ["A", "B"], "legal forms and quotes do not count")
 
             // More groups, read a page of one at a time: (reason, value) order, nothing twice or lost.
-            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"D","kind":"person","legalName":"Unrelated","taxId":"7701234567","emails":["x@example.com"]}"#)
-            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"E","kind":"person","legalName":"Someone","emails":["X@example.com"]}"#)
+            _ = try await client.created(
+                "/counterparties?allowDuplicates=true",
+                #"{"id":"D","kind":"person","legalName":"Unrelated","taxId":"7701234567","emails":["x@example.com"]}"#)
+            _ = try await client.created(
+                "/counterparties?allowDuplicates=true", #"{"id":"E","kind":"person","legalName":"Someone","emails":["X@example.com"]}"#)
             var pages: [String] = []
             var cursor: String? = nil
             repeat {
-                let page = try object(try await client.send(.get, "/counterparties/duplicates?limit=1" + (cursor.map { "&cursor=\($0)" } ?? "")))
+                let page = try object(
+                    try await client.send(.get, "/counterparties/duplicates?limit=1" + (cursor.map { "&cursor=\($0)" } ?? "")))
                 for group in page["items"] as? [[String: Any]] ?? [] {
-                    pages.append("\(group["reason"]!) \(group["value"]!) \((group["counterpartyIds"] as? [String] ?? []).joined(separator: ","))")
+                    pages.append(
+                        "\(group["reason"]!) \(group["value"]!) \((group["counterpartyIds"] as? [String] ?? []).joined(separator: ","))")
                 }
                 cursor = page["nextCursor"] as? String
             } while cursor != nil
-            #expect(pages == ["email x@example.com D,E", "name romashka A,B", "name unrelated C,D", "phone 74951234567 A,B", "taxId 7701234567 A,D"])
+            #expect(
+                pages == [
+                    "email x@example.com D,E", "name romashka A,B", "name unrelated C,D", "phone 74951234567 A,B", "taxId 7701234567 A,D",
+                ])
 
             // A member merged away leaves its groups; a group left with one member is gone.
             _ = try await client.send(.post, "/counterparties/A/merges", #"{"mergedId":"D"}"#)
@@ -103,22 +134,33 @@ import TestSupport
     @Test func contactPersonsAndCompleteness() async throws {
         try await withContactsService { client, _ in
             _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
-            let bare = try await client.created("/counterparties", #"{"id":"C1","kind":"organization","legalName":"Bare","responsibleManagerId":"mgr"}"#)
+            let bare = try await client.created(
+                "/counterparties", #"{"id":"C1","kind":"organization","legalName":"Bare","responsibleManagerId":"mgr"}"#)
             #expect(bare["completeness"] as? Int == 11, "1 of 9 items")
-            _ = try await client.send(.patch, "/counterparties/C1",
-                                      #"{"taxId":"5001","addresses":{"legal":"Tula"},"phones":["+7 4872 11-22-33"],"emails":["c1@example.com"],"source":"exhibition"}"#)
+            _ = try await client.send(
+                .patch, "/counterparties/C1",
+                #"{"taxId":"5001","addresses":{"legal":"Tula"},"phones":["+7 4872 11-22-33"],"emails":["c1@example.com"],"source":"exhibition"}"#
+            )
             #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 67)
 
-            let person = try await client.created("/counterparties/C1/contact-persons",
-                                                  #"{"id":"P1","name":" Anna Smirnova ","position":"buyer","phones":["+7 900 000-00-01"],"birthday":"03-08","preferredChannel":"phone"}"#)
+            let person = try await client.created(
+                "/counterparties/C1/contact-persons",
+                #"{"id":"P1","name":" Anna Smirnova ","position":"buyer","phones":["+7 900 000-00-01"],"birthday":"03-08","preferredChannel":"phone"}"#
+            )
             #expect(person["name"] as? String == "Anna Smirnova")
             #expect(person["counterpartyId"] as? String == "C1")
             #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 100)
-            try expectProblem(try await client.send(.post, "/counterparties/C1/contact-persons", #"{"name":"Bad","birthday":"02-30"}"#), .unprocessableContent, containing: "birthday")
-            try expectProblem(try await client.send(.post, "/counterparties/C1/contact-persons", #"{"name":"Bad","preferredChannel":"pigeon"}"#), .unprocessableContent, containing: "preferredChannel")
+            try expectProblem(
+                try await client.send(.post, "/counterparties/C1/contact-persons", #"{"name":"Bad","birthday":"02-30"}"#),
+                .unprocessableContent, containing: "birthday")
+            try expectProblem(
+                try await client.send(.post, "/counterparties/C1/contact-persons", #"{"name":"Bad","preferredChannel":"pigeon"}"#),
+                .unprocessableContent, containing: "preferredChannel")
             try expectProblem(try await client.send(.get, "/counterparties/C1/contact-persons/nobody"), .notFound)
 
-            let patched = try await client.send(.patch, "/counterparties/C1/contact-persons/P1", #"{"birthday":null}"#, headers: [.contentType: "application/json", .ifMatch: "\"1\""])
+            let patched = try await client.send(
+                .patch, "/counterparties/C1/contact-persons/P1", #"{"birthday":null}"#,
+                headers: [.contentType: "application/json", .ifMatch: "\"1\""])
             #expect(try object(patched)["version"] as? Int == 2)
             #expect(try object(try await client.send(.get, "/counterparties/C1"))["completeness"] as? Int == 89)
             #expect(try await client.ids("/counterparties/C1/contact-persons") == ["P1"])
@@ -144,29 +186,40 @@ import TestSupport
             let times = ["2026-03-01T10:00:00Z", "2026-03-05T10:00:00Z", "2026-03-03T10:00:00Z", "2026-03-04T10:00:00Z"]
             let kinds = ["call", "meeting", "email", "call"]
             for (index, time) in times.enumerated() {
-                _ = try await client.created("/counterparties/C1/interactions",
-                                             #"{"id":"I\#(index)","kind":"\#(kinds[index])","direction":"outbound","occurredAt":"\#(time)","staffId":"mgr","contactPersonId":"P1","subject":"talk \#(index)","durationMinutes":5}"#)
+                _ = try await client.created(
+                    "/counterparties/C1/interactions",
+                    #"{"id":"I\#(index)","kind":"\#(kinds[index])","direction":"outbound","occurredAt":"\#(time)","staffId":"mgr","contactPersonId":"P1","subject":"talk \#(index)","durationMinutes":5}"#
+                )
             }
             #expect(try await client.ids("/counterparties/C1/interactions") == ["I1", "I3", "I2", "I0"])
             #expect(try await client.ids("/counterparties/C1/interactions?kind=call") == ["I3", "I0"])
-            #expect(try await client.ids("/counterparties/C1/interactions?from=2026-03-03T00:00:00Z&to=2026-03-05T00:00:00Z") == ["I3", "I2"])
+            #expect(
+                try await client.ids("/counterparties/C1/interactions?from=2026-03-03T00:00:00Z&to=2026-03-05T00:00:00Z") == ["I3", "I2"])
             var seen: [String] = []
             var cursor: String?
             repeat {
-                let page = try object(try await client.send(.get, "/counterparties/C1/interactions?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")))
+                let page = try object(
+                    try await client.send(.get, "/counterparties/C1/interactions?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")))
                 seen += (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
                 cursor = page["nextCursor"] as? String
             } while cursor != nil
             #expect(seen == ["I1", "I3", "I2", "I0"])
             #expect(try await client.ids("/counterparties/C2/interactions").isEmpty)
 
-            try expectProblem(try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"call","contactPersonId":"P2"}"#), .unprocessableContent, containing: "P2")
-            try expectProblem(try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"call","staffId":"ghost"}"#), .unprocessableContent, containing: "staffId")
-            try expectProblem(try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"telepathy"}"#), .unprocessableContent, containing: "kind")
+            try expectProblem(
+                try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"call","contactPersonId":"P2"}"#),
+                .unprocessableContent, containing: "P2")
+            try expectProblem(
+                try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"call","staffId":"ghost"}"#),
+                .unprocessableContent, containing: "staffId")
+            try expectProblem(
+                try await client.send(.post, "/counterparties/C1/interactions", #"{"kind":"telepathy"}"#), .unprocessableContent,
+                containing: "kind")
             try expectProblem(try await client.send(.get, "/counterparties/C1/interactions?kind=telepathy"), .badRequest)
             try expectProblem(try await client.send(.get, "/counterparties/C1/interactions?from=yesterday"), .badRequest)
 
-            let corrected = try await client.send(.put, "/interactions/I0", #"{"kind":"visit","occurredAt":"2026-03-01T10:00:00Z","outcome":"signed"}"#)
+            let corrected = try await client.send(
+                .put, "/interactions/I0", #"{"kind":"visit","occurredAt":"2026-03-01T10:00:00Z","outcome":"signed"}"#)
             #expect(try object(corrected)["kind"] as? String == "visit")
             #expect(try object(corrected)["version"] as? Int == 2)
             #expect(try object(try await client.send(.get, "/interactions/I0"))["outcome"] as? String == "signed")
@@ -175,9 +228,14 @@ import TestSupport
 
     @Test func searchFindsPhonesHoweverWrittenNamesTaxIdsAndPersons() async throws {
         try await withContactsService { client, _ in
-            _ = try await client.created("/counterparties", #"{"id":"A","kind":"organization","legalName":"Ромашка Трейд","taxId":"7701234567","phones":["+7 495 123-45-67"],"emails":["info@romashka.example"]}"#)
-            _ = try await client.created("/counterparties", #"{"id":"B","kind":"organization","legalName":"Vasilek Logistics","shortName":"Vasilek"}"#)
-            _ = try await client.created("/counterparties/B/contact-persons", #"{"id":"PB","name":"Maria Ivanova","phones":["8 916 555 44 33"]}"#)
+            _ = try await client.created(
+                "/counterparties",
+                #"{"id":"A","kind":"organization","legalName":"Ромашка Трейд","taxId":"7701234567","phones":["+7 495 123-45-67"],"emails":["info@romashka.example"]}"#
+            )
+            _ = try await client.created(
+                "/counterparties", #"{"id":"B","kind":"organization","legalName":"Vasilek Logistics","shortName":"Vasilek"}"#)
+            _ = try await client.created(
+                "/counterparties/B/contact-persons", #"{"id":"PB","name":"Maria Ivanova","phones":["8 916 555 44 33"]}"#)
             #expect(try await client.ids("/counterparties?q=8%20(495)%201234567") == ["A"])
             #expect(try await client.ids("/counterparties?q=123-45-67") == ["A"], "the local number alone")
             #expect(try await client.ids("/counterparties?q=ромаш") == ["A"], "a prefix, any case")
@@ -200,9 +258,12 @@ import TestSupport
     @Test func mergeMovesPersonsAndHistoryAndCanBeUndone() async throws {
         try await withContactsService { client, _ in
             _ = try await client.created("/counterparties", #"{"id":"KEEP","kind":"organization","legalName":"Keeper","taxId":"1"}"#)
-            _ = try await client.created("/counterparties?allowDuplicates=true", #"{"id":"GONE","kind":"organization","legalName":"Keeper dup","taxId":"1"}"#)
-            _ = try await client.created("/counterparties/GONE/contact-persons", #"{"id":"PG","name":"Moved Person","emails":["moved@example.com"]}"#)
-            _ = try await client.created("/counterparties/GONE/interactions", #"{"id":"IG","kind":"call","occurredAt":"2026-02-01T09:00:00Z"}"#)
+            _ = try await client.created(
+                "/counterparties?allowDuplicates=true", #"{"id":"GONE","kind":"organization","legalName":"Keeper dup","taxId":"1"}"#)
+            _ = try await client.created(
+                "/counterparties/GONE/contact-persons", #"{"id":"PG","name":"Moved Person","emails":["moved@example.com"]}"#)
+            _ = try await client.created(
+                "/counterparties/GONE/interactions", #"{"id":"IG","kind":"call","occurredAt":"2026-02-01T09:00:00Z"}"#)
 
             let merged = try object(try await client.send(.post, "/counterparties/KEEP/merges", #"{"mergedId":"GONE"}"#))
             #expect(merged["mergedIds"] as? [String] == ["GONE"])
@@ -237,17 +298,21 @@ import TestSupport
         try await withContactsService { client, host in
             _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
             for index in 0..<12 {
-                _ = try await client.created("/counterparties?allowDuplicates=true",
-                                             #"{"id":"C\#(index)","kind":"organization","legalName":"Company \#(index % 5)","phones":["+7 900 000-00-0\#(index % 3)"],"responsibleManagerId":"mgr"}"#)
+                _ = try await client.created(
+                    "/counterparties?allowDuplicates=true",
+                    #"{"id":"C\#(index)","kind":"organization","legalName":"Company \#(index % 5)","phones":["+7 900 000-00-0\#(index % 3)"],"responsibleManagerId":"mgr"}"#
+                )
             }
-            _ = try await client.created("/counterparties/C1/contact-persons", #"{"id":"P1","name":"Olga","emails":["olga@example.com"],"birthday":"01-31"}"#)
+            _ = try await client.created(
+                "/counterparties/C1/contact-persons", #"{"id":"P1","name":"Olga","emails":["olga@example.com"],"birthday":"01-31"}"#)
             _ = try await client.created("/counterparties/C2/contact-persons", #"{"id":"P2","name":"Ivan","phones":["+7 901 111 11 11"]}"#)
             _ = try await client.send(.patch, "/counterparties/C3", #"{"taxId":"3003","source":"web"}"#)
             _ = try await client.send(.post, "/counterparties/C0/merges", #"{"mergedId":"C1"}"#)
             _ = try await client.send(.post, "/counterparties/C0/merges", #"{"mergedId":"C2"}"#)
             _ = try await client.send(.delete, "/counterparties/C0/merges/C2")
             _ = try await client.send(.post, "/counterparties/C4/merges", #"{"mergedId":"C0"}"#)
-            _ = try await client.created("/counterparties/C5/interactions", #"{"id":"I1","kind":"call","occurredAt":"2026-01-01T10:00:00Z"}"#)
+            _ = try await client.created(
+                "/counterparties/C5/interactions", #"{"id":"I1","kind":"call","occurredAt":"2026-01-01T10:00:00Z"}"#)
             _ = try await client.send(.patch, "/counterparties/C1/contact-persons/P1", #"{"position":"buyer"}"#)
 
             nonisolated(unsafe) var live: [String] = []
@@ -259,7 +324,8 @@ import TestSupport
             defer { try? FileManager.default.removeItem(atPath: bulkConfiguration.dataDirectory) }
             var options = ContactsService.projectorOptions
             options.bulkLoadThreshold = 1
-            let report = try await ContactsService.rebuild(bulkConfiguration, settings: ContactsSettings(), options: options, logger: quietLogger)
+            let report = try await ContactsService.rebuild(
+                bulkConfiguration, settings: ContactsSettings(), options: options, logger: quietLogger)
             #expect(report.applied > 0)
             nonisolated(unsafe) var bulk: [String] = []
             try ContactsService.dump(bulkConfiguration) { bulk.append($0) }
@@ -277,9 +343,14 @@ import TestSupport
 @Suite(.serialized) struct ContactsExportTests {
     @Test func csvExportQuotesEscapesFormulasAndStreamsEveryRow() async throws {
         try await withContactsService { client, _ in
-            _ = try await client.created("/counterparties", #"{"id":"A1","kind":"organization","legalName":"Comma, Quote \" and\nnewline","phones":["+7 495 123-45-67"],"tags":["vip","east"],"notes":"=HYPERLINK(\"http://evil\")"}"#)
+            _ = try await client.created(
+                "/counterparties",
+                #"{"id":"A1","kind":"organization","legalName":"Comma, Quote \" and\nnewline","phones":["+7 495 123-45-67"],"tags":["vip","east"],"notes":"=HYPERLINK(\"http://evil\")"}"#
+            )
             for index in 0..<1205 {
-                _ = try await client.send(.post, "/counterparties", #"{"id":"B\#(String(format: "%04d", index))","kind":"person","legalName":"Person \#(index)"}"#)
+                _ = try await client.send(
+                    .post, "/counterparties", #"{"id":"B\#(String(format: "%04d", index))","kind":"person","legalName":"Person \#(index)"}"#
+                )
             }
             let response = try await client.send(.get, "/counterparties/export.csv")
             #expect(response.status == .ok)
@@ -304,7 +375,8 @@ import TestSupport
             _ = try await client.created("/counterparties", #"{"id":"K","kind":"organization","legalName":"Keeper"}"#)
             _ = try await client.created("/counterparties", #"{"id":"M","kind":"organization","legalName":"Merged"}"#)
             _ = try await client.created("/counterparties/M/contact-persons", #"{"id":"PM","name":"From merged"}"#)
-            _ = try await client.created("/counterparties/K/interactions", #"{"id":"IK","kind":"email","occurredAt":"2026-05-01T00:00:00Z"}"#)
+            _ = try await client.created(
+                "/counterparties/K/interactions", #"{"id":"IK","kind":"email","occurredAt":"2026-05-01T00:00:00Z"}"#)
             _ = try await client.send(.post, "/counterparties/K/merges", #"{"mergedId":"M"}"#)
             let export = try await client.send(.get, "/counterparties/M/export")
             #expect(export.headers[.contentDisposition] == #"attachment; filename="counterparty-K.json""#)
@@ -321,8 +393,10 @@ import TestSupport
     @Test func importsGoodRowsAndReportsBadOnesByLine() async throws {
         try await withContactsService { client, _ in
             _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
-            _ = try await client.created("/counterparties", #"{"id":"OLD","kind":"organization","legalName":"Existing","phones":["+7 495 000-00-01"]}"#)
-            let csv = "\u{FEFF}id;kind;legalName;phones;emails;roles;responsibleManagerId;notes\r\n"
+            _ = try await client.created(
+                "/counterparties", #"{"id":"OLD","kind":"organization","legalName":"Existing","phones":["+7 495 000-00-01"]}"#)
+            let csv =
+                "\u{FEFF}id;kind;legalName;phones;emails;roles;responsibleManagerId;notes\r\n"
                 + "N1;organization;\"Alpha; Beta LLC\";+7 900 111-11-11;a@example.com;\"customer; supplier\";mgr;\"multi\nline\"\r\n"
                 + "N2;person;Bob;;;prospect;;\r\n"
                 + "N3;organization;;;;;;\r\n"  // line 5 (N1 spans lines 2-3): no legal name
@@ -350,18 +424,24 @@ import TestSupport
             #expect(alpha["notes"] as? String == "multi\nline")
             #expect(try await client.send(.get, "/counterparties/N9").status == .ok)
 
-            try expectProblem(try await client.send(.post, "/counterparties/import", "name,kind\r\nx,person\r\n", headers: [.contentType: "text/csv"]),
-                              .unprocessableContent, containing: "legalName")
+            try expectProblem(
+                try await client.send(.post, "/counterparties/import", "name,kind\r\nx,person\r\n", headers: [.contentType: "text/csv"]),
+                .unprocessableContent, containing: "legalName")
         }
     }
 
     @Test func exportThenImportRoundTrips() async throws {
         try await withContactsService { client, _ in
-            _ = try await client.created("/counterparties", #"{"id":"R1","kind":"organization","legalName":"Round, Trip \"Co\"","taxId":"1234","phones":["+7 495 765-43-21"],"emails":["rt@example.com"],"tags":["a","b"],"addresses":{"legal":"Line 1\nLine 2"}}"#)
+            _ = try await client.created(
+                "/counterparties",
+                #"{"id":"R1","kind":"organization","legalName":"Round, Trip \"Co\"","taxId":"1234","phones":["+7 495 765-43-21"],"emails":["rt@example.com"],"tags":["a","b"],"addresses":{"legal":"Line 1\nLine 2"}}"#
+            )
             let exported = String(buffer: try await client.send(.get, "/counterparties/export.csv?delimiter=semicolon").body)
             _ = try await client.send(.post, "/counterparties/R1/archive")
             let reimported = exported.replacingOccurrences(of: "R1;", with: "R2;")
-            let report = try object(try await client.send(.post, "/counterparties/import?allowDuplicates=true", reimported, headers: [.contentType: "text/csv"]))
+            let report = try object(
+                try await client.send(.post, "/counterparties/import?allowDuplicates=true", reimported, headers: [.contentType: "text/csv"])
+            )
             #expect(report["imported"] as? Int == 1, "\(report)")
             let copy = try object(try await client.send(.get, "/counterparties/R2"))
             #expect(copy["legalName"] as? String == #"Round, Trip "Co""#)
@@ -377,8 +457,10 @@ import TestSupport
         try await withContactsService { client, _ in
             _ = try await client.created("/counterparties", #"{"id":"V","kind":"organization","legalName":"Vendor; Inc, Ltd"}"#)
             _ = try await client.created("/counterparties", #"{"id":"W","kind":"organization","legalName":"Other"}"#)
-            _ = try await client.created("/counterparties/V/contact-persons",
-                                         #"{"id":"VP1","name":"Anna Maria Smirnova","position":"Head of purchasing, north","phones":["+7 900 111-22-33"],"emails":["anna@vendor.example"],"birthday":"1985-03-08","notes":"Prefers calls;\nnever on Fridays. This note is long enough that its vCard line has to be folded."}"#)
+            _ = try await client.created(
+                "/counterparties/V/contact-persons",
+                #"{"id":"VP1","name":"Anna Maria Smirnova","position":"Head of purchasing, north","phones":["+7 900 111-22-33"],"emails":["anna@vendor.example"],"birthday":"1985-03-08","notes":"Prefers calls;\nnever on Fridays. This note is long enough that its vCard line has to be folded."}"#
+            )
             _ = try await client.created("/counterparties/V/contact-persons", #"{"id":"VP2","name":"Boris","birthday":"12-31"}"#)
             for version in ["4.0", "3.0"] {
                 let response = try await client.send(.get, "/counterparties/V/contact-persons.vcf?version=\(version)")
@@ -390,7 +472,8 @@ import TestSupport
                 #expect(text.contains(version == "4.0" ? "BDAY:--1231" : "BDAY:16041231"))
                 // Import into another counterparty, with fresh ids.
                 let renamed = text.replacingOccurrences(of: "UID:VP", with: "UID:\(version == "4.0" ? "V4" : "V3")-")
-                let report = try object(try await client.send(.post, "/counterparties/W/contact-persons.vcf", renamed, headers: [.contentType: "text/vcard"]))
+                let report = try object(
+                    try await client.send(.post, "/counterparties/W/contact-persons.vcf", renamed, headers: [.contentType: "text/vcard"]))
                 #expect(report["imported"] as? Int == 2, "\(report)")
             }
             let copy = try object(try await client.send(.get, "/counterparties/W/contact-persons/V4-1"))
@@ -401,11 +484,15 @@ import TestSupport
             #expect((copy["notes"] as? String)?.hasPrefix("Prefers calls;\nnever on Fridays.") == true)
             #expect(try object(try await client.send(.get, "/counterparties/W/contact-persons/V3-2"))["birthday"] as? String == "12-31")
 
-            let bad = "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Good One\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nFN:\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:Bad Day\r\nBDAY:someday\r\nEND:VCARD\r\n"
-            let report = try object(try await client.send(.post, "/counterparties/W/contact-persons.vcf", bad, headers: [.contentType: "text/vcard"]))
+            let bad =
+                "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Good One\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nFN:\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:Bad Day\r\nBDAY:someday\r\nEND:VCARD\r\n"
+            let report = try object(
+                try await client.send(.post, "/counterparties/W/contact-persons.vcf", bad, headers: [.contentType: "text/vcard"]))
             #expect(report["imported"] as? Int == 1)
             #expect((report["errors"] as? [[String: Any]])?.compactMap { $0["card"] as? Int } == [2, 3])
-            try expectProblem(try await client.send(.post, "/counterparties/W/contact-persons.vcf", "FN:no card", headers: [.contentType: "text/vcard"]), .unprocessableContent)
+            try expectProblem(
+                try await client.send(.post, "/counterparties/W/contact-persons.vcf", "FN:no card", headers: [.contentType: "text/vcard"]),
+                .unprocessableContent)
         }
     }
 }

@@ -2,10 +2,11 @@ import EventStore
 import Foundation
 import GRDB
 import Logging
-import Testing
 import TestSupport
+import Testing
 import WireFormat
 import WireSchema
+
 @testable import ContactsService
 
 /// Stores written by an older release must come through the newer migrations with what they hold.
@@ -27,8 +28,9 @@ import WireSchema
                 let record = CounterpartyRecord(
                     id: String(format: "C%03d", n), kind: .organization, roles: [.customer], legalName: "Company \(n)",
                     taxId: String(format: "DE%09d", n % 10 == 3 ? 3 : n), phones: phones, emails: [email])
-                try projection.register(record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z",
-                                        actor: nil, eventId: TimeOrderedID.make(), in: db)
+                try projection.register(
+                    record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z",
+                    actor: nil, eventId: TimeOrderedID.make(), in: db)
             }
             try projection.finishBatch(in: db, bulkLoading: false)
         }
@@ -68,8 +70,11 @@ import WireSchema
             var firstMatches: [String] = []
             for n in [4, 5, 7, 13, 14, 59] {
                 let identities: [(ContactNormalization.IdentityKind, String)] = try Row.fetchAll(
-                    db, sql: "SELECT kind, value FROM counterparty_identity WHERE counterparty_id = ?", arguments: [String(format: "C%03d", n)]
-                ).map { (ContactNormalization.IdentityKind(rawValue: $0[0])!, $0[1]) }.sorted { ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1) }
+                    db, sql: "SELECT kind, value FROM counterparty_identity WHERE counterparty_id = ?",
+                    arguments: [String(format: "C%03d", n)]
+                ).map { (ContactNormalization.IdentityKind(rawValue: $0[0])!, $0[1]) }.sorted {
+                    ($0.0.rawValue, $0.1) < ($1.0.rawValue, $1.1)
+                }
                 let match = try Duplicates.firstMatch(db, identities: identities, excludingRoot: String(format: "C%03d", n))
                 firstMatches.append(match.map { "\($0.kind.rawValue) \($0.value) \($0.counterpartyId)" } ?? "none")
             }

@@ -23,7 +23,9 @@ func withContactsService(
         try await withContactsService { client, _ in
             let created = try await client.execute(
                 uri: "/counterparties", method: .post, headers: jsonHeaders,
-                body: json(#"{"kind":"organization","legalName":"  Acme Trading ","roles":["customer","customer"],"taxId":"7701234567","emails":["sales@acme.example"],"phones":["+7 495 123-45-67"]}"#))
+                body: json(
+                    #"{"kind":"organization","legalName":"  Acme Trading ","roles":["customer","customer"],"taxId":"7701234567","emails":["sales@acme.example"],"phones":["+7 495 123-45-67"]}"#
+                ))
             #expect(created.status == .created)
             let body = try object(created)
             let id = try #require(body["id"] as? String)
@@ -78,7 +80,9 @@ func withContactsService(
             for index in 0..<7 {
                 let response = try await client.execute(
                     uri: "/counterparties", method: .post, headers: jsonHeaders,
-                    body: json(#"{"id":"P-\#(index)","kind":"organization","legalName":"Company \#(index)","roles":["\#(index % 2 == 0 ? "customer" : "supplier")"]}"#))
+                    body: json(
+                        #"{"id":"P-\#(index)","kind":"organization","legalName":"Company \#(index)","roles":["\#(index % 2 == 0 ? "customer" : "supplier")"]}"#
+                    ))
                 #expect(response.status == .created)
             }
             var seen: [String] = []
@@ -99,32 +103,66 @@ func withContactsService(
 
     @Test func badInputGetsProblemsNeverServerErrors() async throws {
         try await withContactsService { client, _ in
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json("{nope")), .badRequest, containing: "malformed JSON")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json("")), .badRequest)
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"organization","legalName":42}"#)), .unprocessableContent, containing: "legalName")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"organization"}"#)), .unprocessableContent, containing: "legalName")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"alien","legalName":"x"}"#)), .unprocessableContent, containing: "kind")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"person","legalName":"   "}"#)), .unprocessableContent, containing: "empty")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"person","legalName":"x","emails":["not-an-email"]}"#)), .unprocessableContent, containing: "e-mail")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"id":"bad id!","kind":"person","legalName":"x"}"#)), .unprocessableContent, containing: "id")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json("[1,2]")), .unprocessableContent)
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: [.contentType: "text/plain"], body: json("{}")), .unsupportedMediaType)
+            try expectProblem(
+                try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json("{nope")), .badRequest,
+                containing: "malformed JSON")
+            try expectProblem(
+                try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json("")), .badRequest)
+            try expectProblem(
+                try await client.execute(
+                    uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"organization","legalName":42}"#)),
+                .unprocessableContent, containing: "legalName")
+            try expectProblem(
+                try await client.execute(
+                    uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"organization"}"#)),
+                .unprocessableContent, containing: "legalName")
+            try expectProblem(
+                try await client.execute(
+                    uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"alien","legalName":"x"}"#)),
+                .unprocessableContent, containing: "kind")
+            try expectProblem(
+                try await client.execute(
+                    uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"kind":"person","legalName":"   "}"#)),
+                .unprocessableContent, containing: "empty")
+            try expectProblem(
+                try await client.execute(
+                    uri: "/counterparties", method: .post, headers: jsonHeaders,
+                    body: json(#"{"kind":"person","legalName":"x","emails":["not-an-email"]}"#)), .unprocessableContent,
+                containing: "e-mail")
+            try expectProblem(
+                try await client.execute(
+                    uri: "/counterparties", method: .post, headers: jsonHeaders,
+                    body: json(#"{"id":"bad id!","kind":"person","legalName":"x"}"#)), .unprocessableContent, containing: "id")
+            try expectProblem(
+                try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json("[1,2]")),
+                .unprocessableContent)
+            try expectProblem(
+                try await client.execute(uri: "/counterparties", method: .post, headers: [.contentType: "text/plain"], body: json("{}")),
+                .unsupportedMediaType)
             let huge = #"{"kind":"person","legalName":""# + String(repeating: "x", count: 100_000) + #""}"#
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(huge)), .contentTooLarge)
+            try expectProblem(
+                try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(huge)), .contentTooLarge)
             try expectProblem(try await client.execute(uri: "/counterparties/nobody", method: .get), .notFound)
-            try expectProblem(try await client.execute(uri: "/counterparties/nobody", method: .patch, headers: jsonHeaders, body: json("{}")), .notFound)
+            try expectProblem(
+                try await client.execute(uri: "/counterparties/nobody", method: .patch, headers: jsonHeaders, body: json("{}")), .notFound)
             try expectProblem(try await client.execute(uri: "/counterparties/nobody/archive", method: .post), .notFound)
             try expectProblem(try await client.execute(uri: "/counterparties?limit=0", method: .get), .badRequest)
             try expectProblem(try await client.execute(uri: "/counterparties?cursor=%%%", method: .get), .badRequest)
             try expectProblem(try await client.execute(uri: "/counterparties?role=boss", method: .get), .badRequest)
 
-            let first = try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"id":"DUP","kind":"person","legalName":"x"}"#))
+            let first = try await client.execute(
+                uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"id":"DUP","kind":"person","legalName":"x"}"#))
             #expect(first.status == .created)
-            let again = try await client.execute(uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"id":"DUP","kind":"person","legalName":"y"}"#))
+            let again = try await client.execute(
+                uri: "/counterparties", method: .post, headers: jsonHeaders, body: json(#"{"id":"DUP","kind":"person","legalName":"y"}"#))
             try expectProblem(again, .conflict)
             #expect(try object(again)["existingId"] as? String == "DUP")
-            try expectProblem(try await client.execute(uri: "/counterparties/DUP", method: .patch, headers: jsonHeaders, body: json(#"{"id":"OTHER"}"#)), .unprocessableContent)
-            try expectProblem(try await client.execute(uri: "/counterparties/DUP", method: .patch, headers: jsonHeaders, body: json(#"{"kind":5}"#)), .unprocessableContent, containing: "kind")
+            try expectProblem(
+                try await client.execute(uri: "/counterparties/DUP", method: .patch, headers: jsonHeaders, body: json(#"{"id":"OTHER"}"#)),
+                .unprocessableContent)
+            try expectProblem(
+                try await client.execute(uri: "/counterparties/DUP", method: .patch, headers: jsonHeaders, body: json(#"{"kind":5}"#)),
+                .unprocessableContent, containing: "kind")
         }
     }
 
@@ -133,7 +171,8 @@ func withContactsService(
             let anonymous = try await client.execute(uri: "/counterparties", method: .get)
             try expectProblem(anonymous, .unauthorized)
             #expect(anonymous.headers[.wwwAuthenticate] == "Bearer")
-            try expectProblem(try await client.execute(uri: "/counterparties", method: .get, headers: [.authorization: "Bearer wrong"]), .unauthorized)
+            try expectProblem(
+                try await client.execute(uri: "/counterparties", method: .get, headers: [.authorization: "Bearer wrong"]), .unauthorized)
             let live = try await client.execute(uri: "/health/live", method: .get)
             #expect(live.status == .ok, "health needs no token")
             let created = try await client.execute(

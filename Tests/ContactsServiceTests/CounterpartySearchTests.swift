@@ -2,10 +2,11 @@ import EventStore
 import Foundation
 import GRDB
 import Logging
-import Testing
 import TestSupport
+import Testing
 import WireFormat
 import WireSchema
+
 @testable import ContactsService
 
 @Suite struct CounterpartySearchTests {
@@ -20,8 +21,9 @@ import WireSchema
                 // "acme" in 30 names; "north" in every fourth name; the rest without "acme".
                 let name = (n < 30 ? "Acme " : "Other ") + (n % 4 == 0 ? "North Trading \(n)" : "South Trading \(n)")
                 let record = CounterpartyRecord(id: String(format: "C%02d", n), kind: .organization, roles: [.customer], legalName: name)
-                try projection.register(record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z", actor: nil,
-                                        eventId: TimeOrderedID.make(), in: db)
+                try projection.register(
+                    record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z", actor: nil,
+                    eventId: TimeOrderedID.make(), in: db)
             }
             try projection.finishBatch(in: db, bulkLoading: false)
         }
@@ -63,10 +65,12 @@ import WireSchema
         for batch in 0..<batches {
             try store.database.write { db in
                 for n in batch * perBatch..<(batch + 1) * perBatch {
-                    let record = CounterpartyRecord(id: String(format: "C%06d", n), kind: .organization, roles: [.customer],
-                                                    legalName: "\(name) \(n)", taxId: String(format: "77%08d", n))
-                    try projection.register(record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z",
-                                            actor: nil, eventId: TimeOrderedID.make(), in: db)
+                    let record = CounterpartyRecord(
+                        id: String(format: "C%06d", n), kind: .organization, roles: [.customer],
+                        legalName: "\(name) \(n)", taxId: String(format: "77%08d", n))
+                    try projection.register(
+                        record, json: try WireEncoder.encode(record), time: "2026-01-01T00:00:00.000Z",
+                        actor: nil, eventId: TimeOrderedID.make(), in: db)
                 }
                 try projection.finishBatch(in: db, bulkLoading: false)
             }

@@ -6,8 +6,8 @@ import Testing
     /// malloc for the whole process; if the link order or the package goes wrong, this says so.
     @Test func jemallocServesMalloc() {
         #if os(Linux)
-        let name = Memory.allocator
-        #expect(name.hasPrefix("jemalloc 5."), "allocator: \(name)")
+            let name = Memory.allocator
+            #expect(name.hasPrefix("jemalloc 5."), "allocator: \(name)")
         #endif
     }
 }

@@ -4,6 +4,7 @@ import Kafka
 import Testing
 import WireFormat
 import WireSchema
+
 @testable import EventStore
 
 @Suite(.serialized) struct BulkLoadTests {
@@ -159,7 +160,9 @@ import WireSchema
             return
         }
         #expect(high == 0x0192_f3a4_5b6c_7d8e && low == 0x9fa0_b1c2_d3e4_f5a6)
-        for other in ["0192F3A4-5B6C-7D8E-9FA0-B1C2D3E4F5A6", "0192f3a45b6c7d8e9fa0b1c2d3e4f5a6", "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a", "x"] {
+        for other in [
+            "0192F3A4-5B6C-7D8E-9FA0-B1C2D3E4F5A6", "0192f3a45b6c7d8e9fa0b1c2d3e4f5a6", "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a", "x",
+        ] {
             guard case .text(let text) = key(other) else {
                 Issue.record("\(other) is not canonical and stays text")
                 continue

@@ -1,10 +1,12 @@
 import Kafka
 import Testing
+
 @testable import EventStore
 
 @Suite struct PollOrderTests {
     private func record(_ topic: String, _ partition: Int32, _ offset: Int64, time: Int64) -> ConsumedRecord {
-        ConsumedRecord(topic: topic, partition: partition, offset: offset, key: nil, value: [UInt8(offset % 256)], headers: [], timestampMs: time)
+        ConsumedRecord(
+            topic: topic, partition: partition, offset: offset, key: nil, value: [UInt8(offset % 256)], headers: [], timestampMs: time)
     }
 
     private func drained(_ records: [ConsumedRecord]) -> [String] {
@@ -25,9 +27,10 @@ import Testing
             record("b", 0, 0, time: 15),
             record("a", 0, 3, time: 40),
         ]
-        #expect(drained(records) == [
-            "a[1]@0", "a[0]@0", "b[0]@0", "a[1]@1", "a[0]@1", "a[0]@2", "a[0]@3",
-        ])
+        #expect(
+            drained(records) == [
+                "a[1]@0", "a[0]@0", "b[0]@0", "a[1]@1", "a[0]@1", "a[0]@2", "a[0]@3",
+            ])
     }
 
     @Test func onePartitionAndEqualTimesKeepArrivalOrder() {

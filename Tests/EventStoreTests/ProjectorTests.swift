@@ -2,10 +2,11 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
-import Testing
 import TestSupport
+import Testing
 import WireFormat
 import WireSchema
+
 @testable import EventStore
 
 /// Counts how often each key's events were applied, so a double application shows.
@@ -67,7 +68,9 @@ final class Fixture: Sendable {
     var config: KafkaConfiguration { KafkaConfiguration(brokers: cluster.bootstrapServers) }
     var storePath: String { directory + "/store.sqlite" }
 
-    func event(_ key: String, id: String = TimeOrderedID.make(), type: String = "Count", reject: Bool = false, partition: Int32? = nil) -> OutgoingRecord {
+    func event(_ key: String, id: String = TimeOrderedID.make(), type: String = "Count", reject: Bool = false, partition: Int32? = nil)
+        -> OutgoingRecord
+    {
         let attributes = CloudEventAttributes(id: id, type: type, source: "test", time: Date(), subject: key)
         var record = OutgoingRecord(
             topic: topic, key: Array(key.utf8), value: Array(#"{"key":"\#(key)"\#(reject ? #","reject":true"# : "")}"#.utf8),
@@ -86,7 +89,9 @@ final class Fixture: Sendable {
 
     /// Runs a projector until it is caught up, then stops it; returns what it threw, if anything.
     @discardableResult
-    func runUntilCaughtUp(store: ServiceStore, options: ProjectorOptions = ProjectorOptions(), extra: Duration = .zero) async throws -> Projector<CountingProjection> {
+    func runUntilCaughtUp(
+        store: ServiceStore, options: ProjectorOptions = ProjectorOptions(), extra: Duration = .zero
+    ) async throws -> Projector<CountingProjection> {
         let projector = projector(store: store, options: options)
         let task = Task { try await projector.run() }
         let ready = await projector.status.waitUntilReady(timeout: .seconds(30))
@@ -191,11 +196,12 @@ final class Fixture: Sendable {
         let filler = [UInt8](repeating: UInt8(ascii: "x"), count: 200_000)
         let raw = try KafkaProducer(
             configuration: fixture.config.merging(["compression.type": "none"]), logger: quietLogger)
-        try raw.sendAllBlocking((0..<40).map { _ in
-            var record = fixture.event("filler")
-            record.value = Array(#"{"key":"filler","pad":""#.utf8) + filler + Array(#""}"#.utf8)
-            return record
-        })
+        try raw.sendAllBlocking(
+            (0..<40).map { _ in
+                var record = fixture.event("filler")
+                record.value = Array(#"{"key":"filler","pad":""#.utf8) + filler + Array(#""}"#.utf8)
+                return record
+            })
         raw.close()
         let tp = TopicPartition(fixture.topic, 0)
         let low = try fixture.cluster.watermarks(tp).low

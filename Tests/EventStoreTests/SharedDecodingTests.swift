@@ -2,10 +2,11 @@ import Foundation
 import GRDB
 import Kafka
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 import WireFormat
 import WireSchema
+
 @testable import EventStore
 
 /// Decodes slowly and notes which threads did the decoding; applies in a table that keeps the

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import Logging
-import Testing
 import TestSupport
+import Testing
+
 @testable import EventStore
 
 @Suite struct WALCheckpointerTests {

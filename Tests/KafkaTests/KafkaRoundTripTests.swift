@@ -1,8 +1,8 @@
 import Foundation
 import Kafka
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// Kafka's murmur2 (as in the Java client), to check that keys land where a Java producer puts them.
 func javaPartition(_ key: [UInt8], partitions: Int32) -> Int32 {
@@ -11,15 +11,23 @@ func javaPartition(_ key: [UInt8], partitions: Int32) -> Int32 {
     var i = 0
     while i + 4 <= key.count {
         var k = UInt32(key[i]) | UInt32(key[i + 1]) << 8 | UInt32(key[i + 2]) << 16 | UInt32(key[i + 3]) << 24
-        k = k &* m; k ^= k >> 24; k = k &* m
-        h = h &* m; h ^= k
+        k = k &* m
+        k ^= k >> 24
+        k = k &* m
+        h = h &* m
+        h ^= k
         i += 4
     }
     let rest = key.count - i
     if rest >= 3 { h ^= UInt32(key[i + 2]) << 16 }
     if rest >= 2 { h ^= UInt32(key[i + 1]) << 8 }
-    if rest >= 1 { h ^= UInt32(key[i]); h = h &* m }
-    h ^= h >> 13; h = h &* m; h ^= h >> 15
+    if rest >= 1 {
+        h ^= UInt32(key[i])
+        h = h &* m
+    }
+    h ^= h >> 13
+    h = h &* m
+    h ^= h >> 15
     return Int32(bitPattern: h & 0x7fff_ffff) % partitions
 }
 
@@ -41,8 +49,9 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
         let producer = try KafkaProducer(configuration: config, logger: quietLogger)
         defer { producer.close() }
-        let withHeaders = try await producer.send(OutgoingRecord(
-            topic: "t", key: "k1", value: Array("v1".utf8), headers: [KafkaHeader("h", "x"), KafkaHeader("empty", nil)]))
+        let withHeaders = try await producer.send(
+            OutgoingRecord(
+                topic: "t", key: "k1", value: Array("v1".utf8), headers: [KafkaHeader("h", "x"), KafkaHeader("empty", nil)]))
         let tombstone = try await producer.send(OutgoingRecord(topic: "t", key: Array("k1".utf8), value: nil))
         let nullKey = try await producer.send(OutgoingRecord(topic: "t", partition: 2, key: nil, value: []))
         #expect(withHeaders.partition == tombstone.partition)
@@ -54,7 +63,8 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<4).map { (TopicPartition("t", $0), Int64?.none) }))
         let records = consumeAll(consumer, count: 3)
         #expect(records.count == 3)
-        let first = try #require(records.first { $0.offset == withHeaders.offset && $0.partition == withHeaders.partition && $0.value != nil })
+        let first = try #require(
+            records.first { $0.offset == withHeaders.offset && $0.partition == withHeaders.partition && $0.value != nil })
         #expect(first.keyString == "k1")
         #expect(first.header("h")?.stringValue == "x")
         #expect(first.header("empty") != nil && first.header("empty")?.value == nil)
@@ -136,7 +146,8 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
         let producer = try KafkaProducer(configuration: config, logger: quietLogger)
         defer { producer.close() }
-        let records = (0..<300).map { OutgoingRecord(topic: "marks", partition: Int32($0 % 7), key: nil, value: [UInt8($0 % 256)]) }
+        let records =
+            (0..<300).map { OutgoingRecord(topic: "marks", partition: Int32($0 % 7), key: nil, value: [UInt8($0 % 256)]) }
             + [OutgoingRecord(topic: "other", partition: 1, key: nil, value: [1])]
         #expect(try producer.sendAllBlocking(records) == 301)
         let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
@@ -199,7 +210,8 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
 
     @Test func rejectsUnknownProperties() {
         #expect(throws: KafkaError.self) {
-            _ = try KafkaProducer(configuration: KafkaConfiguration(brokers: "x:1", properties: ["no.such.property": "1"]), logger: quietLogger)
+            _ = try KafkaProducer(
+                configuration: KafkaConfiguration(brokers: "x:1", properties: ["no.such.property": "1"]), logger: quietLogger)
         }
     }
 }

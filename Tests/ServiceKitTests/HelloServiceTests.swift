@@ -6,8 +6,8 @@ import HummingbirdTesting
 import Kafka
 import Logging
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import WireFormat
 import WireSchema
 
@@ -91,12 +91,13 @@ enum HelloService: ServiceDefinition {
     static func openStore(path: String, logger: Logger) throws -> ServiceStore {
         try ServiceStore(path: path, projectionVersion: 1, logger: logger) { migrator in
             migrator.registerMigration("hello-v1") { db in
-                try db.execute(sql: """
-                    CREATE TABLE greeting (
-                        id TEXT NOT NULL UNIQUE, record TEXT NOT NULL, version INTEGER NOT NULL,
-                        created_at TEXT NOT NULL, created_by TEXT, updated_at TEXT NOT NULL, updated_by TEXT,
-                        last_event_id TEXT NOT NULL)
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE greeting (
+                            id TEXT NOT NULL UNIQUE, record TEXT NOT NULL, version INTEGER NOT NULL,
+                            created_at TEXT NOT NULL, created_by TEXT, updated_at TEXT NOT NULL, updated_by TEXT,
+                            last_event_id TEXT NOT NULL)
+                        """)
             }
         }
     }
@@ -150,7 +151,9 @@ enum HelloService: ServiceDefinition {
             try expectProblem(try await service.client.send(.get, "/greetings/g1"), .unauthorized)
             try expectProblem(try await service.client.send(.get, "/greetings/nobody", headers: auth), .notFound)
             #expect(try await service.client.send(.get, "/health/ready").status == .ok)
-            #expect(String(buffer: try await service.client.send(.get, "/metrics").body).contains(#"crm_records_applied_total{service="hello"} 2"#))
+            #expect(
+                String(buffer: try await service.client.send(.get, "/metrics").body).contains(
+                    #"crm_records_applied_total{service="hello"} 2"#))
 
             nonisolated(unsafe) var served: [String] = []
             try HelloService.dump(service.host.configuration) { served.append($0) }

@@ -5,7 +5,6 @@ import Kafka
 import Logging
 import ServiceKit
 import Testing
-import TestSupport
 import WireSchema
 
 /// A logger that says nothing below critical: tests assert on behaviour, not on log lines.

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Testing
 import WireFormat
+
 @testable import WireSchema
 
 @Suite struct EventDecodingTests {
@@ -9,7 +10,10 @@ import WireFormat
 
     @Test func ignoresUnknownFieldsAndDefaultsLists() throws {
         let event = try CounterpartyEvent.decode(type: "CounterpartyRegistered", data: Array(registered.utf8))
-        guard case .registered(let record) = event else { Issue.record("wrong case"); return }
+        guard case .registered(let record) = event else {
+            Issue.record("wrong case")
+            return
+        }
         #expect(record.id == "C-1")
         #expect(record.roles == [.customer])
         #expect(record.phones.isEmpty && record.tags.isEmpty && !record.archived)
@@ -32,13 +36,15 @@ import WireFormat
 
     @Test func errorsNameTheField() {
         do {
-            _ = try CounterpartyEvent.decode(type: "CounterpartyRegistered", data: Array(#"{"id":"C","kind":"organization","legalName":5}"#.utf8))
+            _ = try CounterpartyEvent.decode(
+                type: "CounterpartyRegistered", data: Array(#"{"id":"C","kind":"organization","legalName":5}"#.utf8))
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".contains("legalName"))
         }
         do {
-            _ = try CounterpartyEvent.decode(type: "CounterpartyRegistered", data: Array(#"{"id":"C","kind":"robot","legalName":"x"}"#.utf8))
+            _ = try CounterpartyEvent.decode(
+                type: "CounterpartyRegistered", data: Array(#"{"id":"C","kind":"robot","legalName":"x"}"#.utf8))
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".contains("kind"))
@@ -47,9 +53,9 @@ import WireFormat
 
     @Test func erpOrderAmountsAreExactFromNumbersAndStrings() throws {
         let json = #"""
-        {"eventId":"e1","type":"OrderPlaced","occurredAt":"2026-03-14T09:30:00Z","orderId":"SO-1","customerId":"C-1",
-         "currency":"EUR","lines":[{"sku":"A","quantity":2,"price":"100.10","cost":70.05},{"sku":"B","quantity":"0.3","price":0.1}]}
-        """#
+            {"eventId":"e1","type":"OrderPlaced","occurredAt":"2026-03-14T09:30:00Z","orderId":"SO-1","customerId":"C-1",
+             "currency":"EUR","lines":[{"sku":"A","quantity":2,"price":"100.10","cost":70.05},{"sku":"B","quantity":"0.3","price":0.1}]}
+            """#
         let order = try ERPOrderEvent.decode(Array(json.utf8))
         let lines = try #require(order.lines)
         let revenue = lines.reduce(Decimal(0)) { $0 + $1.quantity.value * $1.price.value }
@@ -66,7 +72,8 @@ import WireFormat
     }
 
     @Test func erpPurchaseContract() throws {
-        let placed = #"{"eventId":"p1","type":"PurchaseOrderPlaced","occurredAt":"2026-03-14T09:30:00Z","purchaseOrderId":"PO-77","supplierId":"S-1","promisedDate":"2026-03-20","lines":[{"sku":"A","quantity":10,"price":"5.00","rejectedQuantity":0}]}"#
+        let placed =
+            #"{"eventId":"p1","type":"PurchaseOrderPlaced","occurredAt":"2026-03-14T09:30:00Z","purchaseOrderId":"PO-77","supplierId":"S-1","promisedDate":"2026-03-20","lines":[{"sku":"A","quantity":10,"price":"5.00","rejectedQuantity":0}]}"#
         let event = try ERPPurchaseEvent.decode(Array(placed.utf8))
         #expect(event.promisedDate?.description == "2026-03-20")
         let badDate = placed.replacingOccurrences(of: "2026-03-20", with: "2026-02-30")
@@ -92,22 +99,38 @@ import WireFormat
     @Test func decodesMessagesOfTopicsWhoseServicesComeLater() throws {
         let deal = try MessageCatalog.decode(
             topic: Topics.deals, type: "DealOpened",
-            data: Array(#"{"id":"D-1","counterpartyId":"C-1","stage":"proposal","expectedAmount":"1250.50","probability":40,"expectedCloseDate":"2026-12-31","extra":1}"#.utf8))
-        guard case .opened(let opened) = try #require(deal as? DealEvent) else { Issue.record("not DealOpened"); return }
+            data: Array(
+                #"{"id":"D-1","counterpartyId":"C-1","stage":"proposal","expectedAmount":"1250.50","probability":40,"expectedCloseDate":"2026-12-31","extra":1}"#
+                    .utf8))
+        guard case .opened(let opened) = try #require(deal as? DealEvent) else {
+            Issue.record("not DealOpened")
+            return
+        }
         #expect(opened.expectedAmount?.value == ExactDecimal.parse("1250.50"))
         #expect(opened.expectedCloseDate?.description == "2026-12-31")
         #expect((deal as? DealEvent)?.key == "D-1")
 
-        let reminder = try #require(try MessageCatalog.decode(
-            topic: Topics.reminders, type: "ReminderDue",
-            data: Array(#"{"id":"r-1","recipientId":"S-1","kind":"birthday","dueAt":"2026-05-01T06:00:00Z","text":"Birthday"}"#.utf8)) as? ReminderEvent)
-        guard case .due(let due) = reminder else { Issue.record("not ReminderDue"); return }
+        let reminder = try #require(
+            try MessageCatalog.decode(
+                topic: Topics.reminders, type: "ReminderDue",
+                data: Array(#"{"id":"r-1","recipientId":"S-1","kind":"birthday","dueAt":"2026-05-01T06:00:00Z","text":"Birthday"}"#.utf8))
+                as? ReminderEvent)
+        guard case .due(let due) = reminder else {
+            Issue.record("not ReminderDue")
+            return
+        }
         #expect(due.kind == .birthday)
 
-        let segment = try #require(try MessageCatalog.decode(
-            topic: Topics.segments, type: "ClientClassified",
-            data: Array(#"{"clientId":"C-1","runId":"run-1","asOf":"2026-11-29","abcClass":"A","status":"one-time","parameters":{"periods":12}}"#.utf8)) as? SegmentEvent)
-        guard case .clientClassified(let classification) = segment else { Issue.record("not ClientClassified"); return }
+        let segment = try #require(
+            try MessageCatalog.decode(
+                topic: Topics.segments, type: "ClientClassified",
+                data: Array(
+                    #"{"clientId":"C-1","runId":"run-1","asOf":"2026-11-29","abcClass":"A","status":"one-time","parameters":{"periods":12}}"#
+                        .utf8)) as? SegmentEvent)
+        guard case .clientClassified(let classification) = segment else {
+            Issue.record("not ClientClassified")
+            return
+        }
         #expect(classification.status == .oneTime)
         #expect(classification.parameters?["periods"] == .number("12"))
         #expect(segment.key == "C-1")
@@ -124,12 +147,15 @@ import WireFormat
     }
 
     @Test func refusesUnknownTypesAndBadData() {
-        #expect(throws: WireFormatError.self) { try MessageCatalog.decode(topic: Topics.deals, type: "DealTeleported", data: Array("{}".utf8)) }
+        #expect(throws: WireFormatError.self) {
+            try MessageCatalog.decode(topic: Topics.deals, type: "DealTeleported", data: Array("{}".utf8))
+        }
         #expect(throws: WireFormatError.self) {
             try MessageCatalog.decode(topic: Topics.deals, type: "DealClosed", data: Array(#"{"id":"D","outcome":"maybe"}"#.utf8))
         }
         #expect(throws: WireFormatError.self) {
-            try MessageCatalog.decode(topic: Topics.campaigns, type: "CampaignCostRecorded", data: Array(#"{"id":"K","amount":"12,5"}"#.utf8))
+            try MessageCatalog.decode(
+                topic: Topics.campaigns, type: "CampaignCostRecorded", data: Array(#"{"id":"K","amount":"12,5"}"#.utf8))
         }
     }
 }

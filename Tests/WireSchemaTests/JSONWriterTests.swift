@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WireFormat
+
 @testable import WireSchema
 
 @Suite struct JSONWriterTests {

@@ -37,8 +37,10 @@ struct ContactPersonController {
         let text = persons.map { VCard.write($0.record, organization: owner.record.legalName, version: version) }.joined()
         return Response(
             status: .ok,
-            headers: [.contentType: "text/vcard; charset=utf-8",
-                      .contentDisposition: "attachment; filename=\"contact-persons-\(owner.record.id).vcf\""],
+            headers: [
+                .contentType: "text/vcard; charset=utf-8",
+                .contentDisposition: "attachment; filename=\"contact-persons-\(owner.record.id).vcf\"",
+            ],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
@@ -110,7 +112,8 @@ struct ContactPersonController {
         let persons = try await self.context.read { db in
             try StoredContactPerson.fetchAll(db, counterpartyIds: try StoredCounterparty.absorbedIds(db, root: owner.record.id))
         }
-        return try jsonResponse(Page(items: persons.map { ContactPersonResource(stored: $0, counterpartyId: owner.record.id) }, nextCursor: nil))
+        return try jsonResponse(
+            Page(items: persons.map { ContactPersonResource(stored: $0, counterpartyId: owner.record.id) }, nextCursor: nil))
     }
 
     @Sendable func add(_ request: Request, context: CRMRequestContext) async throws -> Response {
@@ -168,8 +171,11 @@ struct ContactPersonController {
         return Response(status: .noContent)
     }
 
-    private func update(_ current: StoredContactPerson, to person: ContactPerson, owner: String, user: ActingUser) async throws -> Response {
-        if person == current.record { return try resourceResponse(ContactPersonResource(stored: current, counterpartyId: owner), current.bookkeeping) }
+    private func update(_ current: StoredContactPerson, to person: ContactPerson, owner: String, user: ActingUser) async throws -> Response
+    {
+        if person == current.record {
+            return try resourceResponse(ContactPersonResource(stored: current, counterpartyId: owner), current.bookkeeping)
+        }
         let stored: StoredContactPerson = try await context.publish(
             CounterpartyEvent.contactPersonUpdated(person), by: user, readBack: person.id,
             conflict: Problem.conflict("contact person '\(person.id)' was changed or removed concurrently"))
@@ -182,7 +188,8 @@ struct ContactPersonController {
         let personId = try context.parameters.require("personId")
         let found = try await self.context.read { db -> StoredContactPerson? in
             guard let person = try StoredContactPerson.fetch(db, id: personId),
-                  try StoredCounterparty.resolve(db, id: person.record.counterpartyId) == owner else { return nil }
+                try StoredCounterparty.resolve(db, id: person.record.counterpartyId) == owner
+            else { return nil }
             return person
         }
         guard let person = found else { throw Problem.notFound("counterparty '\(owner)' has no contact person '\(personId)'") }

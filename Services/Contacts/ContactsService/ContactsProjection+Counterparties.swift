@@ -11,11 +11,12 @@ extension ContactsProjection {
         case .registered(let record):
             try register(record, json: try json ?? WireEncoder.encode(record), stamp, db)
         case .updated(let record):
-            let statement = try db.cachedStatement(sql: """
-                UPDATE counterparty SET tax_id = ?, responsible_manager_id = ?, archived = ?, name_key = ?,
-                    record = ?, version = version + 1, updated_at = ?, updated_by = ?
-                WHERE id = ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE counterparty SET tax_id = ?, responsible_manager_id = ?, archived = ?, name_key = ?,
+                        record = ?, version = version + 1, updated_at = ?, updated_by = ?
+                    WHERE id = ?
+                    """)
             statement.setUncheckedArguments([
                 record.taxId, record.responsibleManagerId, record.archived, normalization.nameKey(record.legalName),
                 String(decoding: try json ?? WireEncoder.encode(record), as: UTF8.self), stamp.time, stamp.actor, record.id,
@@ -31,10 +32,12 @@ extension ContactsProjection {
                 throw ProjectionRejection("counterparty '\(reference.id)' does not exist")
             }
             stored.record.archived = archived
-            try db.cachedStatement(sql: """
-                UPDATE counterparty SET archived = ?, record = ?, version = version + 1, updated_at = ?, updated_by = ?
-                WHERE id = ?
-                """).execute(arguments: [archived, try encodedRecord(stored.record), stamp.time, stamp.actor, reference.id])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE counterparty SET archived = ?, record = ?, version = version + 1, updated_at = ?, updated_by = ?
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [archived, try encodedRecord(stored.record), stamp.time, stamp.actor, reference.id])
         case .contactPersonAdded(let person):
             guard try counterpartyExists(person.counterpartyId, db) else {
                 throw ProjectionRejection("contact person '\(person.id)': counterparty '\(person.counterpartyId)' does not exist")
@@ -50,7 +53,7 @@ extension ContactsProjection {
             try markDirty(person.counterpartyId, db)
         case .contactPersonRemoved(let reference):
             try db.cachedStatement(sql: "DELETE FROM contact_person WHERE id = ? AND counterparty_id = ?").execute(
-                           arguments: [reference.id, reference.counterpartyId])
+                arguments: [reference.id, reference.counterpartyId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(reference.counterpartyId)' has no contact person '\(reference.id)'")
             }
@@ -60,20 +63,24 @@ extension ContactsProjection {
             if try StoredCounterparty.resolve(db, id: merge.survivorId) == merge.mergedId {
                 throw ProjectionRejection("merging '\(merge.mergedId)' into '\(merge.survivorId)' would make a cycle")
             }
-            try db.cachedStatement(sql: """
-                UPDATE counterparty SET merged_into = ?, version = version + 1, updated_at = ?, updated_by = ?
-                WHERE id = ? AND merged_into IS NULL
-                """).execute(arguments: [merge.survivorId, stamp.time, stamp.actor, merge.mergedId])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE counterparty SET merged_into = ?, version = version + 1, updated_at = ?, updated_by = ?
+                    WHERE id = ? AND merged_into IS NULL
+                    """
+            ).execute(arguments: [merge.survivorId, stamp.time, stamp.actor, merge.mergedId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(merge.mergedId)' does not exist or is already merged")
             }
-try markDirty(merge.mergedId, db)
+            try markDirty(merge.mergedId, db)
             try markDirty(merge.survivorId, db)
         case .mergeUndone(let merge):
-            try db.cachedStatement(sql: """
-                UPDATE counterparty SET merged_into = NULL, version = version + 1, updated_at = ?, updated_by = ?
-                WHERE id = ? AND merged_into = ?
-                """).execute(arguments: [stamp.time, stamp.actor, merge.mergedId, merge.survivorId])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE counterparty SET merged_into = NULL, version = version + 1, updated_at = ?, updated_by = ?
+                    WHERE id = ? AND merged_into = ?
+                    """
+            ).execute(arguments: [stamp.time, stamp.actor, merge.mergedId, merge.survivorId])
             if db.changesCount == 0 {
                 throw ProjectionRejection("counterparty '\(merge.mergedId)' is not merged into '\(merge.survivorId)'")
             }
@@ -85,17 +92,20 @@ try markDirty(merge.mergedId, db)
     /// Registers a counterparty with everything derived from it; refuses an id that exists (the
     /// event is dead-lettered). Public so the benchmark's raw-SQLite reference writes exactly
     /// what a replay writes.
-    public func register(_ record: CounterpartyRecord, json: [UInt8], time: String, actor: String?, eventId: String, in db: Database) throws {
+    public func register(_ record: CounterpartyRecord, json: [UInt8], time: String, actor: String?, eventId: String, in db: Database) throws
+    {
         try register(record, json: json, EventStamp(time: time, actor: actor, eventId: eventId), db)
     }
 
     func register(_ record: CounterpartyRecord, json: [UInt8], _ stamp: EventStamp, _ db: Database) throws {
-        let statement = try RawStatement(db, sql: """
-            INSERT INTO counterparty(id, tax_id, responsible_manager_id, archived, name_key, completeness, record, version,
-                                     created_at, created_by, updated_at, updated_by, registration_event_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO NOTHING
-            """)
+        let statement = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO counterparty(id, tax_id, responsible_manager_id, archived, name_key, completeness, record, version,
+                                         created_at, created_by, updated_at, updated_by, registration_event_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO NOTHING
+                """)
         statement.bind(1, record.id)
         statement.bind(2, record.taxId)
         statement.bind(3, record.responsibleManagerId)
@@ -128,9 +138,11 @@ try markDirty(merge.mergedId, db)
         if replacing {
             try db.cachedStatement(sql: "DELETE FROM counterparty_identity WHERE counterparty_id = ?").execute(arguments: [id])
         }
-        let insert = try RawStatement(db, sql: """
-            INSERT INTO counterparty_identity(kind, value, counterparty_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
-            """)
+        let insert = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO counterparty_identity(kind, value, counterparty_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+                """)
         for (kind, value) in identities {
             insert.bind(1, kind.rawValue)
             insert.bind(2, value)

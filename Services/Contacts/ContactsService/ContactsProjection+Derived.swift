@@ -1,7 +1,7 @@
 import EventStore
 import Foundation
-import ServiceKit
 import GRDB
+import ServiceKit
 import Synchronization
 import WireFormat
 import WireSchema
@@ -40,7 +40,9 @@ extension ContactsProjection {
     public func finishBatch(in db: Database, bulkLoading: Bool) throws {
         if bulkLoading {
             _ = searchRowsWritten.take()  // merged once at the end
-            try db.cachedStatement(sql: "INSERT INTO contacts_stale(id) SELECT id FROM temp.contacts_dirty WHERE true ON CONFLICT DO NOTHING").execute()
+            try db.cachedStatement(
+                sql: "INSERT INTO contacts_stale(id) SELECT id FROM temp.contacts_dirty WHERE true ON CONFLICT DO NOTHING"
+            ).execute()
             try db.cachedStatement(sql: "DELETE FROM temp.contacts_dirty").execute()
             return
         }
@@ -78,8 +80,9 @@ extension ContactsProjection {
         var stale = Set<Int64>()
         var roots: [String: Int64] = [:]
         for id in ids {
-            guard let own = try Row.fetchOne(
-                try db.cachedStatement(sql: "SELECT rowid, merged_into FROM counterparty WHERE id = ?"), arguments: [id])
+            guard
+                let own = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT rowid, merged_into FROM counterparty WHERE id = ?"), arguments: [id])
             else { continue }
             let ownRowid: Int64 = own[0]
             stale.insert(ownRowid)
@@ -88,7 +91,8 @@ extension ContactsProjection {
                 try db.cachedStatement(sql: "UPDATE counterparty SET completeness = 0 WHERE id = ?").execute(arguments: [id])
             }
             guard let root = try StoredCounterparty.resolve(db, id: id),
-                  let rootRowid = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT rowid FROM counterparty WHERE id = ?"), arguments: [root])
+                let rootRowid = try Int64.fetchOne(
+                    try db.cachedStatement(sql: "SELECT rowid FROM counterparty WHERE id = ?"), arguments: [root])
             else { continue }
             roots[root] = rootRowid
             stale.insert(rootRowid)
@@ -117,5 +121,10 @@ final class SearchRowCount: Sendable {
 
     func add(_ rows: Int) { count.withLock { $0 += rows } }
 
-    func take() -> Int { count.withLock { count in defer { count = 0 }; return count } }
+    func take() -> Int {
+        count.withLock { count in
+            defer { count = 0 }
+            return count
+        }
+    }
 }

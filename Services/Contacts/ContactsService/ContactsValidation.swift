@@ -104,7 +104,8 @@ extension Validation {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let components = DateComponents(year: year ?? 2000, month: month, day: day)
         guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day,
-              calendar.component(.month, from: date) == month else { return false }
+            calendar.component(.month, from: date) == month
+        else { return false }
         return year == nil || date <= Date()
     }
 }

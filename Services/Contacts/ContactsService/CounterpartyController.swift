@@ -71,10 +71,11 @@ struct CounterpartyController {
         guard let query = CounterpartySearch.Query(text, normalization: self.context.normalization) else {
             throw Problem.badRequest("q must contain at least one letter or digit")
         }
-        let offset = try request.uri.queryParameters.get("cursor").map { cursor -> Int in
-            guard let offset = Int(try Cursor.decode(cursor)), offset >= 0 else { throw Problem.badRequest("invalid cursor") }
-            return offset
-        } ?? 0
+        let offset =
+            try request.uri.queryParameters.get("cursor").map { cursor -> Int in
+                guard let offset = Int(try Cursor.decode(cursor)), offset >= 0 else { throw Problem.badRequest("invalid cursor") }
+                return offset
+            } ?? 0
         let page = try await self.context.read { db in
             try CounterpartySearch.run(db, query: query, filter: filter, offset: offset, limit: limit)
         }
@@ -110,7 +111,9 @@ struct CounterpartyController {
         return try await update(current, to: try Validation.normalized(record), request: request, user: user)
     }
 
-    private func update(_ current: StoredCounterparty, to record: CounterpartyRecord, request: Request, user: ActingUser) async throws -> Response {
+    private func update(
+        _ current: StoredCounterparty, to record: CounterpartyRecord, request: Request, user: ActingUser
+    ) async throws -> Response {
         if record == current.record { return try resourceResponse(CounterpartyResource(current), current.bookkeeping) }
         let allowDuplicates = try allowsDuplicates(request)
         try await context.commandLocks.withLock(lockKeys(record, previous: current.record)) {
@@ -154,7 +157,9 @@ struct CounterpartyController {
     }
 
     /// Only what this change adds: a duplicate accepted earlier does not block later edits.
-    private func addedIdentities(_ record: CounterpartyRecord, previous: CounterpartyRecord?) -> [(ContactNormalization.IdentityKind, String)] {
+    private func addedIdentities(
+        _ record: CounterpartyRecord, previous: CounterpartyRecord?
+    ) -> [(ContactNormalization.IdentityKind, String)] {
         let before = Set((previous.map(context.normalization.identities(of:)) ?? []).map(ContactNormalization.key))
         return context.normalization.identities(of: record).filter { !before.contains(ContactNormalization.key($0)) }
     }

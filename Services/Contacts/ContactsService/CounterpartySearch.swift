@@ -1,6 +1,6 @@
 import Foundation
-import ServiceKit
 import GRDB
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -56,8 +56,14 @@ enum CounterpartySearch {
     ) throws -> (items: [StoredCounterparty], more: Bool) {
         var conditions = ["c.merged_into IS NULL"]
         var filterArguments: StatementArguments = []
-        if let archived = filter.archived { conditions.append("c.archived = ?"); filterArguments += [archived] }
-        if let manager = filter.responsibleManagerId { conditions.append("c.responsible_manager_id = ?"); filterArguments += [manager] }
+        if let archived = filter.archived {
+            conditions.append("c.archived = ?")
+            filterArguments += [archived]
+        }
+        if let manager = filter.responsibleManagerId {
+            conditions.append("c.responsible_manager_id = ?")
+            filterArguments += [manager]
+        }
         if let role = filter.role {
             conditions.append("EXISTS (SELECT 1 FROM json_each(c.record, '$.roles') WHERE value = ?)")
             filterArguments += [role.rawValue]
@@ -78,13 +84,16 @@ enum CounterpartySearch {
             .joined(separator: ", ")
         let rows: [Row]
         if ranked == terms {
-            rows = try Row.fetchAll(db, sql: """
-                SELECT \(columns) \(matching)
-                ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
-                """, arguments: [expression] + filterArguments + [limit + 1, offset])
+            rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(columns) \(matching)
+                    ORDER BY bm25(counterparty_search, 10.0, 5.0, 2.0), c.id LIMIT ? OFFSET ?
+                    """, arguments: [expression] + filterArguments + [limit + 1, offset])
         } else {
-            rows = try Row.fetchAll(db, sql: rankedOnRarerWordsSQL(columns: columns, matching: matching),
-                                    arguments: [ranked.joined(separator: " AND ")] + filterArguments + [expression, limit + 1, offset])
+            rows = try Row.fetchAll(
+                db, sql: rankedOnRarerWordsSQL(columns: columns, matching: matching),
+                arguments: [ranked.joined(separator: " AND ")] + filterArguments + [expression, limit + 1, offset])
         }
         return (try rows.prefix(limit).map(StoredCounterparty.init(row:)), rows.count > limit)
     }
@@ -116,9 +125,12 @@ enum CounterpartySearch {
         if terms.count < 2 { return terms }
         let rare = try terms.filter { term in
             if term.hasSuffix("*") { return true }
-            let rows = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM (SELECT 1 FROM counterparty_search WHERE counterparty_search MATCH ? LIMIT ?)
-                """, arguments: [term, commonWordRows + 1]) ?? 0
+            let rows =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM (SELECT 1 FROM counterparty_search WHERE counterparty_search MATCH ? LIMIT ?)
+                        """, arguments: [term, commonWordRows + 1]) ?? 0
             return rows <= commonWordRows
         }
         return rare.isEmpty ? terms : rare

@@ -1,6 +1,6 @@
 import Foundation
-import ServiceKit
 import GRDB
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -19,7 +19,8 @@ enum Duplicates {
     ) throws -> Match? {
         for (kind, value) in identities {
             let owners = try String.fetchAll(
-                try db.cachedStatement(sql: "SELECT counterparty_id FROM counterparty_identity WHERE kind = ? AND value = ? ORDER BY counterparty_id"),
+                try db.cachedStatement(
+                    sql: "SELECT counterparty_id FROM counterparty_identity WHERE kind = ? AND value = ? ORDER BY counterparty_id"),
                 arguments: [kind.rawValue, value])
             for owner in owners {
                 guard let root = try StoredCounterparty.resolve(db, id: owner), root != excludingRoot else { continue }
@@ -64,25 +65,33 @@ enum Duplicates {
 
     private static func candidateValues(_ db: Database, reason: String, after: String?, limit: Int) throws -> [String] {
         if reason == "name" {
-            return try String.fetchAll(try db.cachedStatement(sql: """
-                SELECT name_key FROM counterparty WHERE name_key > ? GROUP BY name_key HAVING count(*) > 1 ORDER BY name_key LIMIT ?
-                """), arguments: [after ?? "", limit])
+            return try String.fetchAll(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT name_key FROM counterparty WHERE name_key > ? GROUP BY name_key HAVING count(*) > 1 ORDER BY name_key LIMIT ?
+                        """), arguments: [after ?? "", limit])
         }
-        return try String.fetchAll(try db.cachedStatement(sql: """
-            SELECT value FROM counterparty_identity WHERE kind = ? AND value > ? GROUP BY value HAVING count(*) > 1 ORDER BY value LIMIT ?
-            """), arguments: [reason, after ?? "", limit])
+        return try String.fetchAll(
+            try db.cachedStatement(
+                sql: """
+                    SELECT value FROM counterparty_identity WHERE kind = ? AND value > ? GROUP BY value HAVING count(*) > 1 ORDER BY value LIMIT ?
+                    """), arguments: [reason, after ?? "", limit])
     }
 
     private static func unmergedMembers(_ db: Database, reason: String, value: String) throws -> [String] {
         if reason == "name" {
-            return try String.fetchAll(try db.cachedStatement(sql: """
-                SELECT id FROM counterparty WHERE name_key = ? AND merged_into IS NULL ORDER BY id
-                """), arguments: [value])
+            return try String.fetchAll(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT id FROM counterparty WHERE name_key = ? AND merged_into IS NULL ORDER BY id
+                        """), arguments: [value])
         }
-        return try String.fetchAll(try db.cachedStatement(sql: """
-            SELECT c.id FROM counterparty_identity i JOIN counterparty c ON c.id = i.counterparty_id
-            WHERE i.kind = ? AND i.value = ? AND c.merged_into IS NULL ORDER BY c.id
-            """), arguments: [reason, value])
+        return try String.fetchAll(
+            try db.cachedStatement(
+                sql: """
+                    SELECT c.id FROM counterparty_identity i JOIN counterparty c ON c.id = i.counterparty_id
+                    WHERE i.kind = ? AND i.value = ? AND c.merged_into IS NULL ORDER BY c.id
+                    """), arguments: [reason, value])
     }
 }
 

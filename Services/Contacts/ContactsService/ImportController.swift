@@ -1,9 +1,9 @@
 import EventStore
 import Foundation
-import Platform
 import GRDB
 import Hummingbird
 import Kafka
+import Platform
 import ServiceKit
 import WireFormat
 import WireSchema
@@ -126,12 +126,14 @@ struct ImportSession {
                 guard let role = CounterpartyRole(rawValue: name) else { throw Problem.unprocessable("unknown role '\(name)'") }
                 return role
             }
-            let record = try Validation.normalized(CounterpartyRecord(
-                id: id, kind: kind, roles: roles, legalName: cell("legalName") ?? "", shortName: cell("shortName"), taxId: cell("taxId"),
-                addresses: Addresses(legal: cell("legalAddress"), actual: cell("actualAddress"), delivery: cell("deliveryAddress")),
-                phones: list("phones"), emails: list("emails"), website: cell("website"),
-                responsibleManagerId: cell("responsibleManagerId"), source: cell("source"), tags: list("tags"), notes: cell("notes"),
-                archived: cell("archived") == "true"))
+            let record = try Validation.normalized(
+                CounterpartyRecord(
+                    id: id, kind: kind, roles: roles, legalName: cell("legalName") ?? "", shortName: cell("shortName"),
+                    taxId: cell("taxId"),
+                    addresses: Addresses(legal: cell("legalAddress"), actual: cell("actualAddress"), delivery: cell("deliveryAddress")),
+                    phones: list("phones"), emails: list("emails"), website: cell("website"),
+                    responsibleManagerId: cell("responsibleManagerId"), source: cell("source"), tags: list("tags"), notes: cell("notes"),
+                    archived: cell("archived") == "true"))
             // Against the rows before it in the file (the store is checked per batch).
             if !seenIds.insert(record.id).inserted { throw Problem.unprocessable("id '\(record.id)' appears earlier in the file") }
             let identities = allowDuplicates ? [] : context.normalization.identities(of: record)
@@ -171,7 +173,8 @@ struct ImportSession {
                 } else if let manager = row.record.responsibleManagerId, staffToCheck.contains(manager), !staff.contains(manager) {
                     refusals[index] = "responsibleManagerId: no staff member '\(manager)'"
                 } else if !allowDuplicates,
-                          let match = try Duplicates.firstMatch(db, identities: row.identities, excludingRoot: nil) {
+                    let match = try Duplicates.firstMatch(db, identities: row.identities, excludingRoot: nil)
+                {
                     refusals[index] = "counterparty '\(match.counterpartyId)' already has this \(match.kind.label) (\(match.value))"
                 }
             }

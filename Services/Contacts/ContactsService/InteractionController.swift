@@ -42,7 +42,8 @@ struct InteractionController {
         let user = try context.requireUser()
         let owner = try await self.context.counterparty(try context.parameters.require("id")).record.id
         let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
-        let interaction = try Validation.normalized(draft.interaction(id: draft.id ?? TimeOrderedID.make(), counterpartyId: owner, defaultTime: Date()))
+        let interaction = try Validation.normalized(
+            draft.interaction(id: draft.id ?? TimeOrderedID.make(), counterpartyId: owner, defaultTime: Date()))
         if try await self.context.read({ db in try StoredInteraction.fetch(db, id: interaction.id) }) != nil {
             throw Problem.conflict("interaction '\(interaction.id)' already exists", extensions: ["existingId": interaction.id])
         }
@@ -63,7 +64,8 @@ struct InteractionController {
         if let kinds = query.get("kind") {
             filter.kinds = try kinds.split(separator: ",").map { name in
                 guard let kind = InteractionKind(rawValue: String(name)) else {
-                    throw Problem.badRequest("kind must be a comma-separated list of \(InteractionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw Problem.badRequest(
+                        "kind must be a comma-separated list of \(InteractionKind.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return kind
             }
@@ -71,7 +73,8 @@ struct InteractionController {
         filter.from = try query.get("from").map { try time($0, "from") }
         filter.to = try query.get("to").map { try time($0, "to") }
         let after = try query.get("cursor").map { cursor -> StoredInteraction.Position in
-            guard let position = try? WireDecoder.decode(StoredInteraction.Position.self, from: Array(try Cursor.decode(cursor).utf8)) else {
+            guard let position = try? WireDecoder.decode(StoredInteraction.Position.self, from: Array(try Cursor.decode(cursor).utf8))
+            else {
                 throw Problem.badRequest("invalid cursor")
             }
             return position
@@ -81,7 +84,9 @@ struct InteractionController {
             try StoredInteraction.timeline(
                 db, counterpartyIds: try StoredCounterparty.absorbedIds(db, root: owner), filter: chosen, after: after, limit: limit)
         }
-        let next = try page.more ? page.items.last.map { Cursor.encode(String(decoding: try WireEncoder.encode($0.position), as: UTF8.self)) } : nil
+        let next =
+            try page.more
+            ? page.items.last.map { Cursor.encode(String(decoding: try WireEncoder.encode($0.position), as: UTF8.self)) } : nil
         return try jsonResponse(Page(items: page.items.map { InteractionResource(stored: $0, counterpartyId: owner) }, nextCursor: next))
     }
 

@@ -68,10 +68,12 @@ struct MergeController {
         let survivorId = try context.parameters.require("id")
         let mergedId = try context.parameters.require("mergedId")
         guard let merged = try await self.context.read({ db in try StoredCounterparty.fetchRow(db, id: mergedId) }),
-              merged.mergedInto == survivorId else {
+            merged.mergedInto == survivorId
+        else {
             throw Problem.notFound("counterparty '\(mergedId)' is not merged into '\(survivorId)'")
         }
-        try await self.context.publish(CounterpartyEvent.mergeUndone(CounterpartyMerge(mergedId: mergedId, survivorId: survivorId)), by: user)
+        try await self.context.publish(
+            CounterpartyEvent.mergeUndone(CounterpartyMerge(mergedId: mergedId, survivorId: survivorId)), by: user)
         let restored = try await self.context.counterparty(mergedId)
         return try resourceResponse(CounterpartyResource(restored), restored.bookkeeping)
     }

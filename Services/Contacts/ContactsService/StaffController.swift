@@ -32,7 +32,8 @@ struct StaffController {
         var active: Bool?
 
         func member(id: String) -> StaffMember {
-            StaffMember(id: id, name: name, email: email, role: role, supervisorId: supervisorId, timeZone: timeZone, active: active ?? true)
+            StaffMember(
+                id: id, name: name, email: email, role: role, supervisorId: supervisorId, timeZone: timeZone, active: active ?? true)
         }
     }
 
@@ -51,7 +52,8 @@ struct StaffController {
                 conflict: Problem.conflict(
                     "staff member '\(member.id)' was registered concurrently by another request", extensions: ["existingId": member.id]))
         }
-        return try resourceResponse(StaffMemberResource(stored: stored), stored.bookkeeping, status: .created, location: "/staff/\(member.id)")
+        return try resourceResponse(
+            StaffMemberResource(stored: stored), stored.bookkeeping, status: .created, location: "/staff/\(member.id)")
     }
 
     @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
@@ -165,14 +167,19 @@ struct CompletenessReport: Encodable, Sendable {
     /// only those that absorbed merged ones are read one by one, with what they absorbed.
     static func build(_ db: Database, staffId: String) throws -> CompletenessReport {
         let owned = "responsible_manager_id = ? AND merged_into IS NULL AND archived = 0"
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT c.id, c.record, EXISTS (SELECT 1 FROM counterparty m WHERE m.merged_into = c.id) AS absorbs
-            FROM counterparty c WHERE \(owned) ORDER BY c.id
-            """, arguments: [staffId])
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT c.id, c.record, EXISTS (SELECT 1 FROM counterparty m WHERE m.merged_into = c.id) AS absorbs
+                FROM counterparty c WHERE \(owned) ORDER BY c.id
+                """, arguments: [staffId])
         var personsOf: [String: [ContactPerson]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT p.record FROM contact_person p WHERE p.counterparty_id IN (SELECT id FROM counterparty WHERE \(owned))
-            """, arguments: [staffId]) {
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT p.record FROM contact_person p WHERE p.counterparty_id IN (SELECT id FROM counterparty WHERE \(owned))
+                """, arguments: [staffId])
+        {
             let person = try decodeStoredRecord(ContactPerson.self, row)
             personsOf[person.counterpartyId, default: []].append(person)
         }
@@ -194,12 +201,15 @@ struct CompletenessReport: Encodable, Sendable {
             for item in Completeness.filledItems(own, persons: persons) { filled[item, default: 0] += 1 }
             total += Completeness.percent(own, persons: persons)
         }
-        let mean: Decimal? = rows.isEmpty ? nil : {
-            var value = Decimal(total) / Decimal(rows.count)
-            var rounded = Decimal()
-            NSDecimalRound(&rounded, &value, 1, .plain)
-            return rounded
-        }()
+        let mean: Decimal? =
+            rows.isEmpty
+            ? nil
+            : {
+                var value = Decimal(total) / Decimal(rows.count)
+                var rounded = Decimal()
+                NSDecimalRound(&rounded, &value, 1, .plain)
+                return rounded
+            }()
         return CompletenessReport(staffId: staffId, counterparties: rows.count, completeness: mean, filled: filled)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import ServiceKit
 import GRDB
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -28,7 +28,8 @@ public struct StoredCounterparty: Sendable, Equatable {
 
     /// The row with this id, merged or not.
     public static func fetchRow(_ db: Database, id: String) throws -> StoredCounterparty? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM counterparty WHERE id = ?"), arguments: [id]).map(StoredCounterparty.init(row:))
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(columns) FROM counterparty WHERE id = ?"), arguments: [id]).map(
+            StoredCounterparty.init(row:))
     }
 
     /// The counterparty an id stands for: itself, or for a merged one the survivor it resolves to.
@@ -44,7 +45,10 @@ public struct StoredCounterparty: Sendable, Equatable {
     public static func resolve(_ db: Database, id: String) throws -> String? {
         var current = id
         for _ in 0..<64 {
-            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT merged_into FROM counterparty WHERE id = ?"), arguments: [current]) else {
+            guard
+                let row = try Row.fetchOne(
+                    try db.cachedStatement(sql: "SELECT merged_into FROM counterparty WHERE id = ?"), arguments: [current])
+            else {
                 return nil
             }
             guard let next: String = row["merged_into"] else { return current }
@@ -65,8 +69,11 @@ public struct StoredCounterparty: Sendable, Equatable {
 
     /// The records of `root` and of every counterparty merged into it, in id order.
     static func absorbedRecords(_ db: Database, root: String) throws -> [CounterpartyRecord] {
-        try Row.fetchAll(try db.cachedStatement(sql: "\(absorbedCTE) SELECT record FROM counterparty WHERE id IN absorbed ORDER BY id"), arguments: [root])
-            .map { try decodeStoredRecord(CounterpartyRecord.self, $0) }
+        try Row.fetchAll(
+            try db.cachedStatement(sql: "\(absorbedCTE) SELECT record FROM counterparty WHERE id IN absorbed ORDER BY id"),
+            arguments: [root]
+        )
+        .map { try decodeStoredRecord(CounterpartyRecord.self, $0) }
     }
 
     public struct ListFilter: Sendable {
@@ -82,12 +89,23 @@ public struct StoredCounterparty: Sendable, Equatable {
 
     /// A page in id order after `afterId` (merged counterparties are not listed); fetches one extra
     /// row to know whether more follow.
-    public static func list(_ db: Database, filter: ListFilter, afterId: String?, limit: Int) throws -> (items: [StoredCounterparty], more: Bool) {
+    public static func list(_ db: Database, filter: ListFilter, afterId: String?, limit: Int) throws -> (
+        items: [StoredCounterparty], more: Bool
+    ) {
         var conditions = ["merged_into IS NULL"]
         var arguments: StatementArguments = []
-        if let afterId { conditions.append("id > ?"); arguments += [afterId] }
-        if let archived = filter.archived { conditions.append("archived = ?"); arguments += [archived] }
-        if let manager = filter.responsibleManagerId { conditions.append("responsible_manager_id = ?"); arguments += [manager] }
+        if let afterId {
+            conditions.append("id > ?")
+            arguments += [afterId]
+        }
+        if let archived = filter.archived {
+            conditions.append("archived = ?")
+            arguments += [archived]
+        }
+        if let manager = filter.responsibleManagerId {
+            conditions.append("responsible_manager_id = ?")
+            arguments += [manager]
+        }
         if let role = filter.role {
             conditions.append("EXISTS (SELECT 1 FROM json_each(record, '$.roles') WHERE value = ?)")
             arguments += [role.rawValue]

@@ -1,6 +1,6 @@
 import Foundation
-import ServiceKit
 import GRDB
+import ServiceKit
 import WireFormat
 import WireSchema
 
@@ -28,17 +28,25 @@ extension StoredEntity where Record == Interaction {
             conditions.append("kind IN (SELECT value FROM json_each(?))")
             arguments += [try encodedRecord(filter.kinds.map(\.rawValue))]
         }
-        if let from = filter.from { conditions.append("occurred_at >= ?"); arguments += [Timestamp.format(from)] }
-        if let to = filter.to { conditions.append("occurred_at < ?"); arguments += [Timestamp.format(to)] }
+        if let from = filter.from {
+            conditions.append("occurred_at >= ?")
+            arguments += [Timestamp.format(from)]
+        }
+        if let to = filter.to {
+            conditions.append("occurred_at < ?")
+            arguments += [Timestamp.format(to)]
+        }
         if let after {
             conditions.append("(occurred_at < ? OR (occurred_at = ? AND id < ?))")
             arguments += [after.occurredAt, after.occurredAt, after.id]
         }
         arguments += [limit + 1]
-        let rows = try Row.fetchAll(try db.cachedStatement(sql: """
-            SELECT \(columns), occurred_at AS position_time FROM interaction WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY occurred_at DESC, id DESC LIMIT ?
-            """), arguments: arguments)
+        let rows = try Row.fetchAll(
+            try db.cachedStatement(
+                sql: """
+                    SELECT \(columns), occurred_at AS position_time FROM interaction WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY occurred_at DESC, id DESC LIMIT ?
+                    """), arguments: arguments)
         return (try rows.prefix(limit).map(Self.init(row:)), rows.count > limit)
     }
 

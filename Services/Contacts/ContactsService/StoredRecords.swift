@@ -13,7 +13,10 @@ extension ContactPerson: StoredRecord {
 extension Interaction: StoredRecord {
     public static let table = "interaction"
     public var indexedColumns: [(name: String, value: (any DatabaseValueConvertible)?)] {
-        [("counterparty_id", counterpartyId), ("kind", kind.rawValue), ("occurred_at", Timestamp.format(occurredAt)), ("staff_id", staffId)]
+        [
+            ("counterparty_id", counterpartyId), ("kind", kind.rawValue), ("occurred_at", Timestamp.format(occurredAt)),
+            ("staff_id", staffId),
+        ]
     }
 }
 

@@ -57,10 +57,12 @@ public final class DevBroker: Sendable {
             for (index, record) in records.enumerated() where record.offset != Int64(index) {
                 throw KafkaError(message: "journal \(tp) is not contiguous at record \(index) (offset \(record.offset))")
             }
-            try producer.sendAllBlocking(records.map {
-                OutgoingRecord(topic: tp.topic, partition: tp.partition, key: $0.key, value: $0.value,
-                               headers: $0.headers, timestampMs: $0.timestampMs)
-            })
+            try producer.sendAllBlocking(
+                records.map {
+                    OutgoingRecord(
+                        topic: tp.topic, partition: tp.partition, key: $0.key, value: $0.value,
+                        headers: $0.headers, timestampMs: $0.timestampMs)
+                })
             let high = try cluster.watermarks(tp).high
             if high != Int64(records.count) {
                 throw KafkaError(message: "restored \(tp) to offset \(high), expected \(records.count)")
@@ -171,7 +173,8 @@ public final class DevBroker: Sendable {
         func brokers(_ word: String) throws -> [Int32] {
             if word == "all" { return cluster.brokerIds }
             guard let id = Int32(word), cluster.brokerIds.contains(id) else {
-                throw KafkaError(message: "unknown broker '\(word)' (brokers: \(cluster.brokerIds.map(String.init).joined(separator: ", ")), all)")
+                throw KafkaError(
+                    message: "unknown broker '\(word)' (brokers: \(cluster.brokerIds.map(String.init).joined(separator: ", ")), all)")
             }
             return [id]
         }
@@ -189,7 +192,8 @@ public final class DevBroker: Sendable {
                 try cluster.setLeader(topic: words[1], partition: partition, broker: broker)
             case ("request-errors", 4):
                 guard let api = MockCluster.API.allCases.first(where: { "\($0)".lowercased() == words[1].lowercased() }),
-                      let count = Int(words[2]), let code = Int32(words[3]) else {
+                    let count = Int(words[2]), let code = Int32(words[3])
+                else {
                     return "error request-errors produce|fetch|listoffsets|metadata|initproducerid COUNT KAFKA_ERROR_CODE"
                 }
                 cluster.pushRequestErrors(api: api, count: count, error: code)
@@ -203,7 +207,8 @@ public final class DevBroker: Sendable {
             case ("ping", 1):
                 break
             default:
-                return "error unknown command '\(line)'; commands: broker down|up N|all, rtt N|all MS, leader TOPIC P BROKER, request-errors API COUNT CODE, create-topic NAME P, watermarks TOPIC P, ping, quit"
+                return
+                    "error unknown command '\(line)'; commands: broker down|up N|all, rtt N|all MS, leader TOPIC P BROKER, request-errors API COUNT CODE, create-topic NAME P, watermarks TOPIC P, ping, quit"
             }
             return "ok"
         } catch {

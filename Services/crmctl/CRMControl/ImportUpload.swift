@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Streams a file to a service's import endpoint (`POST …/import`), reporting upload progress, and
@@ -56,7 +57,7 @@ public final class ImportUpload: NSObject, URLSessionTaskDelegate, @unchecked Se
 }
 
 /// A file as an input stream that reports how much of it has been read (= handed to the socket).
-final class CountingInputStream: InputStream, @unchecked Sendable {
+final class CountingInputStream: InputStream {
     private let handle: FileHandle
     private let total: Int64
     private let progress: @Sendable (Int64, Int64) -> Void
@@ -73,7 +74,10 @@ final class CountingInputStream: InputStream, @unchecked Sendable {
     }
 
     override func open() { status = .open }
-    override func close() { status = .closed; try? handle.close() }
+    override func close() {
+        status = .closed
+        try? handle.close()
+    }
     override var streamStatus: Stream.Status { status }
     override var hasBytesAvailable: Bool { !ended }
 
@@ -89,5 +93,7 @@ final class CountingInputStream: InputStream, @unchecked Sendable {
         return chunk.count
     }
 
-    override func getBuffer(_ buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, length len: UnsafeMutablePointer<Int>) -> Bool { false }
+    override func getBuffer(_ buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, length len: UnsafeMutablePointer<Int>) -> Bool {
+        false
+    }
 }

@@ -87,7 +87,8 @@ public final class Journal: @unchecked Sendable {
         let url = fileURL(tp)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: url.path),
-           !FileManager.default.createFile(atPath: url.path, contents: nil) {
+            !FileManager.default.createFile(atPath: url.path, contents: nil)
+        {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
         }
         let handle = try FileHandle(forWritingTo: url)
@@ -139,15 +140,17 @@ struct ByteReader {
     mutating func record(_ tp: TopicPartition, length: Int) -> ConsumedRecord? {
         let end = position + length
         guard let offset = integer(Int64.self), let timestamp = integer(Int64.self),
-              let key = blob(), let value = blob(), let headerCount = integer(UInt16.self) else { return nil }
+            let key = blob(), let value = blob(), let headerCount = integer(UInt16.self)
+        else { return nil }
         var headers: [KafkaHeader] = []
         for _ in 0..<headerCount {
             guard let nameLength = integer(UInt16.self), let name = bytes(Int(nameLength)), let headerValue = blob() else { return nil }
             headers.append(KafkaHeader(String(decoding: name, as: UTF8.self), headerValue))
         }
         guard position == end else { return nil }
-        return ConsumedRecord(topic: tp.topic, partition: tp.partition, offset: offset, key: key, value: value,
-                              headers: headers, timestampMs: timestamp)
+        return ConsumedRecord(
+            topic: tp.topic, partition: tp.partition, offset: offset, key: key, value: value,
+            headers: headers, timestampMs: timestamp)
     }
 }
 
@@ -158,7 +161,10 @@ extension Data {
     }
 
     mutating func appendBlob(_ bytes: [UInt8]?) {
-        guard let bytes else { appendLE(Int32(-1)); return }
+        guard let bytes else {
+            appendLE(Int32(-1))
+            return
+        }
         appendLE(Int32(bytes.count))
         append(contentsOf: bytes)
     }

@@ -57,13 +57,14 @@ public struct TopicContract: Sendable {
                 throw ContractError(description: "channel \(channel) names no writer (x-crm-writer)")
             }
             let messages = (body["messages"] as? [String: Any] ?? [:]).keys.sorted()
-            topics.append(Topic(
-                channel: channel,
-                spec: TopicSpec(name: address, partitions: Int32(partitions), replicationFactor: Int32(replicas), config: config),
-                writer: writer,
-                consumers: body["x-crm-consumers"] as? [String] ?? [],
-                key: body["x-crm-key"] as? String ?? "",
-                messages: messages))
+            topics.append(
+                Topic(
+                    channel: channel,
+                    spec: TopicSpec(name: address, partitions: Int32(partitions), replicationFactor: Int32(replicas), config: config),
+                    writer: writer,
+                    consumers: body["x-crm-consumers"] as? [String] ?? [],
+                    key: body["x-crm-key"] as? String ?? "",
+                    messages: messages))
         }
         return TopicContract(topics: topics)
     }

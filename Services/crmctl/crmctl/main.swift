@@ -1,9 +1,9 @@
 import ArgumentParser
 import CRMControl
 import Foundation
-import Platform
 import Kafka
 import Logging
+import Platform
 import ServiceKit
 
 @main
@@ -45,10 +45,12 @@ struct DevBrokerCommand: ParsableCommand {
         // Restore before announcing the address: a client must never see the log half restored.
         let restored = try broker.restore()
         writeLine(broker.bootstrapServers)
-        logger.info("dev broker ready", metadata: [
-            "bootstrap": "\(broker.bootstrapServers)", "topics": "\(options.contract.topics.count)",
-            "restored_records": "\(restored)", "journal": "\(options.dataDirectory ?? "off")",
-        ])
+        logger.info(
+            "dev broker ready",
+            metadata: [
+                "bootstrap": "\(broker.bootstrapServers)", "topics": "\(options.contract.topics.count)",
+                "restored_records": "\(restored)", "journal": "\(options.dataDirectory ?? "off")",
+            ])
         startThread(name: "journal") {
             do {
                 try broker.journalLoop()
@@ -108,8 +110,18 @@ struct Topics: ParsableCommand {
             let contract = try TopicContract.load(path: topics)
             var specs = contract.specs
             if let replicationFactor {
-                specs = specs.map { var spec = $0; spec.replicationFactor = replicationFactor; return spec }
-                if replicationFactor < 2 { specs = specs.map { var spec = $0; spec.config["min.insync.replicas"] = "1"; return spec } }
+                specs = specs.map {
+                    var spec = $0
+                    spec.replicationFactor = replicationFactor
+                    return spec
+                }
+                if replicationFactor < 2 {
+                    specs = specs.map {
+                        var spec = $0
+                        spec.config["min.insync.replicas"] = "1"
+                        return spec
+                    }
+                }
             }
             let admin = try KafkaAdmin(configuration: kafka, logger: Logger(label: "crmctl"))
             let outcomes = try admin.createTopics(specs)
@@ -118,8 +130,12 @@ struct Topics: ParsableCommand {
                 switch outcomes[spec.name] {
                 case .created?: writeLine("created \(spec.name) (\(spec.partitions) partitions)")
                 case .alreadyExists?: writeLine("exists  \(spec.name)")
-                case .failed(let reason)?: failed = true; writeLine("FAILED  \(spec.name): \(reason)")
-                case nil: failed = true; writeLine("FAILED  \(spec.name): no answer")
+                case .failed(let reason)?:
+                    failed = true
+                    writeLine("FAILED  \(spec.name): \(reason)")
+                case nil:
+                    failed = true
+                    writeLine("FAILED  \(spec.name): no answer")
                 }
             }
             if failed { throw ExitCode(1) }
@@ -133,7 +149,9 @@ struct Topics: ParsableCommand {
         func run() throws {
             for topic in try TopicContract.load(path: topics).topics {
                 let policy = topic.spec.config["cleanup.policy"] ?? "delete"
-                writeLine("\(topic.spec.name)\t\(topic.spec.partitions)p\t\(policy)\twriter=\(topic.writer)\tkey=\(topic.key)\tconsumers=\(topic.consumers.joined(separator: ","))")
+                writeLine(
+                    "\(topic.spec.name)\t\(topic.spec.partitions)p\t\(policy)\twriter=\(topic.writer)\tkey=\(topic.key)\tconsumers=\(topic.consumers.joined(separator: ","))"
+                )
             }
         }
     }
@@ -167,8 +185,9 @@ struct ImportCommand: AsyncParsableCommand {
         let upload = ImportUpload { sent, total in
             let seconds = max(Date().timeIntervalSince(started), 0.001)
             let percent = total > 0 ? Double(sent) * 100 / Double(total) : 0
-            let line = String(format: "\rsent %5.1f%% (%.1f of %.1f MB, %.1f MB/s)%@", percent, Double(sent) / 1e6,
-                              Double(total) / 1e6, Double(sent) / 1e6 / seconds, sent == total ? ", the service is applying the rows…" : "")
+            let line = String(
+                format: "\rsent %5.1f%% (%.1f of %.1f MB, %.1f MB/s)%@", percent, Double(sent) / 1e6,
+                Double(total) / 1e6, Double(sent) / 1e6 / seconds, sent == total ? ", the service is applying the rows…" : "")
             FileHandle.standardError.write(Data(line.utf8))
         }
         let result = try await upload.run(
@@ -176,7 +195,8 @@ struct ImportCommand: AsyncParsableCommand {
             token: token ?? ProcessInfo.processInfo.environment["CRM_TOKEN"])
         FileHandle.standardError.write(Data("\n".utf8))
         guard result.status == 200,
-              let report = try JSONSerialization.jsonObject(with: result.body) as? [String: Any] else {
+            let report = try JSONSerialization.jsonObject(with: result.body) as? [String: Any]
+        else {
             throw ImportFailure(description: "the service answered \(result.status): \(String(decoding: result.body, as: UTF8.self))")
         }
         let imported = report["imported"] as? Int ?? 0
