@@ -1,13 +1,14 @@
 # Builds every CRM executable; one image serves all services (the command picks the service).
 FROM swift:6.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev libjemalloc-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev libjemalloc-dev pkg-config python3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
 COPY Shared Shared
 COPY Services Services
 COPY Tests Tests
-RUN swift build -c release --static-swift-stdlib
+COPY scripts/build-release scripts/build-release
+RUN scripts/build-release --static-swift-stdlib
 # The executables and their resource bundles (the OpenAPI documents), which Bundle.module looks
 # for beside the executable. A failed build or copy fails the image.
 RUN bin="$(swift build -c release --show-bin-path)" && mkdir /out && cp "$bin"/crm* /out/ \

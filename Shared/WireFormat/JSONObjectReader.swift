@@ -24,22 +24,33 @@ public struct JSONObjectReader: ~Copyable {
     private enum State { case beforeOpening, first, next, closed }
 
     /// Reads the object that starts at `start` (after optional whitespace).
-    private init(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, path: String) {
+    @usableFromInline
+    init(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, path: String) {
         parser = JSONParser(bytes)
         parser.index = start
         self.path = path
     }
 
+    // The generic entry points are inlinable: the event types' readers live in other modules, and
+    // unspecialised, every record read would be returned and copied through its value witnesses.
+
     /// Reads one whole document: an object, and nothing after it. `path` prefixes field names in errors.
+    @inlinable
     public static func read<T>(_ bytes: [UInt8], path: String = "", _ body: (inout JSONObjectReader) throws -> T) throws -> T {
         try bytes.withUnsafeBufferPointer { buffer in
             var object = JSONObjectReader(buffer, at: 0, path: path)
             let value = try body(&object)
-            try object.finish()
-            object.parser.skipWhitespace()
-            if object.parser.index != buffer.count { throw object.parser.fail("unexpected data after the document") }
+            try object.finishDocument()
             return value
         }
+    }
+
+    /// The rest of the object skipped (still checked), then nothing but whitespace to the end.
+    @usableFromInline
+    mutating func finishDocument() throws {
+        try finish()
+        parser.skipWhitespace()
+        if parser.index != parser.bytes.count { throw parser.fail("unexpected data after the document") }
     }
 
     /// The name of the next member, with the parser on its value; nil after the last member.
@@ -205,6 +216,7 @@ public struct JSONObjectReader: ~Copyable {
     }
 
     /// One of an enumeration's raw values; nil for null.
+    @inlinable
     public mutating func optionalEnumeration<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ type: T.Type) throws -> T?
     where T.RawValue == String {
         guard let text = try optionalString(field) else { return nil }
@@ -212,36 +224,59 @@ public struct JSONObjectReader: ~Copyable {
     }
 
     /// A list of an enumeration's raw values; null is empty.
+    @inlinable
     public mutating func enumerations<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ type: T.Type) throws -> [T]
     where T.RawValue == String {
         try strings(field).map { try enumerationCase(field, $0, type) }
     }
 
-    private func enumerationCase<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ text: String, _ type: T.Type) throws -> T
+    @inlinable
+    func enumerationCase<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ text: String, _ type: T.Type) throws -> T
     where T.RawValue == String {
         guard let value = T(rawValue: text) else {
-            throw WireFormatError("'\(name(field))': '\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw notOneOf(field, text, T.allCases.map(\.rawValue))
         }
         return value
     }
 
+    @usableFromInline
+    func notOneOf(_ field: JSONFieldName, _ text: String, _ cases: [String]) -> WireFormatError {
+        WireFormatError("'\(name(field))': '\(text)' is not one of \(cases.joined(separator: ", "))")
+    }
+
     /// A nested object, read by `body` from the member's value; nil for null.
+    @inlinable
     public mutating func optionalObject<T>(_ field: JSONFieldName, _ body: (inout JSONObjectReader) throws -> T) throws -> T? {
-        defer { valueRead() }
-        if skipNull() { return nil }
-        var nested = JSONObjectReader(parser.bytes, at: parser.index, path: name(field))
+        guard var nested = beginNested(field) else { return nil }
         let value = try body(&nested)
+        try endNested(nested)
+        return value
+    }
+
+    /// A reader of the member's object value; nil (the value read) for null.
+    @usableFromInline
+    mutating func beginNested(_ field: JSONFieldName) -> JSONObjectReader? {
+        if skipNull() {
+            valueRead()
+            return nil
+        }
+        return JSONObjectReader(parser.bytes, at: parser.index, path: name(field))
+    }
+
+    /// Continues after a nested object once its reader is done with it.
+    @usableFromInline
+    mutating func endNested(_ nested: consuming JSONObjectReader) throws {
         try nested.finish()
         parser.index = nested.parser.index
-        return value
+        valueRead()
     }
 }
 
 /// A member name as `JSONObjectReader` found it; match it against literals in a `switch`. Only
 /// valid while its reader reads (it may point into the document's bytes).
 public struct JSONFieldName: CustomStringConvertible {
-    private let plain: UnsafeRawBufferPointer?
-    private let text: String?
+    @usableFromInline let plain: UnsafeRawBufferPointer?
+    @usableFromInline let text: String?
 
     init(plain: UnsafeRawBufferPointer) {
         self.plain = plain
@@ -255,6 +290,9 @@ public struct JSONFieldName: CustomStringConvertible {
 
     public var description: String { text ?? String(decoding: plain!, as: UTF8.self) }
 
+    /// Inlinable: a reader's `switch` calls it for each literal until one matches, and inlined the
+    /// literal's length is a constant, so most cases fail on the length alone.
+    @inlinable
     public static func ~= (pattern: StaticString, name: JSONFieldName) -> Bool {
         let count = pattern.utf8CodeUnitCount
         if let plain = name.plain {
@@ -270,6 +308,7 @@ public protocol JSONReadable {
 }
 
 extension JSONReadable {
+    @inlinable
     public static func read(_ bytes: [UInt8], path: String = "") throws -> Self {
         do {
             return try JSONObjectReader.read(bytes, path: path) { try Self(reading: &$0) }

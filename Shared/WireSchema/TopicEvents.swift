@@ -20,16 +20,18 @@ public protocol TopicEvents: Sendable {
     func encodeData() throws -> [UInt8]
 }
 
+// Inlinable, so that a caller in another module (every projection) gets these specialised for its
+// concrete events rather than calling through the protocol's witnesses on every record.
 extension TopicEvents {
     /// The message name (`ce_type`).
-    public var type: String { message.rawValue }
+    @inlinable public var type: String { message.rawValue }
 
     /// Every message of the topic, by name.
     public static var messageNames: [String] { Message.allCases.map(\.rawValue) }
 
     /// Decodes a record's data by its `ce_type`; an unknown type or bad data is a `WireFormatError`
     /// naming the field (the projector dead-letters the record with it).
-    public static func decode(type: String, data: [UInt8]) throws -> Self {
+    @inlinable public static func decode(type: String, data: [UInt8]) throws -> Self {
         guard let message = Message(rawValue: type) else {
             throw WireFormatError("unknown event type '\(type)' on \(topic)")
         }
