@@ -1,5 +1,7 @@
 """Steady-rate POST /counterparties on one keep-alive connection; prints latency percentiles.
-Usage: latency.py BASE_URL RATE_PER_SECOND SECONDS"""
+Usage: latency.py BASE_URL RATE_PER_SECOND SECONDS [FIRST_NUMBER]
+Each counterparty gets its own phone and e-mail from its number; runs against one topic must start
+at different FIRST_NUMBERs (default 0), or their creates are refused as duplicates."""
 import http.client
 import json
 import sys
@@ -7,6 +9,7 @@ import time
 import urllib.parse
 
 base, rate, duration = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 url = urllib.parse.urlparse(base)
 connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 
@@ -26,9 +29,9 @@ for i in range(20):
 latencies, failures = [], 0
 interval = 1.0 / rate
 start = time.perf_counter()
-n = 0
+n = first
 while time.perf_counter() - start < duration:
-    scheduled = start + n * interval
+    scheduled = start + (n - first) * interval
     delay = scheduled - time.perf_counter()
     if delay > 0:
         time.sleep(delay)

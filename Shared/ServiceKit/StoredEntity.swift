@@ -4,14 +4,14 @@ import GRDB
 import WireFormat
 
 /// A record kept in a table of its own, one row per id: `id`, the columns queries need (its
-/// `indexedColumns`), `record` (the JSON as last published), the bookkeeping columns and
+/// `queryColumns`), `record` (the JSON as last published), the bookkeeping columns and
 /// `last_event_id`. `StoredEntity` reads and writes such rows.
 public protocol StoredRecord: Codable, Sendable, Equatable {
     static var table: String { get }
     var id: String { get }
     /// The table's columns besides the record that queries filter or sort by, with this record's
     /// values (e.g. `counterparty_id`, `occurred_at`).
-    var indexedColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { get }
+    var queryColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { get }
 }
 
 /// A stored record: the record as last published, its bookkeeping, and the id of the event that
@@ -44,11 +44,11 @@ extension StoredEntity where Record: StoredRecord {
     /// Stores a new record at version 1, created and last updated by the event; false (nothing
     /// written) when its id is taken.
     public static func insert(_ record: Record, stamp: EventStamp, _ db: Database) throws -> Bool {
-        let indexed = record.indexedColumns
+        let queried = record.queryColumns
         let names =
-            ["id"] + indexed.map(\.name) + ["record", "version", "created_at", "created_by", "updated_at", "updated_by", "last_event_id"]
+            ["id"] + queried.map(\.name) + ["record", "version", "created_at", "created_by", "updated_at", "updated_by", "last_event_id"]
         let values: [(any DatabaseValueConvertible)?] =
-            [record.id] + indexed.map(\.value) + [
+            [record.id] + queried.map(\.value) + [
                 try encodedRecord(record), 1, stamp.time, stamp.actor, stamp.time, stamp.actor, stamp.eventId,
             ]
         try db.cachedStatement(
@@ -61,18 +61,18 @@ extension StoredEntity where Record: StoredRecord {
     }
 
     /// Replaces a stored record with the event's (the next version); false (nothing written) when
-    /// no row has its id and, for each of `matching`, its value of that indexed column.
+    /// no row has its id and, for each of `matching`, its value of that query column.
     public static func update(_ record: Record, stamp: EventStamp, matching: [String] = [], _ db: Database) throws -> Bool {
-        let indexed = record.indexedColumns
+        let queried = record.queryColumns
         let assignments =
-            indexed.map { "\($0.name) = ?" }
+            queried.map { "\($0.name) = ?" }
             + ["record = ?", "version = version + 1", "updated_at = ?", "updated_by = ?", "last_event_id = ?"]
         var values: [(any DatabaseValueConvertible)?] =
-            indexed.map(\.value) + [try encodedRecord(record), stamp.time, stamp.actor, stamp.eventId, record.id]
+            queried.map(\.value) + [try encodedRecord(record), stamp.time, stamp.actor, stamp.eventId, record.id]
         var conditions = ["id = ?"]
         for name in matching {
-            guard let column = indexed.first(where: { $0.name == name }) else {
-                preconditionFailure("\(name) is not an indexed column of \(Record.table)")
+            guard let column = queried.first(where: { $0.name == name }) else {
+                preconditionFailure("\(name) is not a query column of \(Record.table)")
             }
             conditions.append("\(name) = ?")
             values.append(column.value)

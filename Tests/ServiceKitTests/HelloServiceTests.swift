@@ -19,7 +19,7 @@ struct Greeting: StoredRecord {
     static let table = "greeting"
     var id: String
     var text: String
-    var indexedColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { [] }
+    var queryColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { [] }
 }
 
 /// The hello service's one topic and its one message.

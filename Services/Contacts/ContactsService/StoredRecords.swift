@@ -7,12 +7,12 @@ import WireSchema
 
 extension ContactPerson: StoredRecord {
     public static let table = "contact_person"
-    public var indexedColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { [("counterparty_id", counterpartyId)] }
+    public var queryColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { [("counterparty_id", counterpartyId)] }
 }
 
 extension Interaction: StoredRecord {
     public static let table = "interaction"
-    public var indexedColumns: [(name: String, value: (any DatabaseValueConvertible)?)] {
+    public var queryColumns: [(name: String, value: (any DatabaseValueConvertible)?)] {
         [
             ("counterparty_id", counterpartyId), ("kind", kind.rawValue), ("occurred_at", Timestamp.format(occurredAt)),
             ("staff_id", staffId),
@@ -22,7 +22,7 @@ extension Interaction: StoredRecord {
 
 extension StaffMember: StoredRecord {
     public static let table = "staff"
-    public var indexedColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { [("supervisor_id", supervisorId)] }
+    public var queryColumns: [(name: String, value: (any DatabaseValueConvertible)?)] { [("supervisor_id", supervisorId)] }
 }
 
 public typealias StoredContactPerson = StoredEntity<ContactPerson>
