@@ -114,6 +114,7 @@ let package = Package(
                 "Platform",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/Contacts/ContactsService",
             resources: [.copy("openapi.yaml")],
@@ -143,6 +144,7 @@ let package = Package(
                 "ServiceKit",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/crmctl/crmctl",
             swiftSettings: strictSwift6
@@ -150,9 +152,10 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "Platform", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema", "ServiceKit",
+                "Platform", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/crm-bench",
             swiftSettings: strictSwift6

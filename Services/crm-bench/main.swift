@@ -6,7 +6,6 @@ import GRDB
 import Kafka
 import Logging
 import Platform
-import ServiceKit
 import Synchronization
 import WireFormat
 import WireSchema

@@ -1,9 +1,7 @@
 import Foundation
 import Kafka
-import Logging
 import TestSupport
 import Testing
-import WireFormat
 import WireSchema
 
 @testable import CRMControl
