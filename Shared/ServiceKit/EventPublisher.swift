@@ -35,7 +35,9 @@ public final class EventPublisher: Sendable {
             topic: topic, key: Array(key.utf8), value: data, headers: attributes.headers, timestampMs: Timestamp.milliseconds(time))
     }
 
-    /// The record of an event, for callers that publish in bulk.
+    /// The record of an event, for callers that publish in bulk (an import, per row: inlinable, so
+    /// it is specialised for the caller's events).
+    @inlinable
     public func record(_ event: some TopicEvents, actor: ActingUser?) throws -> OutgoingRecord {
         record(topic: type(of: event).topic, key: event.key, type: event.type, data: try event.encodeData(), actor: actor)
     }
