@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "crm-contacts", targets: ["crm-contacts"]),
+        .executable(name: "crm-analytics", targets: ["crm-analytics"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
     ],
@@ -127,6 +128,29 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "AnalyticsService",
+            dependencies: [
+                "ServiceKit",
+                "EventStore",
+                "WireFormat",
+                "WireSchema",
+                "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Analytics/AnalyticsService",
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crm-analytics",
+            dependencies: ["AnalyticsService", "ServiceKit"],
+            path: "Services/Analytics/crm-analytics",
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "CRMControl",
             dependencies: [
                 "Kafka",
@@ -224,6 +248,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ContactsServiceTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "AnalyticsServiceTests",
+            dependencies: [
+                "AnalyticsService", "EventStore", "Kafka", "ServiceKit", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AnalyticsServiceTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(

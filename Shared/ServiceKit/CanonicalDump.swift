@@ -20,6 +20,25 @@ public struct CanonicalDump {
         while let row = try rows.next() { try emit(entity, EntityResource(stored: try StoredEntity<Record>(row: row))) }
     }
 
+    /// Every row of a plain table, in the order given (its key), as an object of its columns:
+    /// for tables that hold no stored record, only values the events determine.
+    public func emitTable(_ table: String, orderBy: String, in db: Database) throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(table) ORDER BY \(orderBy)")
+        while let row = try rows.next() {
+            let columns = row.columnNames.map { name -> (String, JSONValue) in
+                let value: JSONValue =
+                    switch row[name] as DatabaseValue? ?? .null {
+                    case let value where value.isNull: .null
+                    case let value:
+                        (Int64.fromDatabaseValue(value).map { .number(String($0)) })
+                            ?? .string(String.fromDatabaseValue(value) ?? "")
+                    }
+                return (name, value)
+            }
+            try emit(table, JSONValue.object(columns.sorted { $0.0 < $1.0 }))
+        }
+    }
+
     private struct Line<Resource: Encodable>: Encodable {
         let entity: String
         let resource: Resource

@@ -1,6 +1,8 @@
 import EventStore
 import Foundation
 import GRDB
+import Kafka
+import Platform
 import WireFormat
 import WireSchema
 
@@ -70,5 +72,30 @@ public struct ServiceContext<Service: ServiceDefinition>: Sendable {
         try await publish(
             event, by: user, readBack: { db in try StoredEntity<Record>.fetch(db, id: id) },
             isOwnChange: { stored, eventId in stored.lastEventId == eventId }, conflict: conflict())
+    }
+
+    /// Publishes many events of one topic at once (as fast as the producer takes them, on a thread
+    /// of its own) and waits until this service has applied every one: a bulk command's
+    /// read-your-writes. 503 when Kafka refuses them or they are not applied within `timeout`.
+    public func publishAll<Event: TopicEvents>(_ events: [Event], by user: ActingUser?, timeout: Duration? = nil) async throws {
+        if events.isEmpty { return }
+        if let failure = status.failure {
+            throw Problem.unavailable("the service's store has stopped applying events: \(failure)")
+        }
+        let publisher = commands.publisher
+        let records = try events.map { try publisher.record($0, actor: user) }
+        let highest: [TopicPartition: Int64]
+        do {
+            highest = try await runOnThread(name: "publish-all") {
+                try publisher.producer.sendAllReportingBlocking(records, topic: Event.topic)
+            }
+        } catch let error as KafkaError {
+            throw Problem.unavailable("Kafka did not accept the events (\(error.message)). Retry later; reads still work.")
+        }
+        for (partition, offset) in highest {
+            guard await status.waitUntilApplied(partition, offset: offset, timeout: timeout ?? commands.timeout) else {
+                throw Problem.unavailable("the events were published but not applied yet; they will be as the service catches up")
+            }
+        }
     }
 }

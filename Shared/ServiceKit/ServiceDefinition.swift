@@ -2,6 +2,7 @@ import EventStore
 import GRDB
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// What makes one service: everything the kit needs to serve it, rebuild its store and dump it.
 /// A service declares one type conforming to this in its library (tests use the same type), and
@@ -30,6 +31,10 @@ public protocol ServiceDefinition: Sendable {
     /// The API reference served at `GET /openapi.yaml`, when the service has one.
     static var openAPIDocument: [UInt8]? { get }
 
+    /// Work the service runs beside its HTTP server (a schedule), started after the producer and the
+    /// projector and stopped before them.
+    static func backgroundServices(context: ServiceContext<Self>, logger: Logger) -> [any ServiceLifecycle.Service]
+
     /// Writes every row a replay builds as canonical JSON lines (each table in key order, keys
     /// sorted, times from the events), so that two stores built from one log dump identically.
     static func dump(_ db: Database, into dump: CanonicalDump) throws
@@ -38,6 +43,7 @@ public protocol ServiceDefinition: Sendable {
 extension ServiceDefinition {
     public static var projectorOptions: ProjectorOptions { ProjectorOptions() }
     public static var openAPIDocument: [UInt8]? { nil }
+    public static func backgroundServices(context: ServiceContext<Self>, logger: Logger) -> [any ServiceLifecycle.Service] { [] }
 }
 
 /// A service's own configuration: read from the environment at start (after the kit's `CRM_*`

@@ -72,7 +72,8 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
     /// `app.test(.router)`, which runs the same services.
     ///
     /// Services stop in reverse order, the HTTP server (added by Hummingbird last) first, then the
-    /// projector (which finishes its batch), then the producer, flushed.
+    /// service's background work, then the projector (which finishes its batch), then the
+    /// producer, flushed.
     public func buildApplication(
         metrics registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) -> some ApplicationProtocol {
@@ -98,6 +99,7 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
             },
             logger: logger)
         app.addServices(ProducerService(producer: producer), ProjectorService(projector: projector))
+        app.addServices(Service.backgroundServices(context: context, logger: logger))
         return app
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import WireFormat
 
-// The analytics service's topic, `crm.segments.v1`; the data follows the JSON Schema of
-// `topics/asyncapi.yaml`.
+// The analytics service's topics, `crm.segments.v1` and `crm.classification-runs.v1`; the data
+// follows the JSON Schemas of `topics/asyncapi.yaml`.
 
 /// `crm.segments.v1` (compacted): `ClientClassified`.
 public struct ClientClassification: Codable, Sendable, Equatable {
@@ -17,6 +17,115 @@ public struct ClientClassification: Codable, Sendable, Equatable {
     public var previousXyzClass: String?
     public var previousStatus: String?
     public var parameters: JSONValue?
+
+    public init(
+        clientId: String, runId: String, asOf: CalendarDate, abcClass: String?, xyzClass: String?, status: Status,
+        previousAbcClass: String?, previousXyzClass: String?, previousStatus: String?, parameters: JSONValue?
+    ) {
+        self.clientId = clientId
+        self.runId = runId
+        self.asOf = asOf
+        self.abcClass = abcClass
+        self.xyzClass = xyzClass
+        self.status = status
+        self.previousAbcClass = previousAbcClass
+        self.previousXyzClass = previousXyzClass
+        self.previousStatus = previousStatus
+        self.parameters = parameters
+    }
+}
+
+/// `crm.classification-runs.v1`: `ClassificationRunRecorded`, the run once its results are recorded.
+public struct ClassificationRun: Codable, Sendable, Equatable {
+    public var id: String
+    public var asOf: CalendarDate
+    public var parameters: JSONValue
+    public var published: Bool
+    public var windowStart: CalendarDate
+    public var windowEnd: CalendarDate
+    public var clients: Int
+    public var parts: Int
+    /// Clients per ABC class, XYZ class and status.
+    public var counts: JSONValue
+    public var transitions: Int
+    public var startedAt: Date?
+    /// Milliseconds per stage.
+    public var timings: JSONValue?
+    public var trigger: String?
+
+    public init(
+        id: String, asOf: CalendarDate, parameters: JSONValue, published: Bool, windowStart: CalendarDate,
+        windowEnd: CalendarDate, clients: Int, parts: Int, counts: JSONValue, transitions: Int, startedAt: Date?,
+        timings: JSONValue?, trigger: String?
+    ) {
+        self.id = id
+        self.asOf = asOf
+        self.parameters = parameters
+        self.published = published
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.clients = clients
+        self.parts = parts
+        self.counts = counts
+        self.transitions = transitions
+        self.startedAt = startedAt
+        self.timings = timings
+        self.trigger = trigger
+    }
+}
+
+/// One client's result in a classification run.
+public struct ClientRunResult: Codable, Sendable, Equatable {
+    public var clientId: String
+    public var managerId: String?
+    public var abcClass: String?
+    public var xyzClass: String?
+    public var status: ClientClassification.Status
+    /// The measure summed over the window (exact).
+    public var measure: Amount
+    /// Percent of the total measure (display; the class was decided exactly).
+    public var share: Double?
+    public var cumulativeShareBefore: Double?
+    /// Coefficient of variation in percent, for regular clients.
+    public var cv: Double?
+    /// Sales in the window.
+    public var sales: Int
+    public var previousAbcClass: String?
+    public var previousXyzClass: String?
+    public var previousStatus: String?
+
+    public init(
+        clientId: String, managerId: String?, abcClass: String?, xyzClass: String?, status: ClientClassification.Status,
+        measure: Amount, share: Double?, cumulativeShareBefore: Double?, cv: Double?, sales: Int,
+        previousAbcClass: String?, previousXyzClass: String?, previousStatus: String?
+    ) {
+        self.clientId = clientId
+        self.managerId = managerId
+        self.abcClass = abcClass
+        self.xyzClass = xyzClass
+        self.status = status
+        self.measure = measure
+        self.share = share
+        self.cumulativeShareBefore = cumulativeShareBefore
+        self.cv = cv
+        self.sales = sales
+        self.previousAbcClass = previousAbcClass
+        self.previousXyzClass = previousXyzClass
+        self.previousStatus = previousStatus
+    }
+}
+
+/// `crm.classification-runs.v1`: `ClassificationRunResultsRecorded`, one part of a run's results.
+public struct ClassificationRunResults: Codable, Sendable, Equatable {
+    public var runId: String
+    public var part: Int
+    public var clients: [ClientRunResult]
+
+    public init(runId: String, part: Int, clients: [ClientRunResult]) {
+        self.runId = runId
+        self.part = part
+        self.clients = clients
+    }
 }
 
 /// Events on `crm.segments.v1` (compacted), keyed by client id: the latest classification.
@@ -50,6 +159,48 @@ public enum SegmentEvent: TopicEvents, Equatable {
     public func encodeData() throws -> [UInt8] {
         switch self {
         case .clientClassified(let data): try WireEncoder.encode(data)
+        }
+    }
+}
+
+/// Events on `crm.classification-runs.v1`: a run's result parts (keyed `<run id>/<part>`), then
+/// the run (keyed by its id).
+public enum ClassificationRunEvent: TopicEvents, Equatable {
+    case resultsRecorded(ClassificationRunResults)
+    case runRecorded(ClassificationRun)
+
+    public static let topic = Topics.classificationRuns
+
+    public enum Message: String, CaseIterable, Sendable {
+        case resultsRecorded = "ClassificationRunResultsRecorded"
+        case runRecorded = "ClassificationRunRecorded"
+    }
+
+    public var message: Message {
+        switch self {
+        case .resultsRecorded: .resultsRecorded
+        case .runRecorded: .runRecorded
+        }
+    }
+
+    public var key: String {
+        switch self {
+        case .resultsRecorded(let data): "\(data.runId)/\(data.part)"
+        case .runRecorded(let data): data.id
+        }
+    }
+
+    public static func decode(_ message: Message, data: [UInt8]) throws -> ClassificationRunEvent {
+        switch message {
+        case .resultsRecorded: .resultsRecorded(try WireDecoder.decode(ClassificationRunResults.self, from: data))
+        case .runRecorded: .runRecorded(try WireDecoder.decode(ClassificationRun.self, from: data))
+        }
+    }
+
+    public func encodeData() throws -> [UInt8] {
+        switch self {
+        case .resultsRecorded(let data): try WireEncoder.encode(data)
+        case .runRecorded(let data): try WireEncoder.encode(data)
         }
     }
 }

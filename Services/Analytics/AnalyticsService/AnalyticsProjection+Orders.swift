@@ -1,0 +1,138 @@
+import EventStore
+import Foundation
+import GRDB
+import WireFormat
+import WireSchema
+
+/// An order's amounts from its lines: revenue = Σ quantity × price, cost = Σ quantity × cost (a
+/// line without a cost counts none).
+struct OrderAmounts: Equatable {
+    var revenue: Decimal = 0
+    var cost: Decimal = 0
+    var grossProfit: Decimal { revenue - cost }
+
+    init(revenue: Decimal = 0, cost: Decimal = 0) {
+        self.revenue = revenue
+        self.cost = cost
+    }
+
+    init(lines: [OrderLine]) {
+        for line in lines {
+            revenue += line.quantity.value * line.price.value
+            if let cost = line.cost { self.cost += line.quantity.value * cost.value }
+        }
+    }
+}
+
+/// An order as the store keeps it.
+struct StoredOrder {
+    enum State: String { case placed, completed, cancelled, reversed }
+    var customerId: String
+    var state: State
+    var completedOn: Int?
+    var amounts: OrderAmounts
+
+    static func fetch(_ db: Database, id: String) throws -> StoredOrder? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT customer_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?"),
+                arguments: [id])
+        else { return nil }
+        return StoredOrder(
+            customerId: row[0], state: State(rawValue: row[1]) ?? .placed, completedOn: row[2],
+            amounts: OrderAmounts(revenue: Decimals.parse(row[3]), cost: Decimals.parse(row[4])))
+    }
+}
+
+/// Exact decimal text as the store keeps it.
+enum Decimals {
+    static func parse(_ text: String?) -> Decimal { text.flatMap(ExactDecimal.parse) ?? 0 }
+    static func text(_ value: Decimal) -> String { ExactDecimal.format(value) }
+}
+
+extension AnalyticsProjection {
+    /// One ERP order event. What an order's own earlier events contradict (a second completion, an
+    /// event after its cancellation) is refused and dead-lettered with the reason.
+    func apply(_ event: ERPOrderEvent, eventId: String, _ db: Database) throws {
+        let day = CalendarDate(utc: event.occurredAt).dayNumber
+        let existing = try StoredOrder.fetch(db, id: event.orderId)
+        if let existing, existing.customerId != event.customerId, existing.state != .placed {
+            throw ProjectionRejection(
+                "order '\(event.orderId)' belongs to customer '\(existing.customerId)', not '\(event.customerId)'")
+        }
+        let amounts = event.lines.map(OrderAmounts.init(lines:)) ?? existing?.amounts ?? OrderAmounts()
+        switch (event.type, existing?.state) {
+        case (.placed, nil), (.placed, .placed?):
+            try write(event, state: .placed, amounts: amounts, eventId: eventId, db, placedOn: day)
+        case (.completed, nil), (.completed, .placed?):
+            guard existing != nil || event.lines != nil else {
+                throw ProjectionRejection("order '\(event.orderId)' completed, but it was never placed and the event has no lines")
+            }
+            try write(
+                event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
+            try addSale(customer: event.customerId, day: day, amounts, sign: 1, db)
+        case (.cancelled, nil), (.cancelled, .placed?):
+            // Failed before completion: the order was never a sale; its lines say what was lost.
+            try write(
+                event, state: .cancelled, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, cancelledOn: day)
+        case (.cancelled, .completed?):
+            // Cancelled after completion: the sale is reversed where it was counted.
+            guard let existing, let completedOn = existing.completedOn else { return }
+            try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
+            try addSale(customer: existing.customerId, day: completedOn, existing.amounts, sign: -1, db)
+        case (_, let state?):
+            throw ProjectionRejection("order '\(event.orderId)' is \(state.rawValue); \(event.type.rawValue) contradicts that")
+        }
+        try AnalyticsProjection.mention(event.customerId, db)
+        if let managerId = event.managerId {
+            try db.cachedStatement(sql: "UPDATE client SET order_manager_id = ? WHERE id = ?").execute(arguments: [
+                managerId, event.customerId,
+            ])
+        }
+    }
+
+    private func write(
+        _ event: ERPOrderEvent, state: StoredOrder.State, amounts: OrderAmounts, eventId: String, _ db: Database,
+        placedOn: Int? = nil, completedOn: Int? = nil, cancelledOn: Int? = nil
+    ) throws {
+        // Columns an event does not speak to keep what earlier events set (COALESCE with the stored value).
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO erp_order(id, customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on,
+                    reason, revenue, cost, last_event_id)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                ON CONFLICT(id) DO UPDATE SET customer_id = ?2, manager_id = COALESCE(?3, manager_id),
+                    deal_id = COALESCE(?4, deal_id), currency = COALESCE(?5, currency), state = ?6,
+                    placed_on = COALESCE(?7, placed_on), completed_on = COALESCE(?8, completed_on),
+                    cancelled_on = COALESCE(?9, cancelled_on), reason = COALESCE(?10, reason), revenue = ?11, cost = ?12,
+                    last_event_id = ?13
+                """
+        ).execute(arguments: [
+            event.orderId, event.customerId, event.managerId, event.dealId, event.currency, state.rawValue, placedOn, completedOn,
+            cancelledOn, event.type == .cancelled ? event.reason : nil, Decimals.text(amounts.revenue), Decimals.text(amounts.cost),
+            eventId,
+        ])
+    }
+
+    /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month.
+    private func addSale(customer: String, day: Int, _ amounts: OrderAmounts, sign: Int, _ db: Database) throws {
+        let month = PeriodKind.month.index(ofDay: day)
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT revenue, gross_profit, sales FROM client_month WHERE client_id = ? AND month = ?"),
+            arguments: [customer, month])
+        let factor = Decimal(sign)
+        let revenue = Decimals.parse(row?[0]) + factor * amounts.revenue
+        let grossProfit = Decimals.parse(row?[1]) + factor * amounts.grossProfit
+        let sales = (row?[2] as Int? ?? 0) + sign
+        if sales <= 0 {
+            try db.cachedStatement(sql: "DELETE FROM client_month WHERE client_id = ? AND month = ?").execute(arguments: [customer, month])
+        } else {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?1, ?2, ?3, ?4, ?5)
+                    ON CONFLICT(client_id, month) DO UPDATE SET revenue = ?3, gross_profit = ?4, sales = ?5
+                    """
+            ).execute(arguments: [customer, month, Decimals.text(revenue), Decimals.text(grossProfit), sales])
+        }
+    }
+}

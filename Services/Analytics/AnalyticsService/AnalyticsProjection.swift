@@ -1,0 +1,109 @@
+import EventStore
+import Foundation
+import GRDB
+import Kafka
+import ServiceKit
+import WireFormat
+import WireSchema
+
+/// An event of one of the topics the analytics service reads.
+public enum AnalyticsEvent: Sendable {
+    case order(ERPOrderEvent)
+    case counterparty(CounterpartyEvent)
+    case staff(StaffEvent)
+    case interaction(InteractionEvent)
+    case inquiry(InquiryEvent)
+    case campaign(CampaignEvent)
+    case deal(DealEvent)
+    case segment(SegmentEvent)
+    case run(ClassificationRunEvent)
+}
+
+/// How the ERP's orders, the contacts and deals topics, and the service's own segments and runs
+/// become the analytics store.
+///
+/// Orders are the source of sales: one order's events arrive in order (one key, one partition)
+/// but orders interleave, and the ERP redelivers (the projector applies an `eventId` once). Each
+/// order keeps its state and its amounts from its latest lines; the monthly sums per customer
+/// (`client_month`) change exactly when an order becomes a sale or stops being one.
+public struct AnalyticsProjection: Projection {
+    public init() {}
+
+    public var name: String { "analytics" }
+    public var topics: [String] {
+        [
+            Topics.erpOrders, Topics.counterparties, Topics.staff, Topics.interactions, Topics.inquiries, Topics.campaigns,
+            Topics.deals, Topics.segments, Topics.classificationRuns,
+        ]
+    }
+
+    public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<AnalyticsEvent> {
+        if record.topic == Topics.erpOrders {
+            guard let value = record.value else { throw WireFormatError("an ERP order record has no value") }
+            let order = try ERPOrderEvent.decode(value)
+            if let key = record.key, !key.elementsEqual(order.orderId.utf8) {
+                throw WireFormatError("record key '\(record.keyString ?? "")' is not the order id ('\(order.orderId)')")
+            }
+            return ProjectedEvent(id: order.eventId, event: .order(order), attributes: nil, record: record)
+        }
+        return try decodeCloudEvent(record) { type, data -> AnalyticsEvent in
+            switch record.topic {
+            case Topics.counterparties: .counterparty(try CounterpartyEvent.decode(type: type, data: data))
+            case Topics.staff: .staff(try StaffEvent.decode(type: type, data: data))
+            case Topics.interactions: .interaction(try InteractionEvent.decode(type: type, data: data))
+            case Topics.inquiries: .inquiry(try InquiryEvent.decode(type: type, data: data))
+            case Topics.campaigns: .campaign(try CampaignEvent.decode(type: type, data: data))
+            case Topics.deals: .deal(try DealEvent.decode(type: type, data: data))
+            case Topics.segments: .segment(try SegmentEvent.decode(type: type, data: data))
+            case Topics.classificationRuns: .run(try ClassificationRunEvent.decode(type: type, data: data))
+            default: throw WireFormatError("the analytics service does not read \(record.topic)")
+            }
+        }
+    }
+
+    public func apply(_ event: ProjectedEvent<AnalyticsEvent>, in db: Database) throws {
+        switch event.event {
+        case .order(let order): try apply(order, eventId: event.id, db)
+        case .counterparty(let change): try apply(change, db)
+        case .staff(let change):
+            let member = change.member
+            try db.execute(
+                sql: """
+                    INSERT INTO staff(id, name, supervisor_id, active) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, supervisor_id = excluded.supervisor_id, active = excluded.active
+                    """, arguments: [member.id, member.name, member.supervisorId, member.active ?? true])
+        case .interaction(let change):
+            let interaction = change.interaction
+            try db.execute(
+                sql: """
+                    INSERT INTO interaction(id, counterparty_id, staff_id, occurred_on) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET counterparty_id = excluded.counterparty_id, staff_id = excluded.staff_id,
+                        occurred_on = excluded.occurred_on
+                    """,
+                arguments: [
+                    interaction.id, interaction.counterpartyId, interaction.staffId, CalendarDate(utc: interaction.occurredAt).dayNumber,
+                ])
+        case .inquiry(let change): try apply(change, db)
+        case .campaign(let change): try apply(change, eventId: event.id, db)
+        case .deal(let change): try apply(change, db)
+        case .segment(.clientClassified(let segment)):
+            try db.execute(
+                sql: """
+                    INSERT INTO segment(client_id, run_id, as_of, abc_class, xyz_class, status) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(client_id) DO UPDATE SET run_id = excluded.run_id, as_of = excluded.as_of,
+                        abc_class = excluded.abc_class, xyz_class = excluded.xyz_class, status = excluded.status
+                    """,
+                arguments: [
+                    segment.clientId, segment.runId, segment.asOf.description, segment.abcClass, segment.xyzClass,
+                    segment.status.rawValue,
+                ])
+        case .run(let change): try apply(change, db)
+        }
+    }
+
+    /// Marks an id as someone an order, inquiry or deal names: a known client from then on.
+    static func mention(_ clientId: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO client(id, mentioned) VALUES (?, 1) ON CONFLICT(id) DO UPDATE SET mentioned = 1")
+            .execute(arguments: [clientId])
+    }
+}

@@ -1,0 +1,122 @@
+import EventStore
+import GRDB
+import Logging
+import ServiceKit
+
+/// The analytics service's tables on top of the platform store. Amounts are exact decimal text,
+/// summed in Swift (`Decimal`), never by SQLite (which would sum them as binary floats).
+enum AnalyticsStore {
+    /// Bump when the projection's tables or the way events fill them change: the store rebuilds itself.
+    static let projectionVersion = 1
+
+    static func open(path: String, logger: Logger) throws -> ServiceStore {
+        try ServiceStore(path: path, projectionVersion: projectionVersion, logger: logger) { migrator in
+            for (identifier, migrate) in migrations { migrator.registerMigration(identifier, migrate: migrate) }
+        }
+    }
+
+    /// In the order they run; never edited once shipped.
+    private static let migrations: [(String, @Sendable (Database) throws -> Void)] = [
+        (
+            "analytics-v1",
+            { db in
+                try db.execute(
+                    sql: """
+                        -- Everyone who is or may become a client: counterparties registered as customers or
+                        -- prospects (or with no role), and whoever an order, inquiry or deal names.
+                        CREATE TABLE client (
+                            id TEXT PRIMARY KEY,
+                            registered INTEGER NOT NULL DEFAULT 0,   -- a counterparty record names it
+                            is_client_role INTEGER NOT NULL DEFAULT 0, -- its roles make it a client
+                            mentioned INTEGER NOT NULL DEFAULT 0,    -- an order, inquiry or deal names it
+                            name TEXT,
+                            responsible_manager_id TEXT,
+                            order_manager_id TEXT,                   -- the manager of its latest order event
+                            source TEXT,
+                            archived INTEGER NOT NULL DEFAULT 0,
+                            merged_into TEXT,
+                            record TEXT                              -- the counterparty record (completeness)
+                        ) WITHOUT ROWID;
+                        CREATE INDEX client_manager ON client(responsible_manager_id) WHERE responsible_manager_id IS NOT NULL;
+
+                        CREATE TABLE contact_person (
+                            id TEXT PRIMARY KEY, counterparty_id TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+                        CREATE INDEX contact_person_owner ON contact_person(counterparty_id);
+
+                        CREATE TABLE staff (
+                            id TEXT PRIMARY KEY, name TEXT NOT NULL, supervisor_id TEXT, active INTEGER NOT NULL DEFAULT 1
+                        ) WITHOUT ROWID;
+
+                        CREATE TABLE interaction (
+                            id TEXT PRIMARY KEY, counterparty_id TEXT NOT NULL, staff_id TEXT, occurred_on INTEGER NOT NULL
+                        ) WITHOUT ROWID;
+                        CREATE INDEX interaction_staff ON interaction(staff_id, occurred_on) WHERE staff_id IS NOT NULL;
+
+                        -- ERP orders: state is placed, completed (a sale), cancelled (failed before completion)
+                        -- or reversed (cancelled after completion). Days are days since 1970-01-01, UTC.
+                        CREATE TABLE erp_order (
+                            id TEXT PRIMARY KEY,
+                            customer_id TEXT NOT NULL,
+                            manager_id TEXT,
+                            deal_id TEXT,
+                            currency TEXT,
+                            state TEXT NOT NULL,
+                            placed_on INTEGER,
+                            completed_on INTEGER,
+                            cancelled_on INTEGER,
+                            reason TEXT,
+                            revenue TEXT NOT NULL,
+                            cost TEXT NOT NULL,
+                            last_event_id TEXT NOT NULL
+                        ) WITHOUT ROWID;
+                        CREATE INDEX erp_order_sales ON erp_order(customer_id, completed_on) WHERE state = 'completed';
+                        CREATE INDEX erp_order_completed_on ON erp_order(completed_on) WHERE state = 'completed';
+                        CREATE INDEX erp_order_cancelled_on ON erp_order(cancelled_on) WHERE state = 'cancelled';
+
+                        -- Sales per ERP customer and calendar month (year * 12 + month - 1): what month and
+                        -- quarter classification runs read. Kept exact as each order completes or is reversed.
+                        CREATE TABLE client_month (
+                            client_id TEXT NOT NULL, month INTEGER NOT NULL,
+                            revenue TEXT NOT NULL, gross_profit TEXT NOT NULL, sales INTEGER NOT NULL,
+                            PRIMARY KEY (client_id, month)) WITHOUT ROWID;
+
+                        CREATE TABLE inquiry (
+                            id TEXT PRIMARY KEY, received_on INTEGER NOT NULL, received_at TEXT NOT NULL, channel TEXT NOT NULL,
+                            campaign_id TEXT, source TEXT, counterparty_id TEXT, manager_id TEXT
+                        ) WITHOUT ROWID;
+                        CREATE INDEX inquiry_received ON inquiry(received_on);
+
+                        CREATE TABLE campaign (
+                            id TEXT PRIMARY KEY, name TEXT NOT NULL, channel TEXT, starts_on TEXT, ends_on TEXT, budget TEXT
+                        ) WITHOUT ROWID;
+                        CREATE TABLE campaign_cost (
+                            event_id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, amount TEXT NOT NULL, incurred_on TEXT
+                        ) WITHOUT ROWID;
+                        CREATE INDEX campaign_cost_campaign ON campaign_cost(campaign_id);
+
+                        CREATE TABLE deal (
+                            id TEXT PRIMARY KEY, counterparty_id TEXT, owner_id TEXT, campaign_id TEXT, inquiry_id TEXT,
+                            stage TEXT, outcome TEXT
+                        ) WITHOUT ROWID;
+
+                        -- What crm.segments.v1 holds for each client: a run publishes only what differs.
+                        CREATE TABLE segment (
+                            client_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, as_of TEXT NOT NULL,
+                            abc_class TEXT, xyz_class TEXT, status TEXT NOT NULL
+                        ) WITHOUT ROWID;
+
+                        -- Classification runs and their results, from crm.classification-runs.v1.
+                        CREATE TABLE classification_run (
+                            id TEXT PRIMARY KEY, as_of TEXT NOT NULL, published INTEGER NOT NULL, record TEXT NOT NULL
+                        ) WITHOUT ROWID;
+                        CREATE TABLE classification_result (
+                            run_id TEXT NOT NULL, client_id TEXT NOT NULL, manager_id TEXT,
+                            abc_class TEXT, xyz_class TEXT, status TEXT NOT NULL, changed INTEGER NOT NULL,
+                            record TEXT NOT NULL,
+                            PRIMARY KEY (run_id, client_id)) WITHOUT ROWID;
+                        CREATE INDEX classification_result_client ON classification_result(client_id, run_id);
+                        """)
+            }
+        )
+    ]
+}

@@ -1,0 +1,4 @@
+import AnalyticsService
+import ServiceKit
+
+await ServiceCommand<AnalyticsService>.execute()
