@@ -33,6 +33,26 @@ public struct ClientClassification: Codable, Sendable, Equatable {
         self.previousStatus = previousStatus
         self.parameters = parameters
     }
+
+    enum CodingKeys: String, CodingKey {
+        case clientId, runId, asOf, abcClass, xyzClass, status, previousAbcClass, previousXyzClass, previousStatus, parameters
+    }
+
+    /// Classes and previous values are written as null when absent, so a consumer of the compacted
+    /// topic reads "no class" rather than a missing field.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(clientId, forKey: .clientId)
+        try container.encode(runId, forKey: .runId)
+        try container.encode(asOf, forKey: .asOf)
+        try container.encode(abcClass, forKey: .abcClass)
+        try container.encode(xyzClass, forKey: .xyzClass)
+        try container.encode(status, forKey: .status)
+        try container.encode(previousAbcClass, forKey: .previousAbcClass)
+        try container.encode(previousXyzClass, forKey: .previousXyzClass)
+        try container.encode(previousStatus, forKey: .previousStatus)
+        try container.encodeIfPresent(parameters, forKey: .parameters)
+    }
 }
 
 /// `crm.classification-runs.v1`: `ClassificationRunRecorded`, the run once its results are recorded.

@@ -82,8 +82,12 @@ class ServiceSpec:
 
 CONTACTS = ServiceSpec("contacts", 8081, ("crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1"))
 
+ANALYTICS = ServiceSpec("analytics", 8085, (
+    "erp.orders.v1", "crm.counterparties.v1", "crm.staff.v1", "crm.interactions.v1", "crm.inquiries.v1",
+    "crm.campaigns.v1", "crm.deals.v1", "crm.segments.v1", "crm.classification-runs.v1"))
+
 # Every service built so far, by name (the contract's `x-crm-writer`).
-SERVICES = {spec.name: spec for spec in [CONTACTS]}
+SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS]}
 
 
 class Service:
@@ -139,6 +143,15 @@ class Service:
             if line.startswith("crm_records_applied_total"):
                 return int(float(line.split()[-1]))
         return 0
+
+    def wait_consumed(self, topic, count, timeout=120):
+        """Waits until the service has stored its progress past `count` records of `topic` (applied,
+        skipped as redelivered or dead-lettered)."""
+        deadline = time.time() + timeout
+        while (done := sum(o for (t, _), o in self.stored_offsets().items() if t == topic)) < count:
+            assert time.time() < deadline, f"consumed {done} of {count} records of {topic}: " + self.log_tail()
+            time.sleep(0.05)
+        return self
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc and self.proc.poll() is None:

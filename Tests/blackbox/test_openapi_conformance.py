@@ -1,13 +1,17 @@
-"""schemathesis against the running contacts service: no 5xx, and every response (status, content
-type, headers, body) conforms to the OpenAPI document the service serves."""
+"""schemathesis against each running service: no 5xx, and every response (status, content type,
+headers, body) conforms to the OpenAPI document the service serves."""
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
+from analytics_reference import generate, produce_orders
+from conftest import ANALYTICS, CONTACTS, make_producer
 
-def seed(service):
+
+def seed_contacts(service, broker):
     url = service.url
     requests.post(url + "/staff", json={"id": "st-boss", "name": "Boss"}, timeout=30).raise_for_status()
     requests.post(url + "/staff", json={"id": "st-rep", "name": "Rep", "supervisorId": "st-boss"}, timeout=30).raise_for_status()
@@ -19,9 +23,17 @@ def seed(service):
     requests.post(url + "/counterparties/cp-0/interactions", json={"id": "ii-0", "kind": "call"}, timeout=30).raise_for_status()
 
 
-def test_responses_conform_to_the_served_openapi_document(broker, service_factory, tmp_path):
-    service = service_factory(data_dir=tmp_path / "contacts").start().wait_ready()
-    seed(service)
+def seed_analytics(service, broker):
+    events = generate(clients=40, seed=3)
+    produce_orders(make_producer(broker.bootstrap), events)
+    service.wait_consumed("erp.orders.v1", len(events))
+    requests.post(service.url + "/classification-runs", json={"asOf": "2026-11-15", "publish": True}, timeout=60).raise_for_status()
+
+
+@pytest.mark.parametrize("spec,seed", [(CONTACTS, seed_contacts), (ANALYTICS, seed_analytics)], ids=["contacts", "analytics"])
+def test_responses_conform_to_the_served_openapi_document(broker, service_factory, tmp_path, spec, seed):
+    service = service_factory(spec, data_dir=tmp_path / spec.name).start().wait_ready()
+    seed(service, broker)
     schemathesis = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(
         [str(schemathesis), "run", service.url + "/openapi.yaml",

@@ -85,6 +85,20 @@ struct ClientsController {
         let salesInWindow: Int
         /// The client's revenue over the window: what the relationship brought in and stands to lose.
         let revenueAtRisk: Amount
+
+        enum Keys: String, CodingKey {
+            case clientId, managerId, lastSaleOn, daysSinceLastSale, medianGapDays, salesInWindow, revenueAtRisk
+        }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(clientId, forKey: .clientId)
+            try container.encode(managerId, forKey: .managerId)  // explicit null, not omitted
+            try container.encode(lastSaleOn, forKey: .lastSaleOn)
+            try container.encode(daysSinceLastSale, forKey: .daysSinceLastSale)
+            try container.encode(medianGapDays, forKey: .medianGapDays)
+            try container.encode(salesInWindow, forKey: .salesInWindow)
+            try container.encode(revenueAtRisk, forKey: .revenueAtRisk)
+        }
     }
 
     struct AtRisk: Encodable {
