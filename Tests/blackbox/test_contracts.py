@@ -5,14 +5,14 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SERVICES
 
 SCHEMAS = REPO / "Tests" / "blackbox" / "schemas"
 
 REQUIRED_TOPICS = {
     "crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1", "crm.suppliers.v1", "crm.inquiries.v1",
     "crm.deals.v1", "crm.campaigns.v1", "crm.activities.v1", "crm.reminders.v1", "crm.segments.v1",
-    "crm.sales-conditions.v1", "crm.deadletter.v1", "erp.orders.v1", "erp.purchases.v1",
+    "crm.sales-conditions.v1", "crm.deadletter.v1", "erp.orders.v1", "erp.purchases.v1", "crm.classification-runs.v1",
 }
 
 
@@ -98,8 +98,10 @@ def test_compose_file_is_valid():
     compose = yaml.safe_load((REPO / "compose.yaml").read_text())
     validate(compose, load_schema("compose-spec.schema.json"))
     services = compose["services"]
-    assert "kafka" in services and "topics" in services and "contacts" in services
-    assert services["contacts"]["environment"]["CRM_KAFKA_BROKERS"]
+    assert "kafka" in services and "topics" in services
+    for name in SERVICES:
+        assert services[name]["environment"]["CRM_KAFKA_BROKERS"], name
+        assert f"crm-{name}" in services[name]["command"], name
 
 
 def test_dockerfile_lets_a_failed_step_fail_the_image():
