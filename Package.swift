@@ -176,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "Platform", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema",
+                "Platform", "AnalyticsService", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,7 +16,10 @@ import WireSchema
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench", abstract: "Benchmark helpers (see scripts/bench).",
-        subcommands: [Produce.self, Consume.self, SQLiteRaw.self, Decode.self, PlatformReplay.self])
+        subcommands: [
+            Produce.self, Consume.self, SQLiteRaw.self, Decode.self, PlatformReplay.self, AnalyticsProduce.self, AnalyticsSQLiteRaw.self,
+            AnalyticsSeed.self,
+        ])
 }
 
 /// The n-th synthetic counterparty id: a UUIDv7 like the ones the service generates (four per
@@ -96,11 +99,12 @@ struct Consume: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
         abstract: """
-            Read crm.counterparties.v1 from the beginning with the projector's consumer and its settings, \
+            Read a topic (crm.counterparties.v1 unless --topic) from the beginning with the projector's consumer and its settings, \
             records converted and dropped: the fastest a replay can be fed.
             """)
     @OptionGroup var kafka: ConsumerOptions
     @Option var count = 500_000
+    @Option var topic = Topics.counterparties
     @Flag(help: "The prefetch a fast projection asks for (ProjectorOptions.deepPrefetch).")
     var deepPrefetch = false
 
@@ -111,9 +115,9 @@ struct Consume: ParsableCommand {
         if deepPrefetch { configuration = configuration.withDefaults(KafkaConsumer.deepPrefetchProperties) }
         let consumer = try KafkaConsumer(configuration: configuration, name: "bench", logger: logger)
         defer { consumer.close() }
-        let partitions = try consumer.partitionCounts([Topics.counterparties])[Topics.counterparties] ?? 0
+        let partitions = try consumer.partitionCounts([topic])[topic] ?? 0
         let start = ContinuousClock.now
-        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(Topics.counterparties, $0), nil) }))
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), nil) }))
         var records = 0
         var idlePolls = 0
         while records < count {
