@@ -10,12 +10,13 @@ public struct ClientClassification: Codable, Sendable, Equatable {
     public var clientId: String
     public var runId: String
     public var asOf: CalendarDate
-    public var abcClass: String?
-    public var xyzClass: String?
+    // Absent classes travel as null: a consumer of the compacted topic reads "no class", not a missing field.
+    @NullEncoded public var abcClass: String?
+    @NullEncoded public var xyzClass: String?
     public var status: Status
-    public var previousAbcClass: String?
-    public var previousXyzClass: String?
-    public var previousStatus: String?
+    @NullEncoded public var previousAbcClass: String?
+    @NullEncoded public var previousXyzClass: String?
+    @NullEncoded public var previousStatus: String?
     public var parameters: JSONValue?
 
     public init(
@@ -32,26 +33,6 @@ public struct ClientClassification: Codable, Sendable, Equatable {
         self.previousXyzClass = previousXyzClass
         self.previousStatus = previousStatus
         self.parameters = parameters
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case clientId, runId, asOf, abcClass, xyzClass, status, previousAbcClass, previousXyzClass, previousStatus, parameters
-    }
-
-    /// Classes and previous values are written as null when absent, so a consumer of the compacted
-    /// topic reads "no class" rather than a missing field.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(clientId, forKey: .clientId)
-        try container.encode(runId, forKey: .runId)
-        try container.encode(asOf, forKey: .asOf)
-        try container.encode(abcClass, forKey: .abcClass)
-        try container.encode(xyzClass, forKey: .xyzClass)
-        try container.encode(status, forKey: .status)
-        try container.encode(previousAbcClass, forKey: .previousAbcClass)
-        try container.encode(previousXyzClass, forKey: .previousXyzClass)
-        try container.encode(previousStatus, forKey: .previousStatus)
-        try container.encodeIfPresent(parameters, forKey: .parameters)
     }
 }
 

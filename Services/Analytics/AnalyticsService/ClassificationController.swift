@@ -125,8 +125,8 @@ struct ClassificationController {
     }
 
     struct Cell: Encodable {
-        let abcClass: String?
-        let xyzClass: String?
+        @NullEncoded var abcClass: String?
+        @NullEncoded var xyzClass: String?
         let count: Int
         let measure: Amount
     }

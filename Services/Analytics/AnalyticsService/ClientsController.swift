@@ -25,27 +25,17 @@ struct ClientsController {
     struct Published: Encodable {
         let runId: String
         let asOf: String
-        let abcClass: String?
-        let xyzClass: String?
+        @NullEncoded var abcClass: String?
+        @NullEncoded var xyzClass: String?
         let status: String
-
-        enum Keys: String, CodingKey { case runId, asOf, abcClass, xyzClass, status }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(runId, forKey: .runId)
-            try container.encode(asOf, forKey: .asOf)
-            try container.encode(abcClass, forKey: .abcClass)
-            try container.encode(xyzClass, forKey: .xyzClass)
-            try container.encode(status, forKey: .status)
-        }
     }
 
     struct Classification: Encodable {
         let clientId: String
         /// What `crm.segments.v1` holds for the client (the latest published classification).
-        let published: Published?
+        @NullEncoded var published: Published?
         /// The client's row in the newest run that classified it.
-        let latest: HistoryEntry?
+        @NullEncoded var latest: HistoryEntry?
         /// Newest first.
         let history: [HistoryEntry]
     }
@@ -78,27 +68,13 @@ struct ClientsController {
 
     struct AtRiskClient: Encodable {
         let clientId: String
-        let managerId: String?
+        @NullEncoded var managerId: String?
         let lastSaleOn: CalendarDate
         let daysSinceLastSale: Int
         let medianGapDays: Double
         let salesInWindow: Int
         /// The client's revenue over the window: what the relationship brought in and stands to lose.
         let revenueAtRisk: Amount
-
-        enum Keys: String, CodingKey {
-            case clientId, managerId, lastSaleOn, daysSinceLastSale, medianGapDays, salesInWindow, revenueAtRisk
-        }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(clientId, forKey: .clientId)
-            try container.encode(managerId, forKey: .managerId)  // explicit null, not omitted
-            try container.encode(lastSaleOn, forKey: .lastSaleOn)
-            try container.encode(daysSinceLastSale, forKey: .daysSinceLastSale)
-            try container.encode(medianGapDays, forKey: .medianGapDays)
-            try container.encode(salesInWindow, forKey: .salesInWindow)
-            try container.encode(revenueAtRisk, forKey: .revenueAtRisk)
-        }
     }
 
     struct AtRisk: Encodable {

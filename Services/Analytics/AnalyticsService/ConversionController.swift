@@ -66,19 +66,8 @@ struct ConversionController {
         let inquiries: Int
         let converted: Int
         let attractedClients: Int
-        let conversionPercent: Double?
-        let medianDaysToFirstSale: Double?
-
-        enum Keys: String, CodingKey { case group, inquiries, converted, attractedClients, conversionPercent, medianDaysToFirstSale }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(group, forKey: .group)
-            try container.encode(inquiries, forKey: .inquiries)
-            try container.encode(converted, forKey: .converted)
-            try container.encode(attractedClients, forKey: .attractedClients)
-            try container.encode(conversionPercent, forKey: .conversionPercent)
-            try container.encode(medianDaysToFirstSale, forKey: .medianDaysToFirstSale)
-        }
+        @NullEncoded var conversionPercent: Double?
+        @NullEncoded var medianDaysToFirstSale: Double?
     }
 
     @Sendable func conversion(_ request: Request, context: CRMRequestContext) async throws -> Response {
@@ -119,44 +108,21 @@ struct ConversionController {
     }
 
     struct CampaignRow: Encodable {
-        let campaignId: String?
-        let name: String?
+        @NullEncoded var campaignId: String?
+        @NullEncoded var name: String?
         /// For inquiries without a campaign: their source (or channel).
-        let source: String?
+        @NullEncoded var source: String?
         let inquiries: Int
         let attractedClients: Int
-        let conversionPercent: Double?
-        let medianDaysToFirstSale: Double?
+        @NullEncoded var conversionPercent: Double?
+        @NullEncoded var medianDaysToFirstSale: Double?
         let revenue: Amount
         let grossProfit: Amount
-        let cost: Amount?
-        let costPerInquiry: Amount?
-        let costPerAttractedClient: Amount?
-        let roiPercent: Amount?
-        let roas: Amount?
-
-        enum Keys: String, CodingKey {
-            case campaignId, name, source, inquiries, attractedClients, conversionPercent, medianDaysToFirstSale, revenue, grossProfit
-            case cost, costPerInquiry, costPerAttractedClient, roiPercent, roas
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(campaignId, forKey: .campaignId)
-            try container.encode(name, forKey: .name)
-            try container.encode(source, forKey: .source)
-            try container.encode(inquiries, forKey: .inquiries)
-            try container.encode(attractedClients, forKey: .attractedClients)
-            try container.encode(conversionPercent, forKey: .conversionPercent)
-            try container.encode(medianDaysToFirstSale, forKey: .medianDaysToFirstSale)
-            try container.encode(revenue, forKey: .revenue)
-            try container.encode(grossProfit, forKey: .grossProfit)
-            try container.encode(cost, forKey: .cost)
-            try container.encode(costPerInquiry, forKey: .costPerInquiry)
-            try container.encode(costPerAttractedClient, forKey: .costPerAttractedClient)
-            try container.encode(roiPercent, forKey: .roiPercent)
-            try container.encode(roas, forKey: .roas)
-        }
+        @NullEncoded var cost: Amount?
+        @NullEncoded var costPerInquiry: Amount?
+        @NullEncoded var costPerAttractedClient: Amount?
+        @NullEncoded var roiPercent: Amount?
+        @NullEncoded var roas: Amount?
     }
 
     @Sendable func campaigns(_ request: Request, context: CRMRequestContext) async throws -> Response {

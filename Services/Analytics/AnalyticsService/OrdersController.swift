@@ -16,17 +16,8 @@ struct OrdersController {
     struct Reason: Encodable {
         let reason: String
         let count: Int
-        let share: Double?
+        @NullEncoded var share: Double?
         let lostRevenue: Amount
-
-        enum Keys: String, CodingKey { case reason, count, share, lostRevenue }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(reason, forKey: .reason)
-            try container.encode(count, forKey: .count)
-            try container.encode(share, forKey: .share)  // explicit null, not omitted
-            try container.encode(lostRevenue, forKey: .lostRevenue)
-        }
     }
 
     struct Closed: Encodable {
@@ -43,19 +34,7 @@ struct OrdersController {
         let closedOrders: Closed
         /// Sales reversed by a cancellation after completion, by the day of the cancellation.
         let reversedOrders: Int
-        let completionRate: Double?
-
-        enum Keys: String, CodingKey { case period, reasons, failedOrders, lostRevenue, closedOrders, reversedOrders, completionRate }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(period, forKey: .period)
-            try container.encode(reasons, forKey: .reasons)
-            try container.encode(failedOrders, forKey: .failedOrders)
-            try container.encode(lostRevenue, forKey: .lostRevenue)
-            try container.encode(closedOrders, forKey: .closedOrders)
-            try container.encode(reversedOrders, forKey: .reversedOrders)
-            try container.encode(completionRate, forKey: .completionRate)  // explicit null, not omitted
-        }
+        @NullEncoded var completionRate: Double?
     }
 
     @Sendable func failures(_ request: Request, context: CRMRequestContext) async throws -> Response {
