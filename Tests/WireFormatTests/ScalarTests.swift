@@ -21,6 +21,35 @@ import Testing
         #expect(ExactDecimal.format(try #require(ExactDecimal.parse("100.50"))) == "100.5")
     }
 
+    /// The fast paths (parts-built parse, direct format) agree with Foundation's text conversions.
+    @Test func decimalTextAgreesWithFoundation() throws {
+        var generator = SystemRandomNumberGenerator()
+        let posix = Locale(identifier: "en_US_POSIX")
+        var texts = [
+            "0", "-0", "0.000", "1", "-1", "100.50", "0.05", "1e3", "2.5E-2", "-12.340e1", "18446744073709551615", "9999999999999999999.9",
+        ]
+        for _ in 0..<5000 {
+            let integer = UInt64.random(in: 0...999_999_999_999, using: &generator)
+            let fraction = UInt64.random(in: 0...999_999, using: &generator)
+            let sign = Bool.random(using: &generator) ? "-" : ""
+            texts.append("\(sign)\(integer).\(fraction)")
+            texts.append("\(sign)\(fraction)e-\(Int.random(in: 0...12, using: &generator))")
+        }
+        for text in texts {
+            let ours = try #require(ExactDecimal.parse(text), "\(text)")
+            let theirs = try #require(Decimal(string: text, locale: posix), "\(text)")
+            #expect(ours == theirs, "\(text)")
+            var copy = theirs
+            #expect(ExactDecimal.format(ours) == NSDecimalString(&copy, posix), "\(text)")
+        }
+        // Sums and products, as the services make them.
+        let a = try #require(ExactDecimal.parse("1234.5678"))
+        for product in [a * a, a * 3 - a, a / 4, -a * 1000] {
+            var copy = product
+            #expect(ExactDecimal.format(product) == NSDecimalString(&copy, posix))
+        }
+    }
+
     @Test func timestampsRoundTripInUTC() throws {
         let date = try #require(Timestamp.parse("2026-03-14T09:30:00Z"))
         #expect(Timestamp.format(date) == "2026-03-14T09:30:00.000Z")

@@ -83,12 +83,13 @@ extension AnalyticsProjection {
         case (_, let state?):
             throw ProjectionRejection("order '\(event.orderId)' is \(state.rawValue); \(event.type.rawValue) contradicts that")
         }
-        try AnalyticsProjection.mention(event.customerId, db)
-        if let managerId = event.managerId {
-            try db.cachedStatement(sql: "UPDATE client SET order_manager_id = ? WHERE id = ?").execute(arguments: [
-                managerId, event.customerId,
-            ])
-        }
+        // The customer is a known client, and its latest order's manager is noted, in one statement.
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO client(id, mentioned, order_manager_id) VALUES (?1, 1, ?2)
+                ON CONFLICT(id) DO UPDATE SET mentioned = 1, order_manager_id = COALESCE(?2, order_manager_id)
+                """
+        ).execute(arguments: [event.customerId, event.managerId])
     }
 
     private func write(

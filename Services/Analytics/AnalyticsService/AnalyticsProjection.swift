@@ -37,6 +37,14 @@ public struct AnalyticsProjection: Projection {
         ]
     }
 
+    /// Indexes only queries use: a bulk load builds them once at the end.
+    public var bulkLoadDeferredIndexes: [String] {
+        [
+            "erp_order_sales", "erp_order_completed_on", "erp_order_cancelled_on", "client_manager", "interaction_staff",
+            "inquiry_received", "campaign_cost_campaign", "contact_person_owner", "classification_result_client",
+        ]
+    }
+
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<AnalyticsEvent> {
         if record.topic == Topics.erpOrders {
             guard let value = record.value else { throw WireFormatError("an ERP order record has no value") }
