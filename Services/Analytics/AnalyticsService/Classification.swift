@@ -85,10 +85,11 @@ public enum Classifier {
         let total = ranked.reduce(Decimal(0)) { $0 + measures[$1] }
         var abc: [Int: (abcClass: String, share: Double, before: Double)] = [:]
         var before: Decimal = 0
+        // before / total × 100 < cut  ⇔  before × 100 < cut × total (total > 0).
+        let (aBound, bBound) = (parameters.abcCuts[0] * total, parameters.abcCuts[1] * total)
         for index in ranked {
-            // before / total × 100 < cut  ⇔  before × 100 < cut × total (total > 0).
             let scaled = before * 100
-            let abcClass = scaled < parameters.abcCuts[0] * total ? "A" : scaled < parameters.abcCuts[1] * total ? "B" : "C"
+            let abcClass = scaled < aBound ? "A" : scaled < bBound ? "B" : "C"
             abc[index] = (abcClass, percent(measures[index], of: total), percent(before, of: total))
             before += measures[index]
         }
@@ -122,8 +123,9 @@ public enum Classifier {
         return (xyzClass, rounded(cv))
     }
 
+    /// A share for reading (the class was decided exactly): binary floating point is enough.
     static func percent(_ part: Decimal, of total: Decimal) -> Double {
-        rounded(double(part * 100 / total))
+        rounded(double(part) / double(total) * 100)
     }
 
     static func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
