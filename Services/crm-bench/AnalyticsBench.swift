@@ -143,7 +143,7 @@ struct AnalyticsSeed: ParsableCommand {
         abstract: """
             Write an analytics store directly (no Kafka): CLIENTS clients with monthly sums over MONTHS months \
             to 2026-10, 50 managers under 5 supervisors, and each client's sales of the last two quarters as \
-            orders (what the scorecard reads).
+            orders with their sums per manager and day (what the scorecard reads).
             """)
     @Option var clients = 100_000
     @Option var months = 24
@@ -158,6 +158,8 @@ struct AnalyticsSeed: ParsableCommand {
         let start = ContinuousClock.now
         var monthRows = 0
         var orderRows = 0
+        // The scorecard's sums per manager and day, as the projection keeps them.
+        var managerDays: [String: (revenue: Int, grossProfit: Int, orders: Int)] = [:]
         try store.database.write { db in
             for supervisor in 0..<5 {
                 try db.execute(
@@ -201,8 +203,20 @@ struct AnalyticsSeed: ParsableCommand {
                             "O-\(n)-\(offset)", id, manager, day, day, "\(revenue)", "\(cost)", "seed-\(n)-\(offset)",
                         ])
                         orderRows += 1
+                        let key = "\(manager)|\(day)"
+                        managerDays[key, default: (0, 0, 0)].revenue += revenue
+                        managerDays[key, default: (0, 0, 0)].grossProfit += revenue - cost
+                        managerDays[key, default: (0, 0, 0)].orders += 1
                     }
                 }
+            }
+        }
+        try store.database.write { db in
+            for (key, sums) in managerDays {
+                let parts = key.split(separator: "|")
+                try db.execute(
+                    sql: "INSERT INTO manager_day(manager_id, day, revenue, gross_profit, orders) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [String(parts[0]), Int(parts[1])!, String(sums.revenue), String(sums.grossProfit), sums.orders])
             }
         }
         try store.close()

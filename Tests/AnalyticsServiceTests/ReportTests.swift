@@ -90,6 +90,15 @@ import WireSchema
             let csv = try await service.client.send(
                 .get, "/managers/scorecard?from=2026-10-01&to=2026-10-31&managerId=m1", headers: [.accept: "text/csv"])
             #expect(String(buffer: csv.body).contains("\r\nm1,Ivan,150,80,2,50.0,1,2,2,22,"))
+
+            // c2 merged into c1: m1's September clients are one client, bought again in October.
+            var merge = TopicFeed()
+            try merge.event(CounterpartyEvent.merged(CounterpartyMerge(mergedId: "c2", survivorId: "c1")))
+            try await service.feed(merge)
+            let merged = try object(
+                try await service.client.send(.get, "/managers/scorecard?from=2026-10-01&to=2026-10-31&managerId=m1"))
+            let m1Merged = (merged["items"] as? [[String: Any]])?.first
+            #expect(m1Merged?["cohortClients"] as? Int == 1 && m1Merged?["retainedClients"] as? Int == 1)
         }
     }
 

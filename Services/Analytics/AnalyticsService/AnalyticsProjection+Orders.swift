@@ -28,6 +28,7 @@ struct OrderAmounts: Equatable {
 struct StoredOrder {
     enum State: String { case placed, completed, cancelled, reversed }
     var customerId: String
+    var managerId: String?
     var state: State
     var completedOn: Int?
     var amounts: OrderAmounts
@@ -35,12 +36,12 @@ struct StoredOrder {
     static func fetch(_ db: Database, id: String) throws -> StoredOrder? {
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT customer_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?"),
+                db.cachedStatement(sql: "SELECT customer_id, manager_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?"),
                 arguments: [id])
         else { return nil }
         return StoredOrder(
-            customerId: row[0], state: State(rawValue: row[1]) ?? .placed, completedOn: row[2],
-            amounts: OrderAmounts(revenue: Decimals.parse(row[3]), cost: Decimals.parse(row[4])))
+            customerId: row[0], managerId: row[1], state: State(rawValue: row[2]) ?? .placed, completedOn: row[3],
+            amounts: OrderAmounts(revenue: Decimals.parse(row[4]), cost: Decimals.parse(row[5])))
     }
 }
 
@@ -70,7 +71,7 @@ extension AnalyticsProjection {
             }
             try write(
                 event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
-            try addSale(customer: event.customerId, day: day, amounts, sign: 1, db)
+            try addSale(customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts, sign: 1, db)
         case (.cancelled, nil), (.cancelled, .placed?):
             // Failed before completion: the order was never a sale; its lines say what was lost.
             try write(
@@ -79,7 +80,7 @@ extension AnalyticsProjection {
             // Cancelled after completion: the sale is reversed where it was counted.
             guard let existing, let completedOn = existing.completedOn else { return }
             try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
-            try addSale(customer: existing.customerId, day: completedOn, existing.amounts, sign: -1, db)
+            try addSale(customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts, sign: -1, db)
         case (_, let state?):
             throw ProjectionRejection("order '\(event.orderId)' is \(state.rawValue); \(event.type.rawValue) contradicts that")
         }
@@ -115,25 +116,43 @@ extension AnalyticsProjection {
         ])
     }
 
-    /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month.
-    private func addSale(customer: String, day: Int, _ amounts: OrderAmounts, sign: Int, _ db: Database) throws {
-        let month = PeriodKind.month.index(ofDay: day)
+    /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month and its manager's day.
+    private func addSale(customer: String, manager: String?, day: Int, _ amounts: OrderAmounts, sign: Int, _ db: Database) throws {
+        try addSum(
+            table: "client_month", keyColumn: "client_id", periodColumn: "month", countColumn: "sales", key: customer,
+            period: PeriodKind.month.index(ofDay: day), amounts, sign: sign, db)
+        if let manager {
+            try addSum(
+                table: "manager_day", keyColumn: "manager_id", periodColumn: "day", countColumn: "orders", key: manager,
+                period: day, amounts, sign: sign, db)
+        }
+    }
+
+    /// Adds to (or takes from) one row of exact sums (revenue, gross profit, count); a row whose count
+    /// reaches zero is removed.
+    private func addSum(
+        table: String, keyColumn: String, periodColumn: String, countColumn: String, key: String, period: Int,
+        _ amounts: OrderAmounts, sign: Int, _ db: Database
+    ) throws {
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT revenue, gross_profit, sales FROM client_month WHERE client_id = ? AND month = ?"),
-            arguments: [customer, month])
+            db.cachedStatement(
+                sql: "SELECT revenue, gross_profit, \(countColumn) FROM \(table) WHERE \(keyColumn) = ? AND \(periodColumn) = ?"),
+            arguments: [key, period])
         let factor = Decimal(sign)
         let revenue = Decimals.parse(row?[0]) + factor * amounts.revenue
         let grossProfit = Decimals.parse(row?[1]) + factor * amounts.grossProfit
-        let sales = (row?[2] as Int? ?? 0) + sign
-        if sales <= 0 {
-            try db.cachedStatement(sql: "DELETE FROM client_month WHERE client_id = ? AND month = ?").execute(arguments: [customer, month])
+        let count = (row?[2] as Int? ?? 0) + sign
+        if count <= 0 {
+            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(keyColumn) = ? AND \(periodColumn) = ?").execute(arguments: [
+                key, period,
+            ])
         } else {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?1, ?2, ?3, ?4, ?5)
-                    ON CONFLICT(client_id, month) DO UPDATE SET revenue = ?3, gross_profit = ?4, sales = ?5
+                    INSERT INTO \(table)(\(keyColumn), \(periodColumn), revenue, gross_profit, \(countColumn)) VALUES (?1, ?2, ?3, ?4, ?5)
+                    ON CONFLICT(\(keyColumn), \(periodColumn)) DO UPDATE SET revenue = ?3, gross_profit = ?4, \(countColumn) = ?5
                     """
-            ).execute(arguments: [customer, month, Decimals.text(revenue), Decimals.text(grossProfit), sales])
+            ).execute(arguments: [key, period, Decimals.text(revenue), Decimals.text(grossProfit), count])
         }
     }
 }

@@ -43,7 +43,8 @@ public enum AnalyticsService: ServiceDefinition {
     public static func dump(_ db: Database, into dump: CanonicalDump) throws {
         for (table, key) in [
             ("client", "id"), ("contact_person", "id"), ("staff", "id"), ("interaction", "id"), ("erp_order", "id"),
-            ("client_month", "client_id, month"), ("inquiry", "id"), ("campaign", "id"), ("campaign_cost", "event_id"),
+            ("client_month", "client_id, month"), ("manager_day", "manager_id, day"), ("inquiry", "id"), ("campaign", "id"),
+            ("campaign_cost", "event_id"),
             ("deal", "id"), ("segment", "client_id"), ("classification_run", "id"), ("classification_result", "run_id, client_id"),
         ] {
             try dump.emitTable(table, orderBy: key, in: db)

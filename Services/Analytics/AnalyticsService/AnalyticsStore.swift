@@ -70,7 +70,8 @@ enum AnalyticsStore {
                             last_event_id TEXT NOT NULL
                         ) WITHOUT ROWID;
                         CREATE INDEX erp_order_sales ON erp_order(customer_id, completed_on) WHERE state = 'completed';
-                        CREATE INDEX erp_order_completed_on ON erp_order(completed_on) WHERE state = 'completed';
+                        -- Covers the scorecard's retention: who sold to whom in a period.
+                        CREATE INDEX erp_order_completed_on ON erp_order(completed_on, manager_id, customer_id) WHERE state = 'completed';
                         CREATE INDEX erp_order_cancelled_on ON erp_order(cancelled_on) WHERE state = 'cancelled';
 
                         -- Sales per ERP customer and calendar month (year * 12 + month - 1): what month and
@@ -79,6 +80,12 @@ enum AnalyticsStore {
                             client_id TEXT NOT NULL, month INTEGER NOT NULL,
                             revenue TEXT NOT NULL, gross_profit TEXT NOT NULL, sales INTEGER NOT NULL,
                             PRIMARY KEY (client_id, month)) WITHOUT ROWID;
+
+                        -- Sales per manager (the order's) and day: what the scorecard sums.
+                        CREATE TABLE manager_day (
+                            manager_id TEXT NOT NULL, day INTEGER NOT NULL,
+                            revenue TEXT NOT NULL, gross_profit TEXT NOT NULL, orders INTEGER NOT NULL,
+                            PRIMARY KEY (manager_id, day)) WITHOUT ROWID;
 
                         CREATE TABLE inquiry (
                             id TEXT PRIMARY KEY, received_on INTEGER NOT NULL, received_at TEXT NOT NULL, channel TEXT NOT NULL,

@@ -67,31 +67,24 @@ enum ClassificationInput {
     }
 }
 
-/// The clients the store knows and where merged ones went.
-struct KnownClients {
-    var ids: [String] = []
-    var manager: [String: String?] = [:]
-    private var mergedInto: [String: String] = [:]
+/// Where merged counterparties went: a merged one's sales and persons count under its survivor.
+struct Merges {
+    private var mergedInto: [String: String]
 
-    init(_ db: Database) throws {
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT id, merged_into, COALESCE(responsible_manager_id, order_manager_id), is_client_role OR mentioned FROM client
-                """)
-        var candidates: [String] = []
-        while let row = try rows.next() {
-            let id: String = row[0]
-            if let survivor: String = row[1] {
-                mergedInto[id] = survivor
-            } else {
-                manager[id] = row[2] as String?
-            }
-            if row[3] as Bool { candidates.append(id) }
-        }
-        // A merged client counts under its survivor, which is then a client too.
-        ids = Array(Set(candidates.map(resolve)))
+    init(mergedInto: [String: String]) {
+        self.mergedInto = mergedInto
     }
+
+    /// Only the merged rows (there are few): for reports that need no list of clients.
+    init(_ db: Database) throws {
+        var mergedInto: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, merged_into FROM client WHERE merged_into IS NOT NULL") {
+            mergedInto[row[0]] = row[1]
+        }
+        self.init(mergedInto: mergedInto)
+    }
+
+    var isEmpty: Bool { mergedInto.isEmpty }
 
     /// The id a client's sales count under: itself, or the survivor of the merges it went through.
     func resolve(_ id: String) -> String {
@@ -102,4 +95,35 @@ struct KnownClients {
         }
         return current
     }
+}
+
+/// The clients the store knows, with their managers and merges.
+struct KnownClients {
+    var ids: [String] = []
+    var manager: [String: String?] = [:]
+    private(set) var merges = Merges(mergedInto: [:])
+
+    init(_ db: Database) throws {
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT id, merged_into, COALESCE(responsible_manager_id, order_manager_id), is_client_role OR mentioned FROM client
+                """)
+        var candidates: [String] = []
+        var mergedInto: [String: String] = [:]
+        while let row = try rows.next() {
+            let id: String = row[0]
+            if let survivor: String = row[1] {
+                mergedInto[id] = survivor
+            } else {
+                manager[id] = row[2] as String?
+            }
+            if row[3] as Bool { candidates.append(id) }
+        }
+        merges = Merges(mergedInto: mergedInto)
+        // A merged client counts under its survivor, which is then a client too.
+        ids = Array(Set(candidates.map(merges.resolve)))
+    }
+
+    func resolve(_ id: String) -> String { merges.resolve(id) }
 }

@@ -122,42 +122,43 @@ struct ScorecardController {
             names[row[0]] = row[1]
             if let supervisor: String = row[2] { supervisors[row[0]] = supervisor }
         }
-        let clients = try KnownClients(db)
+        let merges = try Merges(db)
         var cards: [String: Card] = [:]
         func card(_ id: String) -> Card { cards[id] ?? Card(managerId: id, name: names[id]) }
         for id in names.keys { cards[id] = card(id) }
 
-        // Sales in the period, and the clients each manager sold to in it and in the period before.
-        var current: [String: Set<String>] = [:]
-        var previous: [String: Set<String>] = [:]
-        let before = period.previous
-        let rows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT manager_id, customer_id, completed_on, revenue, cost FROM erp_order
-                WHERE state = 'completed' AND manager_id IS NOT NULL AND completed_on BETWEEN ? AND ?
-                """, arguments: [before.firstDay, period.lastDay])
-        while let row = try rows.next() {
+        // Sales in the period, from the sums per manager and day.
+        let sums = try Row.fetchCursor(
+            db, sql: "SELECT manager_id, revenue, gross_profit, orders FROM manager_day WHERE day BETWEEN ? AND ?",
+            arguments: [period.firstDay, period.lastDay])
+        while let row = try sums.next() {
             let manager: String = row[0]
-            let client = clients.resolve(row[1])
-            let day: Int = row[2]
-            if day < period.firstDay {
-                previous[manager, default: []].insert(client)
-                continue
-            }
-            current[manager, default: []].insert(client)
             var entry = card(manager)
-            let revenue = Decimals.parse(row[3])
-            entry.salesVolume += revenue
-            entry.grossProfit += revenue - Decimals.parse(row[4])
-            entry.ordersFulfilled += 1
+            entry.salesVolume += Decimals.parse(row[1])
+            entry.grossProfit += Decimals.parse(row[2])
+            entry.ordersFulfilled += row[3] as Int
             cards[manager] = entry
         }
-        for (manager, cohort) in previous {
-            var entry = card(manager)
-            entry.cohortClients = cohort.count
-            entry.retainedClients = cohort.intersection(current[manager] ?? []).count
-            cards[manager] = entry
+
+        // Retention: of the clients each manager sold to in the period before (same length), those
+        // sold to again in this one. Counted in SQL over the index of sales by day; a merged
+        // customer counts as its survivor.
+        let clientOf = !merges.isEmpty ? "COALESCE((SELECT merged_into FROM client WHERE id = customer_id), customer_id)" : "customer_id"
+        let before = period.previous
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT manager_id, count(*), sum(sold_now) FROM (
+                    SELECT manager_id, \(clientOf) AS client, max(completed_on >= ?3) AS sold_now, min(completed_on) <= ?2 AS sold_before
+                    FROM erp_order WHERE state = 'completed' AND completed_on BETWEEN ?1 AND ?4 AND manager_id IS NOT NULL
+                    GROUP BY manager_id, client)
+                WHERE sold_before GROUP BY manager_id
+                """, arguments: [before.firstDay, before.lastDay, period.firstDay, period.lastDay])
+        {
+            var entry = card(row[0])
+            entry.cohortClients = row[1]
+            entry.retainedClients = row[2]
+            cards[row[0]] = entry
         }
 
         // Contacts with buyers: interactions logged by the manager with customers or prospects.
@@ -179,7 +180,7 @@ struct ScorecardController {
         var persons: [String: [ContactPerson]] = [:]
         for record in try String.fetchAll(db, sql: "SELECT record FROM contact_person") {
             let person = try WireDecoder.decode(ContactPerson.self, from: Array(record.utf8))
-            persons[clients.resolve(person.counterpartyId), default: []].append(person)
+            persons[merges.resolve(person.counterpartyId), default: []].append(person)
         }
         var completenessSums: [String: (total: Int, count: Int)] = [:]
         for row in try Row.fetchAll(
