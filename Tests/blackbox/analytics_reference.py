@@ -11,6 +11,8 @@ import json
 import random
 from decimal import Decimal, getcontext
 
+from conftest import produce_all
+
 getcontext().prec = 80
 
 
@@ -183,15 +185,5 @@ def generate(clients=3000, seed=20261205, start=dt.date(2024, 11, 1), end=dt.dat
 
 
 def produce_orders(producer, events):
-    errors = []
-    for event in events:
-        while True:
-            try:
-                producer.produce("erp.orders.v1", key=event["orderId"], value=json.dumps(event),
-                                 on_delivery=lambda err, msg: errors.append(err) if err else None)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
-    assert producer.flush(120) == 0
-    assert not errors, errors[:3]
+    """The ERP's records: plain JSON keyed by order id."""
+    produce_all(producer, "erp.orders.v1", ((e["orderId"], json.dumps(e), None) for e in events))

@@ -222,22 +222,26 @@ def make_producer(bootstrap, **config):
     return Producer(settings)
 
 
-def produce_counterparty_events(bootstrap, events, **config):
-    """events: iterable of (type, data dict); keyed by data['id']."""
-    producer = make_producer(bootstrap, **config)
+def produce_all(producer, topic, records, flush_seconds=120):
+    """records: iterable of (key, value, headers or None); waits until every one is acknowledged."""
     errors = []
-    for event_type, data in events:
+    for key, value, headers in records:
         while True:
             try:
-                producer.produce("crm.counterparties.v1", key=data["id"], value=json.dumps(data),
-                                 headers=cloud_event_headers(event_type),
+                producer.produce(topic, key=key, value=value, headers=headers,
                                  on_delivery=lambda err, msg: errors.append(err) if err else None)
                 break
             except BufferError:
                 producer.poll(0.05)
         producer.poll(0)
-    assert producer.flush(60) == 0
+    assert producer.flush(flush_seconds) == 0
     assert not errors, errors[:3]
+
+
+def produce_counterparty_events(bootstrap, events, **config):
+    """events: iterable of (type, data dict); keyed by data['id']."""
+    produce_all(make_producer(bootstrap, **config), "crm.counterparties.v1",
+                ((data["id"], json.dumps(data), cloud_event_headers(event_type)) for event_type, data in events))
 
 
 def post(service, body, **kwargs):
