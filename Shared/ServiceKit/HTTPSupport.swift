@@ -4,8 +4,9 @@ import WireFormat
 import WireSchema
 
 extension Request {
-    /// Reads a JSON body of at most `maxBytes` with our strict parser; errors are 4xx problems.
-    public mutating func jsonBody(maxBytes: Int) async throws -> JSONValue {
+    /// Reads a JSON body of at most `maxBytes` with our strict parser; errors are 4xx problems. A
+    /// body that is empty (or only whitespace) is `empty` where the route allows one, else a 400.
+    public mutating func jsonBody(maxBytes: Int, empty: JSONValue? = nil) async throws -> JSONValue {
         if let type = headers[.contentType]?.lowercased(), !type.hasPrefix("application/json"),
             !(type.hasPrefix("application/") && type.contains("+json"))
         {
@@ -18,7 +19,10 @@ extension Request {
             throw Problem(.contentTooLarge, "the body is larger than \(maxBytes) bytes")
         }
         let bytes = Array(buffer.readableBytesView)
-        if bytes.isEmpty { throw Problem.badRequest("the request needs a JSON body") }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            guard let empty else { throw Problem.badRequest("the request needs a JSON body") }
+            return empty
+        }
         do {
             return try JSONParser.parse(bytes)
         } catch {

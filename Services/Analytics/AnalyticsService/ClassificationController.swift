@@ -22,14 +22,8 @@ struct ClassificationController {
     @Sendable func create(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let user = try context.requireUser()
         var request = request
-        let buffer = try await request.collectBody(upTo: self.context.maxBodyBytes)
-        let bytes = Array(buffer.readableBytesView)
-        let body: JSONValue
-        do {
-            body = bytes.allSatisfy(\.isJSONWhitespace) ? .object([]) : try JSONParser.parse(bytes)
-        } catch {
-            throw Problem.badRequest("malformed JSON: \(error)")
-        }
+        // Every field is optional, so is the body.
+        let body = try await request.jsonBody(maxBytes: self.context.maxBodyBytes, empty: .object([]))
         let order = try RunOrder(body, defaults: self.context.settings.classification, today: CalendarDate(utc: Date()))
         let run = try await ClassificationRunner(context: self.context).run(
             asOf: order.asOf, parameters: order.parameters, publish: order.publish, trigger: "request", user: user)
@@ -324,8 +318,4 @@ enum RunQueries {
 extension Request {
     /// Whether the client asked for CSV (`Accept: text/csv`).
     var wantsCSV: Bool { headers[.accept]?.lowercased().contains("text/csv") == true }
-}
-
-extension UInt8 {
-    var isJSONWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
 }
