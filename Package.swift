@@ -151,6 +151,29 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "DealsService",
+            dependencies: [
+                "ServiceKit",
+                "EventStore",
+                "WireFormat",
+                "WireSchema",
+                "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Deals/DealsService",
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crm-deals",
+            dependencies: ["DealsService", "ServiceKit"],
+            path: "Services/Deals/crm-deals",
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "CRMControl",
             dependencies: [
                 "Kafka",
@@ -189,7 +212,9 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "Kafka",
+                "Platform",
                 "ServiceKit",
+                "WireFormat",
                 "WireSchema",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -260,6 +285,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AnalyticsServiceTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "DealsServiceTests",
+            dependencies: [
+                "DealsService", "EventStore", "Kafka", "ServiceKit", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DealsServiceTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(

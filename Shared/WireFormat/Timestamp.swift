@@ -200,6 +200,9 @@ extension CalendarDate {
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// Midnight UTC at the start of the day.
+    public var startOfDay: Date { Date(timeIntervalSince1970: Double(dayNumber) * 86_400) }
+
     /// The UTC calendar date of an instant.
     public init(utc date: Date) {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))

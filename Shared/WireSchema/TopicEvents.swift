@@ -67,6 +67,7 @@ public enum MessageCatalog {
         .events(CounterpartyEvent.self), .events(InteractionEvent.self), .events(StaffEvent.self),
         .events(SupplierEvent.self),
         .events(InquiryEvent.self), .events(DealEvent.self), .events(CampaignEvent.self), .events(SalesConditionsEvent.self),
+        .events(DealSettingsEvent.self),
         .events(ActivityEvent.self), .events(ReminderEvent.self),
         .events(SegmentEvent.self), .events(ClassificationRunEvent.self),
         .plain(Topics.erpOrders, message: "ERPOrderEvent") { try ERPOrderEvent.decode($0) },

@@ -12,6 +12,7 @@ public enum Topics {
     public static let segments = "crm.segments.v1"
     public static let classificationRuns = "crm.classification-runs.v1"
     public static let salesConditions = "crm.sales-conditions.v1"
+    public static let dealSettings = "crm.deal-settings.v1"
     public static let deadLetter = "crm.deadletter.v1"
     public static let erpOrders = "erp.orders.v1"
     public static let erpPurchases = "erp.purchases.v1"

@@ -4,29 +4,9 @@ import GRDB
 import WireFormat
 import WireSchema
 
-/// An order's amounts from its lines: revenue = Σ quantity × price, cost = Σ quantity × cost (a
-/// line without a cost counts none).
-struct OrderAmounts: Equatable {
-    var revenue: Decimal = 0
-    var cost: Decimal = 0
-    var grossProfit: Decimal { revenue - cost }
-
-    init(revenue: Decimal = 0, cost: Decimal = 0) {
-        self.revenue = revenue
-        self.cost = cost
-    }
-
-    init(lines: [OrderLine]) {
-        for line in lines {
-            revenue += line.quantity.value * line.price.value
-            if let cost = line.cost { self.cost += line.quantity.value * cost.value }
-        }
-    }
-}
-
 /// An order as the store keeps it.
 struct StoredOrder {
-    enum State: String { case placed, completed, cancelled, reversed }
+    typealias State = ERPOrderState
     var customerId: String
     var managerId: String?
     var state: State
@@ -62,27 +42,27 @@ extension AnalyticsProjection {
                 "order '\(event.orderId)' belongs to customer '\(existing.customerId)', not '\(event.customerId)'")
         }
         let amounts = event.lines.map(OrderAmounts.init(lines:)) ?? existing?.amounts ?? OrderAmounts()
-        switch (event.type, existing?.state) {
-        case (.placed, nil), (.placed, .placed?):
+        let state: ERPOrderState
+        switch ERPOrderState.after(event, from: existing?.state) {
+        case .success(let next): state = next
+        case .failure(let contradiction): throw ProjectionRejection(contradiction.description)
+        }
+        switch state {
+        case .placed:
             try write(event, state: .placed, amounts: amounts, eventId: eventId, db, placedOn: day)
-        case (.completed, nil), (.completed, .placed?):
-            guard existing != nil || event.lines != nil else {
-                throw ProjectionRejection("order '\(event.orderId)' completed, but it was never placed and the event has no lines")
-            }
+        case .completed:
             try write(
                 event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
             try addSale(customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts, sign: 1, db)
-        case (.cancelled, nil), (.cancelled, .placed?):
+        case .cancelled:
             // Failed before completion: the order was never a sale; its lines say what was lost.
             try write(
                 event, state: .cancelled, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, cancelledOn: day)
-        case (.cancelled, .completed?):
+        case .reversed:
             // Cancelled after completion: the sale is reversed where it was counted.
             guard let existing, let completedOn = existing.completedOn else { return }
             try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
             try addSale(customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts, sign: -1, db)
-        case (_, let state?):
-            throw ProjectionRejection("order '\(event.orderId)' is \(state.rawValue); \(event.type.rawValue) contradicts that")
         }
         // The customer is a known client, and its latest order's manager is noted, in one statement.
         try db.cachedStatement(

@@ -101,6 +101,10 @@ extension AnalyticsProjection {
             try db.cachedStatement(sql: "UPDATE deal SET outcome = ? WHERE id = ?").execute(arguments: [
                 closure.outcome.rawValue, closure.id,
             ])
+        case .reopened(let change):
+            try db.cachedStatement(sql: "UPDATE deal SET stage = ?, outcome = NULL WHERE id = ?").execute(arguments: [
+                change.stage, change.id,
+            ])
         }
     }
 

@@ -1,0 +1,296 @@
+import Foundation
+import GRDB
+import Hummingbird
+import ServiceKit
+import WireFormat
+import WireSchema
+
+/// `GET /deals/analysis`: the pipeline as it stands, read live from the store (a command's change
+/// shows as soon as it has answered). Amounts are per currency: deals in different currencies are
+/// never added together.
+struct DealAnalysisController {
+    let context: DealsContext
+
+    func addRoutes(to group: RouterGroup<CRMRequestContext>) {
+        group.get("/deals/analysis", use: analysis)
+    }
+
+    @Sendable func analysis(_ request: Request, context: CRMRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let asOf = try DealsValidation.queryDate(query.get("asOf"), "asOf") ?? CalendarDate(utc: Date())
+        let staleDays = try DealsValidation.queryInt(query.get("staleDays"), "staleDays", range: 1...3650) ?? 14
+        let ownerId = query.get("ownerId")
+        let supervisorId = query.get("supervisorId")
+        if ownerId != nil && supervisorId != nil { throw Problem.badRequest("give ownerId or supervisorId, not both") }
+        let report = try await self.context.read { db in
+            try DealAnalysis.build(db, asOf: asOf, staleDays: staleDays, ownerId: ownerId, supervisorId: supervisorId)
+        }
+        return try jsonResponse(report)
+    }
+}
+
+/// Sums of money per currency, exact: SQLite sums ten-thousandths split in two parts (below and
+/// above 10^8), so no sum can overflow 64 bits.
+struct CurrencySums: Encodable, Sendable {
+    private(set) var amounts: [String: Decimal] = [:]
+
+    /// The SQL that sums a column of ten-thousandths in two parts.
+    static func sql(_ column: String) -> String { "SUM(\(column) / 100000000), SUM(\(column) % 100000000)" }
+
+    mutating func add(_ currency: String?, high: Int64?, low: Int64?) {
+        let value = (Decimal(high ?? 0) * 100_000_000 + Decimal(low ?? 0)) / MinorUnits.scale
+        amounts[currency ?? "", default: 0] += value
+    }
+
+    mutating func add(_ other: CurrencySums) {
+        for (currency, amount) in other.amounts { amounts[currency, default: 0] += amount }
+    }
+
+    func divided(by divisor: Decimal) -> CurrencySums {
+        var result = CurrencySums()
+        for (currency, amount) in amounts { result.amounts[currency] = amount / divisor }
+        return result
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(amounts.mapValues { ExactDecimal.format($0) })
+    }
+}
+
+struct DealAnalysis: Encodable, Sendable {
+    struct Figures: Encodable, Sendable {
+        var count = 0
+        var amount = CurrencySums()
+        var weightedAmount = CurrencySums()
+    }
+    struct StageFigures: Encodable, Sendable {
+        let stage: String
+        let name: String?
+        let probability: Int?
+        var figures: Figures
+
+        enum Keys: String, CodingKey { case stage, name, probability }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(stage, forKey: .stage)
+            try container.encodeIfPresent(name, forKey: .name)
+            try container.encodeIfPresent(probability, forKey: .probability)
+            try figures.encode(to: encoder)
+        }
+    }
+    struct OwnerFigures: Encodable, Sendable {
+        let ownerId: String
+        var name: String?
+        var open = Figures()
+        var won = 0
+        var lost = 0
+        var wonAmount = CurrencySums()
+        /// won / (won + lost), 0-1 to four decimals; null with nothing closed.
+        var winRate: Decimal?
+    }
+    struct MonthFigures: Encodable, Sendable {
+        let month: String
+        var figures: Figures
+
+        enum Keys: String, CodingKey { case month }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(month, forKey: .month)
+            try figures.encode(to: encoder)
+        }
+    }
+    struct DealLine: Encodable, Sendable {
+        let id: String
+        let title: String?
+        let ownerId: String?
+        let stage: String
+        let expectedCloseDate: String?
+        let lastChangeAt: String
+        let days: Int
+    }
+    struct DealList: Encodable, Sendable {
+        var count = 0
+        var deals: [DealLine] = []
+    }
+    struct LostReason: Encodable, Sendable {
+        let reason: String
+        let count: Int
+    }
+
+    let asOf: String
+    let staleDays: Int
+    let ownerIds: [String]?
+    var open = Figures()
+    var byStage: [StageFigures] = []
+    var byOwner: [OwnerFigures] = []
+    /// Open deals by the month they are expected to close (earlier months: overdue).
+    var forecast: [MonthFigures] = []
+    /// Open deals with no change for more than `staleDays` (the oldest 100 listed).
+    var stale = DealList()
+    /// Open deals past their expected close date (the most overdue 100 listed).
+    var overdue = DealList()
+    var won = 0
+    var lost = 0
+    var wonAmount = CurrencySums()
+    var winRate: Decimal?
+    /// Mean days from opening to winning, over won deals (one decimal); null with none won.
+    var averageCycleDays: Decimal?
+    var lostReasons: [LostReason] = []
+
+    static let listed = 100
+
+    static func build(_ db: Database, asOf: CalendarDate, staleDays: Int, ownerId: String?, supervisorId: String?) throws -> DealAnalysis {
+        // Whose deals: one owner, a supervisor's whole team (everyone whose chain reaches them), or all.
+        var owners: [String]?
+        if let ownerId { owners = [ownerId] }
+        if let supervisorId {
+            owners = try String.fetchAll(
+                db,
+                sql: """
+                    WITH RECURSIVE below(id) AS (
+                        SELECT id FROM staff WHERE supervisor_id = ?1 UNION SELECT s.id FROM staff s JOIN below b ON s.supervisor_id = b.id)
+                    SELECT id FROM below WHERE id != ?1 ORDER BY id
+                    """, arguments: [supervisorId])
+        }
+        var scope = ""
+        var scopeArguments: StatementArguments = []
+        if let owners {
+            scope = " AND owner_id IN (SELECT value FROM json_each(?))"
+            scopeArguments = [String(decoding: try JSONEncoder().encode(owners), as: UTF8.self)]
+        }
+        var report = DealAnalysis(asOf: asOf.description, staleDays: staleDays, ownerIds: owners)
+        let asOfDay = asOf.description
+        let staleBefore = Timestamp.format(Date(timeIntervalSince1970: Double(asOf.dayNumber + 1 - staleDays) * 86_400))
+        let endOfAsOf = Timestamp.format(Date(timeIntervalSince1970: Double(asOf.dayNumber + 1) * 86_400))
+
+        // Open deals: one pass over the covering index.
+        var stages: [String: Figures] = [:]
+        var byOwner: [String: OwnerFigures] = [:]
+        var months: [String: Figures] = [:]
+        let openRows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT stage, owner_id, currency, substr(expected_close_date, 1, 7), COUNT(*),
+                    \(CurrencySums.sql("amount_minor")), \(CurrencySums.sql("amount_minor * probability")),
+                    SUM(updated_at < ?), SUM(expected_close_date < ?)
+                FROM deal WHERE open = 1\(scope) GROUP BY 1, 2, 3, 4
+                """, arguments: [staleBefore, asOfDay] + scopeArguments)
+        while let row = try openRows.next() {
+            let stage: String = row[0]
+            let owner: String = row[1] ?? ""
+            let currency: String? = row[2]
+            var figures = Figures(count: row[4])
+            figures.amount.add(currency, high: row[5], low: row[6])
+            var weighted = CurrencySums()
+            weighted.add(currency, high: row[7], low: row[8])
+            figures.weightedAmount = weighted.divided(by: 100)
+            stages[stage, default: Figures()].add(figures)
+            byOwner[owner, default: OwnerFigures(ownerId: owner)].open.add(figures)
+            months[row[3] ?? "none", default: Figures()].add(figures)
+            report.open.add(figures)
+            report.stale.count += row[9]
+            report.overdue.count += row[10]
+        }
+        let pipeline = try Pipeline.current(db)
+        report.byStage = pipeline.stages.map { StageFigures(stage: $0.id, name: $0.name, probability: $0.probability, figures: stages[$0.id] ?? Figures()) }
+        for (stage, figures) in stages.sorted(by: { $0.key < $1.key }) where pipeline.stage(stage) == nil {
+            report.byStage.append(StageFigures(stage: stage, name: nil, probability: nil, figures: figures))
+        }
+        report.forecast = months.sorted { $0.key < $1.key }.map { MonthFigures(month: $0.key, figures: $0.value) }
+
+        // Closed deals: won and lost per owner, won amounts, cycle, reasons.
+        var cycleSeconds: Int64 = 0
+        let closedRows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT outcome, owner_id, currency, COUNT(*), \(CurrencySums.sql("closed_amount_minor")),
+                    SUM(unixepoch(closed_at) - unixepoch(created_at))
+                FROM deal WHERE open = 0 AND closed_at < ?\(scope) GROUP BY 1, 2, 3
+                """, arguments: [endOfAsOf] + scopeArguments)
+        while let row = try closedRows.next() {
+            let outcome: String? = row[0]
+            let owner: String = row[1] ?? ""
+            let count: Int = row[3]
+            var entry = byOwner[owner, default: OwnerFigures(ownerId: owner)]
+            if outcome == "won" {
+                report.won += count
+                entry.won += count
+                entry.wonAmount.add(row[2], high: row[4], low: row[5])
+                report.wonAmount.add(row[2], high: row[4], low: row[5])
+                cycleSeconds += row[6] as Int64? ?? 0
+            } else {
+                report.lost += count
+                entry.lost += count
+            }
+            byOwner[owner] = entry
+        }
+        report.winRate = ratio(report.won, report.won + report.lost)
+        if report.won > 0 {
+            report.averageCycleDays = rounded(Decimal(cycleSeconds) / 86_400 / Decimal(report.won), 1)
+        }
+        let names = Dictionary(
+            try Row.fetchAll(db, sql: "SELECT id, name FROM staff").map { ($0[0] as String, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
+        report.byOwner = byOwner.values.sorted { $0.ownerId < $1.ownerId }.map { entry in
+            var entry = entry
+            entry.name = names[entry.ownerId]
+            entry.winRate = ratio(entry.won, entry.won + entry.lost)
+            return entry
+        }
+        report.lostReasons = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT COALESCE(close_reason, ''), COUNT(*) FROM deal WHERE open = 0 AND outcome = 'lost' AND closed_at < ?\(scope)
+                GROUP BY 1 ORDER BY 2 DESC, 1
+                """, arguments: [endOfAsOf] + scopeArguments
+        ).map { LostReason(reason: $0[0], count: $0[1]) }
+
+        report.stale.deals = try lines(
+            db, where: "updated_at < ?", order: "updated_at, id", [staleBefore], scope: scope, scopeArguments, asOf: asOf)
+        report.overdue.deals = try lines(
+            db, where: "expected_close_date < ?", order: "expected_close_date, id", [asOfDay], scope: scope, scopeArguments, asOf: asOf)
+        return report
+    }
+
+    private static func lines(
+        _ db: Database, where condition: String, order: String, _ arguments: StatementArguments, scope: String,
+        _ scopeArguments: StatementArguments, asOf: CalendarDate
+    ) throws -> [DealLine] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, json_extract(record, '$.title'), owner_id, stage, expected_close_date, updated_at FROM deal
+                WHERE open = 1 AND \(condition)\(scope) ORDER BY \(order) LIMIT \(listed)
+                """, arguments: arguments + scopeArguments
+        ).map { row in
+            let lastChange: String = row[5]
+            let closeDate: String? = row[4]
+            let since =
+                condition.hasPrefix("updated_at")
+                ? Timestamp.parse(lastChange).map { CalendarDate(utc: $0).dayNumber } ?? asOf.dayNumber
+                : closeDate.flatMap(CalendarDate.init)?.dayNumber ?? asOf.dayNumber
+            return DealLine(
+                id: row[0], title: row[1], ownerId: row[2], stage: row[3], expectedCloseDate: closeDate, lastChangeAt: lastChange,
+                days: asOf.dayNumber - since)
+        }
+    }
+
+    private static func ratio(_ part: Int, _ whole: Int) -> Decimal? {
+        whole == 0 ? nil : rounded(Decimal(part) / Decimal(whole), 4)
+    }
+
+    private static func rounded(_ value: Decimal, _ places: Int) -> Decimal {
+        var value = value
+        var result = Decimal()
+        NSDecimalRound(&result, &value, places, .plain)
+        return result
+    }
+}
+
+extension DealAnalysis.Figures {
+    mutating func add(_ other: DealAnalysis.Figures) {
+        count += other.count
+        amount.add(other.amount)
+        weightedAmount.add(other.weightedAmount)
+    }
+}

@@ -1,0 +1,109 @@
+import EventStore
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import WireFormat
+import WireSchema
+
+/// The deals service: campaigns and their costs, inquiries, the deal pipeline, what became of the
+/// clients' ERP orders, and the sales conditions each client's rank entitles it to (published on
+/// `crm.sales-conditions.v1` for the ERP).
+public enum DealsService: ServiceDefinition {
+    public static let name = "deals"
+    public static let defaultPort = 8083
+
+    public static func openStore(path: String, logger: Logger) throws -> ServiceStore {
+        try DealsStore.open(path: path, logger: logger)
+    }
+
+    public static func makeProjection(settings: NoSettings) -> DealsProjection {
+        DealsProjection()
+    }
+
+    public static func addRoutes(to api: RouterGroup<CRMRequestContext>, context: DealsContext) {
+        CampaignController(context: context).addRoutes(to: api)
+        InquiryController(context: context).addRoutes(to: api)
+        PipelineController(context: context).addRoutes(to: api)
+        DealAnalysisController(context: context).addRoutes(to: api)
+        DealController(context: context).addRoutes(to: api)
+        CounterpartyOrdersController(context: context).addRoutes(to: api)
+        SalesConditionsController(context: context).addRoutes(to: api)
+    }
+
+    public static let openAPIDocument: [UInt8]? = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else { return nil }
+        return try? Array(Data(contentsOf: url))
+    }()
+
+    /// Work that follows from consumed events, done once the store has caught up.
+    public static func backgroundServices(context: DealsContext, logger: Logger) -> [any ServiceLifecycle.Service] {
+        [FollowUpWork(context: context, logger: logger)]
+    }
+
+    public static func dump(_ db: Database, into dump: CanonicalDump) throws {
+        for (table, key) in [
+            ("campaign", "id"), ("inquiry", "id"), ("deal", "id"), ("counterparty", "id"), ("staff", "id"), ("campaign_cost", "event_id"), ("deal_stage", "deal_id, event_id"),
+            ("erp_order", "id"), ("setting", "key"), ("client_rank", "client_id"), ("conditions_override", "client_id"),
+            ("conditions_assigned", "client_id"), ("conditions_history", "client_id, assigned_at, event_id"),
+        ] {
+            try dump.emitTable(table, orderBy: key, in: db)
+        }
+    }
+}
+
+public typealias DealsContext = ServiceContext<DealsService>
+
+extension ServiceContext where Service == DealsService {
+    /// The actor of what the service publishes on its own account (reconciled sales conditions).
+    static var serviceActor: ActingUser { ActingUser(id: "crm-deals") }
+    /// The actor of a deal the ERP's completed order won.
+    static var erpActor: ActingUser { ActingUser(id: "erp") }
+
+    /// 422 naming `field` unless a counterparty with this id exists (and was not merged away).
+    func requireCounterparty(_ id: String, field: String) async throws {
+        let mergedInto: String?? = try await read { db in
+            try Row.fetchOne(db, sql: "SELECT merged_into FROM counterparty WHERE id = ?", arguments: [id]).map { $0[0] as String? }
+        }
+        guard let mergedInto else { throw Problem.unprocessable("\(field): no counterparty '\(id)'") }
+        if let survivor = mergedInto {
+            throw Problem.unprocessable("\(field): counterparty '\(id)' was merged into '\(survivor)'; use that one")
+        }
+    }
+
+    /// 422 naming `field` unless a staff member with this id exists.
+    func requireStaff(_ id: String, field: String) async throws {
+        let exists = try await read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM staff WHERE id = ?", arguments: [id]) ?? false }
+        if !exists { throw Problem.unprocessable("\(field): no staff member '\(id)'") }
+    }
+
+    func requireCampaign(_ id: String, field: String) async throws {
+        if try await read({ db in try StoredCampaign.fetch(db, id: id) }) == nil {
+            throw Problem.unprocessable("\(field): no campaign '\(id)'")
+        }
+    }
+
+    func pipeline() async throws -> Pipeline {
+        try await read { db in try Pipeline.current(db) }
+    }
+}
+
+extension Pipeline {
+    /// The stages until someone defines others.
+    static let standard = Pipeline(stages: [
+        Stage(id: "qualification", name: "Qualification", probability: 10),
+        Stage(id: "needs-analysis", name: "Needs analysis", probability: 25),
+        Stage(id: "proposal", name: "Proposal", probability: 50),
+        Stage(id: "negotiation", name: "Negotiation", probability: 75),
+    ])
+
+    static func current(_ db: Database) throws -> Pipeline {
+        guard let text = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [DealSettingsEvent.pipelineKey])
+        else { return standard }
+        return try WireDecoder.decode(Pipeline.self, from: Array(text.utf8))
+    }
+
+    func stage(_ id: String) -> Stage? { stages.first { $0.id == id } }
+}

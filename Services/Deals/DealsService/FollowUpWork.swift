@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import WireFormat
+import WireSchema
+
+/// What consumed events leave for the service to do, done once its store has caught up (so a
+/// rebuild or restart never acts on a half-read log), every `interval`:
+/// - close as won each open deal whose ERP order completed (`DealClosed`, actor `erp`);
+/// - publish `SalesConditionsAssigned` for each client whose effective conditions changed: all
+///   clients after a start or a rules change, those a classification or override touched since the
+///   last pass, and those whose override ran out.
+/// Every step compares with what the store says was already published, so repeating one after a
+/// crash publishes nothing twice.
+struct FollowUpWork: ServiceLifecycle.Service {
+    let context: DealsContext
+    let logger: Logger
+    var interval: Duration = .milliseconds(200)
+    /// Assignments published per `publishAll`: commands' events interleave between chunks.
+    static let chunk = 5_000
+
+    func run() async throws {
+        var sweptRulesVersion: Int?
+        var touchedSeen = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if context.status.isReady {
+                do {
+                    try await closeDealsWonByOrders()
+                    let now = Date()
+                    let rulesVersion = try await context.read { db in try ConditionsInputs.rules(db).version }
+                    let inputs: ConditionsInputs
+                    if sweptRulesVersion != rulesVersion {
+                        inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: nil) }
+                    } else {
+                        let after = touchedSeen
+                        inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: after) }
+                    }
+                    let changes = try inputs.changes(now: now)
+                    try await publish(changes)
+                    if sweptRulesVersion != inputs.rulesVersion {
+                        logger.info(
+                            "sales conditions compared for every client",
+                            metadata: ["clients": "\(inputs.clients.count)", "changed": "\(changes.count)", "rules": "\(inputs.rulesVersion)"])
+                    }
+                    sweptRulesVersion = inputs.rulesVersion
+                    touchedSeen = inputs.touchedUpTo
+                    let expired = try await context.read { db in try ConditionsInputs.expiredOverrides(db, now: now) }
+                    if !expired.isEmpty {
+                        let ended = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: nil, ids: expired) }
+                        try await publish(try ended.changes(now: now))
+                    }
+                } catch {
+                    logger.error("follow-up work failed; retrying", metadata: ["error": "\(error)"])
+                }
+            }
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: interval) })) != nil else { return }
+        }
+    }
+
+    private func publish(_ changes: [SalesConditions]) async throws {
+        var start = 0
+        while start < changes.count {
+            let end = min(start + Self.chunk, changes.count)
+            try await context.publishAll(
+                changes[start..<end].map(SalesConditionsEvent.assigned), by: DealsContext.serviceActor, timeout: .seconds(60))
+            start = end
+        }
+    }
+
+    private func closeDealsWonByOrders() async throws {
+        let closures = try await context.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.deal_id, w.order_id, w.amount, w.currency FROM deal_won_by_order w JOIN deal d ON d.id = w.deal_id
+                    WHERE d.open = 1 ORDER BY w.deal_id LIMIT 1000
+                    """
+            ).map { row in
+                DealEvent.closed(
+                    DealClosure(id: row[0], outcome: .won, reason: nil, amount: Amount(row[2] as String), currency: row[3], orderId: row[1]))
+            }
+        }
+        if closures.isEmpty { return }
+        try await context.publishAll(closures, by: DealsContext.erpActor)
+        logger.info("deals won by completed ERP orders", metadata: ["deals": "\(closures.count)"])
+    }
+}

@@ -1,0 +1,4 @@
+import DealsService
+import ServiceKit
+
+await ServiceCommand<DealsService>.execute()
