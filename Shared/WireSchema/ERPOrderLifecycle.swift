@@ -35,7 +35,8 @@ public enum ERPOrderState: String, Sendable, CaseIterable {
             return .success(.placed)
         case (.completed, nil), (.completed, .placed?):
             if state == nil && event.lines == nil {
-                return .failure(ERPOrderContradiction("order '\(event.orderId)' completed, but it was never placed and the event has no lines"))
+                return .failure(
+                    ERPOrderContradiction("order '\(event.orderId)' completed, but it was never placed and the event has no lines"))
             }
             return .success(.completed)
         case (.cancelled, nil), (.cancelled, .placed?):

@@ -19,7 +19,8 @@ func contactsFeed(counterparties: [String] = ["c1", "c2", "c3"]) throws -> Topic
         try feed.event(StaffEvent.registered(member))
     }
     for id in counterparties {
-        try feed.event(CounterpartyEvent.registered(CounterpartyRecord(id: id, kind: .organization, roles: [.customer], legalName: "\(id) LLC")))
+        try feed.event(
+            CounterpartyEvent.registered(CounterpartyRecord(id: id, kind: .organization, roles: [.customer], legalName: "\(id) LLC")))
     }
     return feed
 }
@@ -35,7 +36,10 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
 }
 
 @Suite(.serialized) struct DealTests {
-    static func deal(_ id: String, owner: String = "m1", amount: String = "1000", stage: String? = nil, close: String = "2026-12-20", counterparty: String = "c1") -> String {
+    static func deal(
+        _ id: String, owner: String = "m1", amount: String = "1000", stage: String? = nil, close: String = "2026-12-20",
+        counterparty: String = "c1"
+    ) -> String {
         #"{"id": "\#(id)", "counterpartyId": "\#(counterparty)", "title": "Deal \#(id)", "expectedAmount": "\#(amount)", "currency": "EUR", "expectedCloseDate": "\#(close)", "ownerId": "\#(owner)""#
             + (stage.map { #", "stage": "\#($0)""# } ?? "") + "}"
     }
@@ -45,10 +49,13 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
             try await service.feed(try contactsFeed())
             let client = service.client
             try expectProblem(
-                try await client.send(.post, "/deals", Self.deal("d1", counterparty: "nobody")), .unprocessableContent, containing: "counterpartyId")
-            try expectProblem(try await client.send(.post, "/deals", Self.deal("d1", owner: "ghost")), .unprocessableContent, containing: "ownerId")
+                try await client.send(.post, "/deals", Self.deal("d1", counterparty: "nobody")), .unprocessableContent,
+                containing: "counterpartyId")
             try expectProblem(
-                try await client.send(.post, "/deals", Self.deal("d1", stage: "won")), .unprocessableContent, containing: "not an open stage")
+                try await client.send(.post, "/deals", Self.deal("d1", owner: "ghost")), .unprocessableContent, containing: "ownerId")
+            try expectProblem(
+                try await client.send(.post, "/deals", Self.deal("d1", stage: "won")), .unprocessableContent,
+                containing: "not an open stage")
 
             let opened = try await client.created("/deals", Self.deal("d1"))
             #expect(opened["stage"] as? String == "qualification" && opened["probability"] as? Int == 10)
@@ -56,16 +63,20 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
                 let moved = try object(try await client.send(.post, "/deals/d1/stage", #"{"stage": "\#(stage)"}"#))
                 #expect(moved["stage"] as? String == stage)
             }
-            try expectProblem(try await client.send(.post, "/deals/d1/stage", #"{"stage": "won"}"#), .unprocessableContent, containing: "close")
+            try expectProblem(
+                try await client.send(.post, "/deals/d1/stage", #"{"stage": "won"}"#), .unprocessableContent, containing: "close")
             let stale = try await client.send(.patch, "/deals/d1", #"{"nextStep": "call"}"#, headers: jsonHeaders + [.ifMatch: "\"1\""])
             try expectProblem(stale, .preconditionFailed)
             let patched = try object(
-                try await client.send(.patch, "/deals/d1", #"{"nextStep": "send the contract"}"#, headers: jsonHeaders + [.ifMatch: "\"4\""]))
+                try await client.send(
+                    .patch, "/deals/d1", #"{"nextStep": "send the contract"}"#, headers: jsonHeaders + [.ifMatch: "\"4\""]))
             #expect(patched["nextStep"] as? String == "send the contract" && patched["version"] as? Int == 5)
 
             // The ERP completes an order naming the deal: the deal is won with the order's amount, by the ERP.
             var erp = TopicFeed()
-            erp.order("OrderPlaced", "o-1", customer: "c1", at: "2026-12-01T10:00:00Z", lines: [("2", "600.50", nil)], dealId: "d1", currency: "EUR")
+            erp.order(
+                "OrderPlaced", "o-1", customer: "c1", at: "2026-12-01T10:00:00Z", lines: [("2", "600.50", nil)], dealId: "d1",
+                currency: "EUR")
             erp.order("OrderCompleted", "o-1", customer: "c1", at: "2026-12-02T10:00:00Z")
             try await service.feed(erp)
             try await eventually("the deal is won") {
@@ -84,7 +95,8 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
             // Reopened, it returns to its last open stage; lost needs a reason.
             let reopened = try object(try await client.send(.post, "/deals/d1/reopen"))
             #expect(reopened["stage"] as? String == "negotiation" && reopened["closing"] == nil)
-            try expectProblem(try await client.send(.post, "/deals/d1/close", #"{"outcome": "lost"}"#), .unprocessableContent, containing: "reason")
+            try expectProblem(
+                try await client.send(.post, "/deals/d1/close", #"{"outcome": "lost"}"#), .unprocessableContent, containing: "reason")
             let lost = try object(try await client.send(.post, "/deals/d1/close", #"{"outcome": "lost", "reason": "price"}"#))
             #expect(lost["stage"] as? String == "lost" && (lost["closing"] as? [String: Any])?["reason"] as? String == "price")
             try expectProblem(try await client.send(.post, "/deals/d1/close", #"{"outcome": "won"}"#), .conflict)
@@ -155,11 +167,13 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
             try expectProblem(
                 try await client.send(
                     .post, "/campaigns",
-                    #"{"name": "X", "channel": "web", "startsOn": "2026-12-10", "endsOn": "2026-12-01", "budget": "10", "currency": "EUR"}"#),
+                    #"{"name": "X", "channel": "web", "startsOn": "2026-12-10", "endsOn": "2026-12-01", "budget": "10", "currency": "EUR"}"#
+                ),
                 .unprocessableContent, containing: "endsOn")
             _ = try await client.created(
                 "/campaigns",
-                #"{"id": "winter", "name": "Winter mailing", "channel": "email", "startsOn": "2026-12-01", "endsOn": "2026-12-31", "budget": "5000", "currency": "EUR"}"#)
+                #"{"id": "winter", "name": "Winter mailing", "channel": "email", "startsOn": "2026-12-01", "endsOn": "2026-12-31", "budget": "5000", "currency": "EUR"}"#
+            )
             _ = try await client.send(.post, "/campaigns/winter/costs", #"{"amount": "1200.25", "incurredOn": "2026-12-02"}"#)
             let costed = try object(try await client.send(.post, "/campaigns/winter/costs", #"{"amount": "99.75", "note": "print"}"#))
             #expect(costed["costToDate"] as? String == "1300" && costed["budgetRemaining"] as? String == "3700")
@@ -172,7 +186,8 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
                 .unprocessableContent, containing: "counterpartyId or prospect")
             let prospect = try await client.created(
                 "/inquiries",
-                #"{"id": "i1", "channel": "email", "campaignId": "winter", "subject": "bulk prices", "managerId": "m1", "prospect": {"name": "Petrov", "company": "New Co", "email": "p@new.example"}}"#)
+                #"{"id": "i1", "channel": "email", "campaignId": "winter", "subject": "bulk prices", "managerId": "m1", "prospect": {"name": "Petrov", "company": "New Co", "email": "p@new.example"}}"#
+            )
             #expect(prospect["prospectName"] as? String == "Petrov")
             _ = try await client.created(
                 "/inquiries", #"{"id": "i2", "channel": "call", "subject": "delivery", "managerId": "m2", "counterpartyId": "c2"}"#)
@@ -187,7 +202,8 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
             // A deal from the inquiry takes its campaign; won, it counts for the campaign.
             let deal = try await client.created(
                 "/deals",
-                #"{"id": "d-w", "counterpartyId": "c3", "title": "Bulk", "expectedAmount": "800", "currency": "EUR", "expectedCloseDate": "2026-12-30", "ownerId": "m1", "inquiryId": "i1"}"#)
+                #"{"id": "d-w", "counterpartyId": "c3", "title": "Bulk", "expectedAmount": "800", "currency": "EUR", "expectedCloseDate": "2026-12-30", "ownerId": "m1", "inquiryId": "i1"}"#
+            )
             #expect(deal["campaignId"] as? String == "winter")
             _ = try await client.send(.post, "/deals/d-w/close", #"{"outcome": "won", "amount": "820"}"#)
             let campaign = try object(try await client.send(.get, "/campaigns/winter"))
@@ -205,8 +221,12 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
             _ = try await client.send(.post, "/deals/r1/close", #"{"outcome": "lost", "reason": "timing"}"#)
             _ = try await client.created(
                 "/campaigns",
-                #"{"id": "k", "name": "K", "channel": "web", "startsOn": "2026-12-01", "endsOn": "2026-12-31", "budget": "1", "currency": "EUR"}"#)
-            _ = try await client.send(.put, "/pipeline", #"{"stages": [{"id": "lead", "name": "Lead", "probability": 5}, {"id": "proposal", "name": "Proposal", "probability": 40}]}"#)
+                #"{"id": "k", "name": "K", "channel": "web", "startsOn": "2026-12-01", "endsOn": "2026-12-31", "budget": "1", "currency": "EUR"}"#
+            )
+            _ = try await client.send(
+                .put, "/pipeline",
+                #"{"stages": [{"id": "lead", "name": "Lead", "probability": 5}, {"id": "proposal", "name": "Proposal", "probability": 40}]}"#
+            )
 
             nonisolated(unsafe) var served: [String] = []
             try DealsService.dump(service.host.configuration) { served.append($0) }

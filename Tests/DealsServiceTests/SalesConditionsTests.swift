@@ -10,7 +10,9 @@ import WireFormat
 import WireSchema
 
 @Suite(.serialized) struct SalesConditionsTests {
-    static func classified(_ feed: inout TopicFeed, _ clientId: String, _ abc: String?, _ xyz: String?, _ status: ClientClassification.Status) throws {
+    static func classified(
+        _ feed: inout TopicFeed, _ clientId: String, _ abc: String?, _ xyz: String?, _ status: ClientClassification.Status
+    ) throws {
         try feed.event(
             SegmentEvent.clientClassified(
                 ClientClassification(
@@ -56,11 +58,13 @@ import WireSchema
             try expectProblem(
                 try await client.send(
                     .put, "/sales-conditions/rules",
-                    #"{"rules": [{"match": {}, "conditions": {"priceType": "x"}}, {"match": {"abcClass": "A"}, "conditions": {"priceType": "y"}}], "default": {"priceType": "z"}}"#),
+                    #"{"rules": [{"match": {}, "conditions": {"priceType": "x"}}, {"match": {"abcClass": "A"}, "conditions": {"priceType": "y"}}], "default": {"priceType": "z"}}"#
+                ),
                 .unprocessableContent, containing: "rules[1] can never apply")
             try expectProblem(
                 try await client.send(
-                    .put, "/sales-conditions/rules", #"{"rules": [{"match": {"abcClass": "D"}, "conditions": {"priceType": "x"}}], "default": {"priceType": "z"}}"#),
+                    .put, "/sales-conditions/rules",
+                    #"{"rules": [{"match": {"abcClass": "D"}, "conditions": {"priceType": "x"}}], "default": {"priceType": "z"}}"#),
                 .unprocessableContent, containing: "'D'")
 
             let set = try await client.send(.put, "/sales-conditions/rules", Self.rules)

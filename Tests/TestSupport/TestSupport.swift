@@ -150,7 +150,9 @@ public struct TopicFeed {
     }
 
     /// An order placed and completed the same day, of one line (revenue `amount`, cost `cost`).
-    public mutating func sale(_ orderId: String, customer: String, on day: String, amount: String, cost: String? = nil, manager: String? = nil) {
+    public mutating func sale(
+        _ orderId: String, customer: String, on day: String, amount: String, cost: String? = nil, manager: String? = nil
+    ) {
         order("OrderPlaced", orderId, customer: customer, at: "\(day)T09:00:00Z", manager: manager, lines: [("1", amount, cost)])
         order("OrderCompleted", orderId, customer: customer, at: "\(day)T15:00:00Z", manager: manager)
     }
@@ -188,4 +190,3 @@ extension ServiceUnderTest {
         }
     }
 }
-

@@ -86,8 +86,12 @@ ANALYTICS = ServiceSpec("analytics", 8085, (
     "erp.orders.v1", "crm.counterparties.v1", "crm.staff.v1", "crm.interactions.v1", "crm.inquiries.v1",
     "crm.campaigns.v1", "crm.deals.v1", "crm.segments.v1", "crm.classification-runs.v1"))
 
+DEALS = ServiceSpec("deals", 8083, (
+    "crm.counterparties.v1", "crm.staff.v1", "crm.campaigns.v1", "crm.inquiries.v1", "crm.deals.v1", "erp.orders.v1",
+    "crm.segments.v1", "crm.sales-conditions.v1", "crm.deal-settings.v1"))
+
 # Every service built so far, by name (the contract's `x-crm-writer`).
-SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS]}
+SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS, DEALS]}
 
 
 class Service:
@@ -242,6 +246,12 @@ def produce_counterparty_events(bootstrap, events, **config):
     """events: iterable of (type, data dict); keyed by data['id']."""
     produce_all(make_producer(bootstrap, **config), "crm.counterparties.v1",
                 ((data["id"], json.dumps(data), cloud_event_headers(event_type)) for event_type, data in events))
+
+
+def produce_crm_events(bootstrap, topic, events, **config):
+    """events: iterable of (type, key, data dict), as the writing service would publish them."""
+    produce_all(make_producer(bootstrap, **config), topic,
+                ((key, json.dumps(data), cloud_event_headers(event_type)) for event_type, key, data in events))
 
 
 def post(service, body, **kwargs):

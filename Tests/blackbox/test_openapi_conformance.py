@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from analytics_reference import generate, produce_orders
-from conftest import ANALYTICS, CONTACTS, make_producer
+from conftest import ANALYTICS, CONTACTS, DEALS, make_producer, produce_crm_events
 
 
 def seed_contacts(service, broker):
@@ -30,7 +30,29 @@ def seed_analytics(service, broker):
     requests.post(service.url + "/classification-runs", json={"asOf": "2026-11-15", "publish": True}, timeout=60).raise_for_status()
 
 
-@pytest.mark.parametrize("spec,seed", [(CONTACTS, seed_contacts), (ANALYTICS, seed_analytics)], ids=["contacts", "analytics"])
+def seed_deals(service, broker):
+    produce_crm_events(broker.bootstrap, "crm.staff.v1", [("StaffMemberRegistered", "st-rep", {"id": "st-rep", "name": "Rep"})])
+    produce_crm_events(broker.bootstrap, "crm.counterparties.v1", [
+        ("CounterpartyRegistered", f"cp-{i}", {"id": f"cp-{i}", "kind": "organization", "legalName": f"Seed {i}"}) for i in range(3)])
+    produce_crm_events(broker.bootstrap, "crm.segments.v1", [
+        ("ClientClassified", "cp-0", {"clientId": "cp-0", "runId": "r", "asOf": "2026-12-01", "abcClass": "A", "xyzClass": "X",
+                                      "status": "regular"})])
+    service.wait_consumed("crm.segments.v1", 1)
+    service.wait_consumed("crm.counterparties.v1", 3)
+    url = service.url
+    requests.post(url + "/campaigns", json={"id": "cm-0", "name": "Seed", "channel": "web", "startsOn": "2026-12-01",
+                                            "endsOn": "2026-12-31", "budget": "100", "currency": "EUR"}, timeout=30).raise_for_status()
+    requests.post(url + "/inquiries", json={"id": "iq-0", "channel": "call", "subject": "Seed", "managerId": "st-rep",
+                                            "counterpartyId": "cp-0", "campaignId": "cm-0"}, timeout=30).raise_for_status()
+    requests.post(url + "/deals", json={"id": "dl-0", "counterpartyId": "cp-0", "title": "Seed", "expectedAmount": "10",
+                                        "currency": "EUR", "expectedCloseDate": "2026-12-31", "ownerId": "st-rep"},
+                  timeout=30).raise_for_status()
+    requests.put(url + "/sales-conditions/rules", json={"rules": [{"match": {"abcClass": "A"}, "conditions": {"priceType": "w"}}],
+                                                        "default": {"priceType": "r"}}, timeout=30).raise_for_status()
+
+
+@pytest.mark.parametrize("spec,seed", [(CONTACTS, seed_contacts), (ANALYTICS, seed_analytics), (DEALS, seed_deals)],
+                         ids=["contacts", "analytics", "deals"])
 def test_responses_conform_to_the_served_openapi_document(broker, service_factory, tmp_path, spec, seed):
     service = service_factory(spec, data_dir=tmp_path / spec.name).start().wait_ready()
     seed(service, broker)

@@ -32,9 +32,12 @@ struct CounterpartyOrdersController {
         }
         let (orders, known) = try await self.context.read { [condition, arguments] db in
             let orders = try ERPOrderResource.fetch(db, where: condition, arguments, limit: limit + 1)
-            let known = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM counterparty WHERE id = ?1) OR EXISTS (SELECT 1 FROM erp_order WHERE customer_id = ?1)",
-                arguments: [id]) ?? false
+            let known =
+                try Bool.fetchOne(
+                    db,
+                    sql:
+                        "SELECT EXISTS (SELECT 1 FROM counterparty WHERE id = ?1) OR EXISTS (SELECT 1 FROM erp_order WHERE customer_id = ?1)",
+                    arguments: [id]) ?? false
             return (orders, known)
         }
         if !known { throw Problem.notFound("no counterparty '\(id)' and no ERP orders for it") }

@@ -193,7 +193,9 @@ struct DealAnalysis: Encodable, Sendable {
             report.overdue.count += row[10]
         }
         let pipeline = try Pipeline.current(db)
-        report.byStage = pipeline.stages.map { StageFigures(stage: $0.id, name: $0.name, probability: $0.probability, figures: stages[$0.id] ?? Figures()) }
+        report.byStage = pipeline.stages.map {
+            StageFigures(stage: $0.id, name: $0.name, probability: $0.probability, figures: stages[$0.id] ?? Figures())
+        }
         for (stage, figures) in stages.sorted(by: { $0.key < $1.key }) where pipeline.stage(stage) == nil {
             report.byStage.append(StageFigures(stage: stage, name: nil, probability: nil, figures: figures))
         }
@@ -230,7 +232,8 @@ struct DealAnalysis: Encodable, Sendable {
             report.averageCycleDays = rounded(Decimal(cycleSeconds) / 86_400 / Decimal(report.won), 1)
         }
         let names = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT id, name FROM staff").map { ($0[0] as String, $0[1] as String) }, uniquingKeysWith: { a, _ in a })
+            try Row.fetchAll(db, sql: "SELECT id, name FROM staff").map { ($0[0] as String, $0[1] as String) },
+            uniquingKeysWith: { a, _ in a })
         report.byOwner = byOwner.values.sorted { $0.ownerId < $1.ownerId }.map { entry in
             var entry = entry
             entry.name = names[entry.ownerId]

@@ -104,7 +104,10 @@ struct DealController {
             let rows = try Row.fetchAll(
                 db, sql: "SELECT \(StoredDeal.columns), \(DealClosing.columns) FROM deal \(filter) ORDER BY id LIMIT ?",
                 arguments: arguments)
-            return (try rows.prefix(limit).map { row in DealSummary(stored: try StoredDeal(row: row), closing: DealClosing(row: row)) }, rows.count > limit)
+            return (
+                try rows.prefix(limit).map { row in DealSummary(stored: try StoredDeal(row: row), closing: DealClosing(row: row)) },
+                rows.count > limit
+            )
         }
         let next = more ? items.last.map { Cursor.encode($0.stored.record.id) } : nil
         return try jsonResponse(Page(items: items, nextCursor: next))
@@ -172,14 +175,17 @@ struct DealController {
     @Sendable func reopen(_ request: Request, context: CRMRequestContext) async throws -> Response {
         var request = request
         let user = try context.requireUser()
-        let draft = try decodeProblem(ReopenDraft.self, from: try await request.jsonBody(maxBytes: self.context.maxBodyBytes, empty: .object([])))
+        let draft = try decodeProblem(
+            ReopenDraft.self, from: try await request.jsonBody(maxBytes: self.context.maxBodyBytes, empty: .object([])))
         let current = try await existing(try context.parameters.require("id"), request)
         if current.record.isOpen { throw Problem.conflict("deal '\(current.record.id)' is open") }
         let pipeline = try await self.context.pipeline()
         let id = current.record.id
         let lastOpen = try await self.context.read { db in
             try String.fetchOne(
-                db, sql: "SELECT stage FROM deal_stage WHERE deal_id = ? AND stage NOT IN ('won', 'lost') ORDER BY entered_at DESC, event_id DESC LIMIT 1",
+                db,
+                sql:
+                    "SELECT stage FROM deal_stage WHERE deal_id = ? AND stage NOT IN ('won', 'lost') ORDER BY entered_at DESC, event_id DESC LIMIT 1",
                 arguments: [id])
         }
         let stageId = draft.stage ?? lastOpen.flatMap { pipeline.stage($0)?.id } ?? pipeline.stages[0].id
@@ -218,7 +224,9 @@ struct DealController {
             try Validation.validateId(id, "inquiryId")
         }
         if ownerId != previous?.ownerId { try await context.requireStaff(ownerId, field: "ownerId") }
-        if deal.counterpartyId != previous?.counterpartyId { try await context.requireCounterparty(deal.counterpartyId, field: "counterpartyId") }
+        if deal.counterpartyId != previous?.counterpartyId {
+            try await context.requireCounterparty(deal.counterpartyId, field: "counterpartyId")
+        }
         if let inquiryId = deal.inquiryId, inquiryId != previous?.inquiryId {
             guard let inquiry = try await context.read({ db in try StoredInquiry.fetch(db, id: inquiryId) }) else {
                 throw Problem.unprocessable("inquiryId: no inquiry '\(inquiryId)'")
@@ -300,7 +308,8 @@ struct DealResource: Encodable, Sendable {
     }
 
     static func build(_ db: Database, stored: StoredDeal, id: String) throws -> DealResource {
-        let closing = try Row.fetchOne(db, sql: "SELECT \(DealClosing.columns) FROM deal WHERE id = ?", arguments: [id]).map(DealClosing.init)
+        let closing = try Row.fetchOne(db, sql: "SELECT \(DealClosing.columns) FROM deal WHERE id = ?", arguments: [id]).map(
+            DealClosing.init)
         let history = try Row.fetchAll(
             db,
             sql: "SELECT stage, probability, entered_at, entered_by FROM deal_stage WHERE deal_id = ? ORDER BY entered_at, event_id",

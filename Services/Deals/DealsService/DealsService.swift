@@ -45,7 +45,8 @@ public enum DealsService: ServiceDefinition {
 
     public static func dump(_ db: Database, into dump: CanonicalDump) throws {
         for (table, key) in [
-            ("campaign", "id"), ("inquiry", "id"), ("deal", "id"), ("counterparty", "id"), ("staff", "id"), ("campaign_cost", "event_id"), ("deal_stage", "deal_id, event_id"),
+            ("campaign", "id"), ("inquiry", "id"), ("deal", "id"), ("counterparty", "id"), ("staff", "id"), ("campaign_cost", "event_id"),
+            ("deal_stage", "deal_id, event_id"),
             ("erp_order", "id"), ("setting", "key"), ("client_rank", "client_id"), ("conditions_override", "client_id"),
             ("conditions_assigned", "client_id"), ("conditions_history", "client_id, assigned_at, event_id"),
         ] {

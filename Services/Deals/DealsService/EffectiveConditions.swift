@@ -38,7 +38,8 @@ struct EffectiveConditions: Equatable, Sendable {
     /// with the same conditions is not a change.
     func differs(fromAssigned conditions: String?, source: String?) throws -> Bool {
         guard let conditions, let source else { return true }
-        return try Self.canonical(self.conditions) != conditions || (self.source == .override) != (source == ConditionsSource.override.rawValue)
+        return try Self.canonical(self.conditions) != conditions
+            || (self.source == .override) != (source == ConditionsSource.override.rawValue)
     }
 
     /// The conditions as canonical JSON (decimals normalised): equal conditions, equal text.

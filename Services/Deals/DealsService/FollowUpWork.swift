@@ -42,7 +42,9 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     if sweptRulesVersion != inputs.rulesVersion {
                         logger.info(
                             "sales conditions compared for every client",
-                            metadata: ["clients": "\(inputs.clients.count)", "changed": "\(changes.count)", "rules": "\(inputs.rulesVersion)"])
+                            metadata: [
+                                "clients": "\(inputs.clients.count)", "changed": "\(changes.count)", "rules": "\(inputs.rulesVersion)",
+                            ])
                     }
                     sweptRulesVersion = inputs.rulesVersion
                     touchedSeen = inputs.touchedUpTo
@@ -79,7 +81,8 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     """
             ).map { row in
                 DealEvent.closed(
-                    DealClosure(id: row[0], outcome: .won, reason: nil, amount: Amount(row[2] as String), currency: row[3], orderId: row[1]))
+                    DealClosure(id: row[0], outcome: .won, reason: nil, amount: Amount(row[2] as String), currency: row[3], orderId: row[1])
+                )
             }
         }
         if closures.isEmpty { return }

@@ -49,7 +49,8 @@ struct InquiryController {
         let stored: StoredInquiry = try await self.context.publish(
             InquiryEvent.registered(inquiry), by: user, readBack: inquiry.id,
             conflict: Problem.conflict("inquiry '\(inquiry.id)' was registered concurrently by another request"))
-        return try resourceResponse(EntityResource(stored: stored), stored.bookkeeping, status: .created, location: "/inquiries/\(inquiry.id)")
+        return try resourceResponse(
+            EntityResource(stored: stored), stored.bookkeeping, status: .created, location: "/inquiries/\(inquiry.id)")
     }
 
     @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
@@ -155,7 +156,8 @@ struct InquiryController {
             throw Problem.unprocessable("either counterpartyId or prospect is required")
         }
         if previous == nil && inquiry.counterpartyId != nil && inquiry.prospect != nil {
-            throw Problem.unprocessable("give either counterpartyId or prospect, not both (link a prospect's inquiry once it is registered)")
+            throw Problem.unprocessable(
+                "give either counterpartyId or prospect, not both (link a prospect's inquiry once it is registered)")
         }
         if managerId != previous?.managerId { try await context.requireStaff(managerId, field: "managerId") }
         if let counterpartyId = inquiry.counterpartyId, counterpartyId != previous?.counterpartyId {

@@ -72,7 +72,8 @@ struct SalesConditionsController {
                 }
             }
             validated.rules.append(
-                SalesConditionRule(match: rule.match, conditions: try DealsValidation.conditions(rule.conditions, "rules[\(index)].conditions")))
+                SalesConditionRule(
+                    match: rule.match, conditions: try DealsValidation.conditions(rule.conditions, "rules[\(index)].conditions")))
         }
         // Every rank a client can have (a class may be absent), to find rules that can never win.
         let ranks = [nil, "A", "B", "C"].flatMap { abc in
@@ -85,7 +86,9 @@ struct SalesConditionsController {
                 rule.match.matches(rank) && !validated.rules[..<index].contains { $0.match.matches(rank) }
             }
             if !reachable {
-                let shadow = validated.rules[..<index].firstIndex { earlier in ranks.contains { rule.match.matches($0) && earlier.match.matches($0) } }
+                let shadow = validated.rules[..<index].firstIndex { earlier in
+                    ranks.contains { rule.match.matches($0) && earlier.match.matches($0) }
+                }
                 throw Problem.unprocessable(
                     "rules[\(index)] can never apply: every rank it matches is matched first by "
                         + (shadow.map { "rules[\($0)]" + (index - $0 > 1 ? " and the rules after it" : "") } ?? "an earlier rule"))
@@ -148,13 +151,17 @@ struct SalesConditionsController {
                     clientId: id, rank: client.rank, override: client.override, rules: inputs.rules, now: now)
             else { return nil }
             let published = try !effective.differs(fromAssigned: client.assignedConditions, source: client.assignedSource)
-            let since = published ? try String.fetchOne(db, sql: "SELECT assigned_at FROM conditions_assigned WHERE client_id = ?", arguments: [id]) : nil
+            let since =
+                published
+                ? try String.fetchOne(db, sql: "SELECT assigned_at FROM conditions_assigned WHERE client_id = ?", arguments: [id]) : nil
             return ClientConditions(
                 clientId: id, rank: client.rank, conditions: effective.conditions, source: effective.source,
                 ruleIndex: effective.ruleIndex, overrideUntil: effective.overrideUntil, overrideReason: effective.overrideReason,
                 since: since, published: published)
         }
-        guard let answer else { throw Problem.notFound("no sales conditions for client '\(id)': it is not classified, has no override, or no rules are set") }
+        guard let answer else {
+            throw Problem.notFound("no sales conditions for client '\(id)': it is not classified, has no override, or no rules are set")
+        }
         return try jsonResponse(answer)
     }
 
@@ -176,7 +183,9 @@ struct SalesConditionsController {
                 db,
                 sql: "SELECT assigned_at, assigned_by, record FROM conditions_history WHERE client_id = ? ORDER BY assigned_at, event_id",
                 arguments: [id]
-            ).map { row in HistoryEntry(assignedAt: row[0], assignedBy: row[1], conditions: try decodeStoredRecord(SalesConditions.self, row)) }
+            ).map { row in
+                HistoryEntry(assignedAt: row[0], assignedBy: row[1], conditions: try decodeStoredRecord(SalesConditions.self, row))
+            }
         }
         return try jsonResponse(History(clientId: id, items: entries))
     }
