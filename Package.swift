@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "crm-contacts", targets: ["crm-contacts"]),
+        .executable(name: "crm-deals", targets: ["crm-deals"]),
         .executable(name: "crm-analytics", targets: ["crm-analytics"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),

@@ -1,5 +1,4 @@
 import WireFormat
-import WireSchema
 
 /// Completeness of a counterparty's contact information (`shared/reference/domain.md`): the share
 /// of nine items that are filled, with equal weights, as a whole percentage.
