@@ -111,24 +111,40 @@ def put_rules(url, body):
     response.read()
 
 
-def command_load(url, rate, seconds, latencies, first):
-    """POST /deals at a steady rate on one keep-alive connection (latency from the scheduled time)."""
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    rng = random.Random(first)
-    interval, start, n = 1.0 / rate, time.perf_counter(), 0
-    while time.perf_counter() - start < seconds:
-        scheduled = start + n * interval
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        body = {"id": f"cmd-{first}-{n}", "counterpartyId": rng.choice(COUNTERPARTIES), "title": "Probe", "expectedAmount": "100",
-                "currency": "EUR", "expectedCloseDate": "2026-12-31", "ownerId": rng.choice(OWNERS)}
-        connection.request("POST", "/deals", body=json.dumps(body), headers={"content-type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        assert response.status == 201, response.status
-        latencies.append((time.perf_counter() - scheduled) * 1000)
-        n += 1
+def command_load(url, rate, seconds, latencies, first, workers=8):
+    """POST /deals arriving at a steady rate (open loop: request k is due at start + k / rate), sent
+    by up to `workers` clients at once, each on its own keep-alive connection; latency is measured
+    from the time a request was due, so a slow answer also counts against those queued behind it."""
+    start, total = time.perf_counter() + 0.5, int(rate * seconds)
+    next_index, lock = [0], threading.Lock()
+
+    def worker(number):
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        rng = random.Random(first * 100 + number)
+        while True:
+            with lock:
+                k = next_index[0]
+                next_index[0] += 1
+            if k >= total:
+                return
+            due = start + k / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            body = {"id": f"cmd-{first}-{k}", "counterpartyId": rng.choice(COUNTERPARTIES), "title": "Probe", "expectedAmount": "100",
+                    "currency": "EUR", "expectedCloseDate": "2026-12-31", "ownerId": rng.choice(OWNERS)}
+            connection.request("POST", "/deals", body=json.dumps(body), headers={"content-type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 201, response.status
+            with lock:
+                latencies.append((time.perf_counter() - due) * 1000)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def percentiles(values):
@@ -150,7 +166,7 @@ def measure(brokers, base, clients, deals, rate, seconds):
 
     baseline = []
     command_load(url, rate, seconds, baseline, 1)
-    print(f"POST /deals at {rate}/s for {seconds} s, nothing else running: {percentiles(baseline)}")
+    print(f"POST /deals arriving at {rate}/s for {seconds} s (8 clients), nothing else running: {percentiles(baseline)}")
 
     affected = sum(1 for abc, _, status in classified.values() if abc == "A" and status == "regular")
     during = []
@@ -166,7 +182,7 @@ def measure(brokers, base, clients, deals, rate, seconds):
     load.join()
     print(f"rules change affecting {affected:,} of {clients:,} clients: PUT answered in {answered * 1000:.0f} ms; "
           f"{seen:,} changed clients' conditions on the topic after {elapsed:.2f} s (target <= 5 s)")
-    print(f"POST /deals at {rate}/s across the rules change: {percentiles(during)}")
+    print(f"POST /deals arriving at {rate}/s (8 clients) across the rules change: {percentiles(during)}")
 
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     times = []

@@ -76,4 +76,15 @@ extension Projection {
         let event = try decodeData(attributes.type, value)
         return ProjectedEvent(id: attributes.id, event: event, attributes: attributes, record: record)
     }
+
+    /// Decodes a record of `erp.orders.v1` (plain JSON, keyed by order id), refusing one whose key
+    /// is not its order id; the event is identified by its `eventId`, so a redelivery is applied once.
+    public func decodeERPOrder(_ record: ConsumedRecord, _ wrap: (ERPOrderEvent) -> Event) throws -> ProjectedEvent<Event> {
+        guard let value = record.value else { throw WireFormatError("an ERP order record has no value") }
+        let order = try ERPOrderEvent.decode(value)
+        if let key = record.key, !key.elementsEqual(order.orderId.utf8) {
+            throw WireFormatError("record key '\(record.keyString ?? "")' is not the order id ('\(order.orderId)')")
+        }
+        return ProjectedEvent(id: order.eventId, event: wrap(order), attributes: nil, record: record)
+    }
 }

@@ -105,8 +105,13 @@ public func pageLimit(_ request: Request, default defaultLimit: Int = 50, maximu
 /// `If-Match: "<version>"`: 412 when the resource has moved on since the client read it (`*`
 /// matches any version).
 public func checkIfMatch(_ request: Request, _ bookkeeping: Bookkeeping, _ what: String) throws {
-    if let ifMatch = request.headers[.ifMatch], ifMatch != "*", ifMatch != bookkeeping.etag {
-        throw Problem(.preconditionFailed, "\(what) is at version \(bookkeeping.version), not \(ifMatch)")
+    try checkIfMatch(request.headers[.ifMatch], version: bookkeeping.version, what)
+}
+
+/// The same for anything versioned (a setting with a version but no entity bookkeeping).
+public func checkIfMatch(_ ifMatch: String?, version: Int, _ what: String) throws {
+    if let ifMatch, ifMatch != "*", ifMatch != "\"\(version)\"" {
+        throw Problem(.preconditionFailed, "\(what) is at version \(version), not \(ifMatch)")
     }
 }
 

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import GRDB
+import Hummingbird
 import Kafka
 import Platform
 import WireFormat
@@ -36,6 +37,18 @@ public struct ServiceContext<Service: ServiceDefinition>: Sendable {
 
     public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         try await store.database.read(body)
+    }
+
+    /// The stored entity with this id, or 404 naming `what` ("deal 'D-1'"); given the request, its
+    /// `If-Match` is checked too (412 when the entity has moved on).
+    public func existing<Record: StoredRecord>(
+        _: Record.Type, _ id: String, what: String, ifMatch request: Request? = nil
+    ) async throws -> StoredEntity<Record> {
+        guard let stored = try await read({ db in try StoredEntity<Record>.fetch(db, id: id) }) else {
+            throw Problem.notFound("no \(what) '\(id)'")
+        }
+        if let request { try checkIfMatch(request, stored.bookkeeping, "\(what) '\(id)'") }
+        return stored
     }
 
     /// Publishes an event as `user` and waits until this service has applied it (503 when Kafka

@@ -1,6 +1,7 @@
 import DealsService
 import EventStore
 import Foundation
+import GRDB
 import HummingbirdTesting
 import Kafka
 import ServiceKit
@@ -152,12 +153,63 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
             #expect(team["won"] as? Int == 1 && team["lost"] as? Int == 2)
             #expect(((team["byOwner"] as? [[String: Any]])?.map { $0["ownerId"] as? String }) == ["m2"])
 
+            // Before today nothing had closed yet (the closed figures then come from the deals themselves).
+            let yesterday = CalendarDate(dayNumber: CalendarDate(utc: Date()).dayNumber - 1).description
+            let before = try object(try await client.send(.get, "/deals/analysis?asOf=\(yesterday)"))
+            #expect(before["won"] as? Int == 0 && before["lost"] as? Int == 0 && (before["lostReasons"] as? [Any])?.isEmpty == true)
+            #expect((before["open"] as? [String: Any])?["count"] as? Int == 4)
+
             // Live: a change shows as soon as its command has answered.
             _ = try await client.send(.post, "/deals/a/stage", #"{"stage": "negotiation"}"#)
             let after = try object(try await client.send(.get, "/deals/analysis"))
             let negotiation = (after["byStage"] as? [[String: Any]])?.first { $0["stage"] as? String == "negotiation" }
             #expect(negotiation?["count"] as? Int == 2)
+            _ = try await client.send(.post, "/deals/l1/reopen")
+            _ = try await client.send(.patch, "/deals/w2", #"{"ownerId": "m3"}"#)
+            try await Self.expectTotalsMatchTheDeals(service)
         }
+    }
+
+    static func values(_ row: Row) -> String { row.databaseValues.map(\.description).joined(separator: ", ") }
+
+    /// The totals the projection keeps equal the sums over the deals themselves.
+    static func expectTotalsMatchTheDeals(_ service: ServiceUnderTest<DealsService>, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
+        let (kept, summed) = try await service.host.store.database.read { db in
+            (
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT stage, owner_id, currency, month, deals, amount_high * 100000000 + amount_low,
+                            weighted_high * 100000000 + weighted_low FROM deal_open_totals ORDER BY 1, 2, 3, 4
+                        """
+                ).map(Self.values)
+                    + (try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT outcome, owner_id, currency, reason, deals, amount_high * 100000000 + amount_low, cycle_seconds
+                            FROM deal_closed_totals ORDER BY 1, 2, 3, 4
+                            """
+                    ).map(Self.values)),
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT stage, owner_id, currency, substr(expected_close_date, 1, 7), COUNT(*), SUM(amount_minor),
+                            SUM(amount_minor * probability) FROM deal WHERE open = 1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+                        """
+                ).map(Self.values)
+                    + (try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT outcome, owner_id, currency, COALESCE(close_reason, ''), COUNT(*), COALESCE(SUM(closed_amount_minor), 0),
+                                SUM(cycle_seconds) FROM deal WHERE open = 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+                            """
+                    ).map(Self.values))
+            )
+        }
+        #expect(kept == summed, sourceLocation: sourceLocation)
+        #expect(!kept.isEmpty, sourceLocation: sourceLocation)
     }
 
     @Test func campaignsInquiriesAndTheirResults() async throws {

@@ -46,14 +46,7 @@ public struct AnalyticsProjection: Projection {
     }
 
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<AnalyticsEvent> {
-        if record.topic == Topics.erpOrders {
-            guard let value = record.value else { throw WireFormatError("an ERP order record has no value") }
-            let order = try ERPOrderEvent.decode(value)
-            if let key = record.key, !key.elementsEqual(order.orderId.utf8) {
-                throw WireFormatError("record key '\(record.keyString ?? "")' is not the order id ('\(order.orderId)')")
-            }
-            return ProjectedEvent(id: order.eventId, event: .order(order), attributes: nil, record: record)
-        }
+        if record.topic == Topics.erpOrders { return try decodeERPOrder(record, AnalyticsEvent.order) }
         return try decodeCloudEvent(record) { type, data -> AnalyticsEvent in
             switch record.topic {
             case Topics.counterparties: .counterparty(try CounterpartyEvent.decode(type: type, data: data))

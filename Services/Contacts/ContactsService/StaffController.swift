@@ -136,11 +136,7 @@ struct StaffController {
     }
 
     private func existing(_ id: String, _ request: Request?) async throws -> StoredStaffMember {
-        guard let member = try await context.read({ db in try StoredStaffMember.fetch(db, id: id) }) else {
-            throw Problem.notFound("no staff member '\(id)'")
-        }
-        if let request { try checkIfMatch(request, member.bookkeeping, "staff member '\(id)'") }
-        return member
+        try await context.existing(StaffMember.self, id, what: "staff member", ifMatch: request)
     }
 }
 

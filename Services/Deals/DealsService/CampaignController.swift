@@ -129,11 +129,7 @@ struct CampaignController {
     }
 
     private func existing(_ id: String, _ request: Request?) async throws -> StoredCampaign {
-        guard let stored = try await context.read({ db in try StoredCampaign.fetch(db, id: id) }) else {
-            throw Problem.notFound("no campaign '\(id)'")
-        }
-        if let request { try checkIfMatch(request, stored.bookkeeping, "campaign '\(id)'") }
-        return stored
+        try await context.existing(Campaign.self, id, what: "campaign", ifMatch: request)
     }
 
     private func resource(_ stored: StoredCampaign) async throws -> CampaignResource {

@@ -153,45 +153,49 @@ struct DealAnalysis: Encodable, Sendable {
                     SELECT id FROM below WHERE id != ?1 ORDER BY id
                     """, arguments: [supervisorId])
         }
-        var scope = ""
-        var scopeArguments: StatementArguments = []
-        if let owners {
-            scope = " AND owner_id IN (SELECT value FROM json_each(?))"
-            scopeArguments = [String(decoding: try JSONEncoder().encode(owners), as: UTF8.self)]
-        }
+        let ownerCondition = owners == nil ? nil : "owner_id IN (SELECT value FROM json_each(?))"
+        let scope = ownerCondition.map { " AND \($0)" } ?? ""
+        let ownerScope = ownerCondition.map { "WHERE \($0)" } ?? ""
+        let scopeArguments: StatementArguments =
+            try owners.map { [String(decoding: try JSONEncoder().encode($0), as: UTF8.self)] } ?? []
         var report = DealAnalysis(asOf: asOf.description, staleDays: staleDays, ownerIds: owners)
         let asOfDay = asOf.description
         let staleBefore = Timestamp.format(Date(timeIntervalSince1970: Double(asOf.dayNumber + 1 - staleDays) * 86_400))
         let endOfAsOf = Timestamp.format(Date(timeIntervalSince1970: Double(asOf.dayNumber + 1) * 86_400))
 
-        // Open deals: one pass over the covering index.
+        // Open deals: the totals the projection keeps per stage, owner, currency and close month.
         var stages: [String: Figures] = [:]
         var byOwner: [String: OwnerFigures] = [:]
         var months: [String: Figures] = [:]
         let openRows = try Row.fetchCursor(
             db,
             sql: """
-                SELECT stage, owner_id, currency, substr(expected_close_date, 1, 7), COUNT(*),
-                    \(CurrencySums.sql("amount_minor")), \(CurrencySums.sql("amount_minor * probability")),
-                    SUM(updated_at < ?), SUM(expected_close_date < ?)
-                FROM deal WHERE open = 1\(scope) GROUP BY 1, 2, 3, 4
-                """, arguments: [staleBefore, asOfDay] + scopeArguments)
+                SELECT stage, owner_id, currency, month, deals, amount_high, amount_low, weighted_high, weighted_low
+                FROM deal_open_totals \(ownerScope)
+                """, arguments: scopeArguments)
         while let row = try openRows.next() {
-            let stage: String = row[0]
-            let owner: String = row[1] ?? ""
-            let currency: String? = row[2]
+            let currency: String = row[2]
             var figures = Figures(count: row[4])
             figures.amount.add(currency, high: row[5], low: row[6])
             var weighted = CurrencySums()
             weighted.add(currency, high: row[7], low: row[8])
             figures.weightedAmount = weighted.divided(by: 100)
-            stages[stage, default: Figures()].add(figures)
-            byOwner[owner, default: OwnerFigures(ownerId: owner)].open.add(figures)
-            months[row[3] ?? "none", default: Figures()].add(figures)
+            stages[row[0], default: Figures()].add(figures)
+            byOwner[row[1], default: OwnerFigures(ownerId: row[1])].open.add(figures)
+            let month: String = row[3]
+            months[month.isEmpty ? "none" : month, default: Figures()].add(figures)
             report.open.add(figures)
-            report.stale.count += row[9]
-            report.overdue.count += row[10]
         }
+        // Stale and overdue: counted over the open deals' partial indexes.
+        report.stale.count =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM deal INDEXED BY deal_open_updated WHERE open = 1 AND updated_at < ?\(scope)",
+                arguments: [staleBefore] + scopeArguments) ?? 0
+        report.overdue.count =
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM deal INDEXED BY deal_open_close_date WHERE open = 1 AND expected_close_date < ?\(scope)",
+                arguments: [asOfDay] + scopeArguments) ?? 0
         let pipeline = try Pipeline.current(db)
         report.byStage = pipeline.stages.map {
             StageFigures(stage: $0.id, name: $0.name, probability: $0.probability, figures: stages[$0.id] ?? Figures())
@@ -201,29 +205,41 @@ struct DealAnalysis: Encodable, Sendable {
         }
         report.forecast = months.sorted { $0.key < $1.key }.map { MonthFigures(month: $0.key, figures: $0.value) }
 
-        // Closed deals: won and lost per owner, won amounts, cycle, reasons.
+        // Closed deals: from the kept totals when every closing is on or before asOf (the usual
+        // case, asOf today), else summed over the deals closed by then. Both give the same rows.
+        let lastClosed = try String.fetchOne(db, sql: "SELECT MAX(closed_at) FROM deal INDEXED BY deal_closed_at WHERE open = 0")
+        let closedRows =
+            lastClosed.map { $0 < endOfAsOf } ?? true
+            ? try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT outcome, owner_id, currency, reason, deals, amount_high, amount_low, cycle_seconds
+                    FROM deal_closed_totals \(ownerScope)
+                    """, arguments: scopeArguments)
+            : try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT outcome, COALESCE(owner_id, ''), COALESCE(currency, ''), COALESCE(close_reason, ''), COUNT(*),
+                        \(CurrencySums.sql("closed_amount_minor")), SUM(cycle_seconds)
+                    FROM deal WHERE open = 0 AND closed_at < ?\(scope) GROUP BY 1, 2, 3, 4
+                    """, arguments: [endOfAsOf] + scopeArguments)
         var cycleSeconds: Int64 = 0
-        let closedRows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT outcome, owner_id, currency, COUNT(*), \(CurrencySums.sql("closed_amount_minor")),
-                    SUM(unixepoch(closed_at) - unixepoch(created_at))
-                FROM deal WHERE open = 0 AND closed_at < ?\(scope) GROUP BY 1, 2, 3
-                """, arguments: [endOfAsOf] + scopeArguments)
+        var reasons: [String: Int] = [:]
         while let row = try closedRows.next() {
-            let outcome: String? = row[0]
-            let owner: String = row[1] ?? ""
-            let count: Int = row[3]
+            let outcome: String = row[0]
+            let owner: String = row[1]
+            let count: Int = row[4]
             var entry = byOwner[owner, default: OwnerFigures(ownerId: owner)]
             if outcome == "won" {
                 report.won += count
                 entry.won += count
-                entry.wonAmount.add(row[2], high: row[4], low: row[5])
-                report.wonAmount.add(row[2], high: row[4], low: row[5])
-                cycleSeconds += row[6] as Int64? ?? 0
+                entry.wonAmount.add(row[2], high: row[5], low: row[6])
+                report.wonAmount.add(row[2], high: row[5], low: row[6])
+                cycleSeconds += row[7] as Int64? ?? 0
             } else {
                 report.lost += count
                 entry.lost += count
+                reasons[row[3], default: 0] += count
             }
             byOwner[owner] = entry
         }
@@ -240,29 +256,25 @@ struct DealAnalysis: Encodable, Sendable {
             entry.winRate = ratio(entry.won, entry.won + entry.lost)
             return entry
         }
-        report.lostReasons = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT COALESCE(close_reason, ''), COUNT(*) FROM deal WHERE open = 0 AND outcome = 'lost' AND closed_at < ?\(scope)
-                GROUP BY 1 ORDER BY 2 DESC, 1
-                """, arguments: [endOfAsOf] + scopeArguments
-        ).map { LostReason(reason: $0[0], count: $0[1]) }
+        report.lostReasons = reasons.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { LostReason(reason: $0.key, count: $0.value) }
 
         report.stale.deals = try lines(
-            db, where: "updated_at < ?", order: "updated_at, id", [staleBefore], scope: scope, scopeArguments, asOf: asOf)
+            db, index: "deal_open_updated", where: "updated_at < ?", order: "updated_at", [staleBefore], scope: scope, scopeArguments,
+            asOf: asOf)
         report.overdue.deals = try lines(
-            db, where: "expected_close_date < ?", order: "expected_close_date, id", [asOfDay], scope: scope, scopeArguments, asOf: asOf)
+            db, index: "deal_open_close_date", where: "expected_close_date < ?", order: "expected_close_date", [asOfDay], scope: scope,
+            scopeArguments, asOf: asOf)
         return report
     }
 
     private static func lines(
-        _ db: Database, where condition: String, order: String, _ arguments: StatementArguments, scope: String,
+        _ db: Database, index: String, where condition: String, order: String, _ arguments: StatementArguments, scope: String,
         _ scopeArguments: StatementArguments, asOf: CalendarDate
     ) throws -> [DealLine] {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT id, json_extract(record, '$.title'), owner_id, stage, expected_close_date, updated_at FROM deal
+                SELECT id, json_extract(record, '$.title'), owner_id, stage, expected_close_date, updated_at FROM deal INDEXED BY \(index)
                 WHERE open = 1 AND \(condition)\(scope) ORDER BY \(order) LIMIT \(listed)
                 """, arguments: arguments + scopeArguments
         ).map { row in

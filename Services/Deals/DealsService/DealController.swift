@@ -240,11 +240,7 @@ struct DealController {
     }
 
     private func existing(_ id: String, _ request: Request?) async throws -> StoredDeal {
-        guard let stored = try await context.read({ db in try StoredDeal.fetch(db, id: id) }) else {
-            throw Problem.notFound("no deal '\(id)'")
-        }
-        if let request { try checkIfMatch(request, stored.bookkeeping, "deal '\(id)'") }
-        return stored
+        try await context.existing(Deal.self, id, what: "deal", ifMatch: request)
     }
 
     private func resource(_ stored: StoredDeal) async throws -> DealResource {

@@ -43,6 +43,12 @@ public typealias StoredDeal = StoredEntity<Deal>
 
 extension DealsProjection {
     func apply(_ change: DealEvent, stamp: EventStamp, _ db: Database) throws {
+        let before = try DealContribution.fetch(db, dealId: change.key)
+        try applyToDeal(change, stamp: stamp, db)
+        try DealContribution.move(from: before, to: try DealContribution.fetch(db, dealId: change.key), db)
+    }
+
+    private func applyToDeal(_ change: DealEvent, stamp: EventStamp, _ db: Database) throws {
         switch change {
         case .opened(let deal):
             guard try StoredEntity.insert(deal, stamp: stamp, db) else { throw ProjectionRejection("deal '\(deal.id)' is already open") }
@@ -67,8 +73,8 @@ extension DealsProjection {
             _ = try StoredEntity.update(deal, stamp: stamp, db)
             try db.cachedStatement(
                 sql: """
-                    UPDATE deal SET closed_at = ?, outcome = ?, close_reason = ?, closed_amount = ?, closed_amount_minor = ?,
-                        won_order_id = ? WHERE id = ?
+                    UPDATE deal SET closed_at = ?1, outcome = ?2, close_reason = ?3, closed_amount = ?4, closed_amount_minor = ?5,
+                        won_order_id = ?6, cycle_seconds = unixepoch(?1) - unixepoch(created_at) WHERE id = ?7
                     """
             ).execute(arguments: [
                 stamp.time, closure.outcome.rawValue, closure.reason, closure.amount?.description,
@@ -85,7 +91,7 @@ extension DealsProjection {
             try db.cachedStatement(
                 sql: """
                     UPDATE deal SET closed_at = NULL, outcome = NULL, close_reason = NULL, closed_amount = NULL,
-                        closed_amount_minor = NULL, won_order_id = NULL WHERE id = ?
+                        closed_amount_minor = NULL, cycle_seconds = NULL, won_order_id = NULL WHERE id = ?
                     """
             ).execute(arguments: [change.id])
             try enterStage(deal.id, deal.stage, deal.probability, stamp: stamp, db)

@@ -45,7 +45,9 @@ public enum DealsService: ServiceDefinition {
 
     public static func dump(_ db: Database, into dump: CanonicalDump) throws {
         for (table, key) in [
-            ("campaign", "id"), ("inquiry", "id"), ("deal", "id"), ("counterparty", "id"), ("staff", "id"), ("campaign_cost", "event_id"),
+            ("campaign", "id"), ("inquiry", "id"), ("deal", "id"), ("deal_open_totals", "stage, owner_id, currency, month"),
+            ("deal_closed_totals", "outcome, owner_id, currency, reason"), ("counterparty", "id"), ("staff", "id"),
+            ("campaign_cost", "event_id"),
             ("deal_stage", "deal_id, event_id"),
             ("erp_order", "id"), ("setting", "key"), ("client_rank", "client_id"), ("conditions_override", "client_id"),
             ("conditions_assigned", "client_id"), ("conditions_history", "client_id, assigned_at, event_id"),
@@ -107,4 +109,20 @@ extension Pipeline {
     }
 
     func stage(_ id: String) -> Stage? { stages.first { $0.id == id } }
+}
+
+/// A setting's version and last change (the `setting` table): its ETag, and what `If-Match` is
+/// checked against.
+struct SettingVersion: Sendable {
+    var version = 0
+    var updatedAt: String?
+    var updatedBy: String?
+
+    var etag: String { "\"\(version)\"" }
+
+    static func fetch(_ db: Database, key: String) throws -> SettingVersion {
+        guard let row = try Row.fetchOne(db, sql: "SELECT version, updated_at, updated_by FROM setting WHERE key = ?", arguments: [key])
+        else { return SettingVersion() }
+        return SettingVersion(version: row[0], updatedAt: row[1], updatedBy: row[2])
+    }
 }

@@ -81,19 +81,38 @@ enum DealsStore {
                             close_reason TEXT,
                             closed_amount TEXT,
                             closed_amount_minor INTEGER,
+                            cycle_seconds INTEGER,                   -- from opening to closing
                             won_order_id TEXT,
                             record TEXT NOT NULL,
                             version INTEGER NOT NULL,
                             created_at TEXT NOT NULL, created_by TEXT, updated_at TEXT NOT NULL, updated_by TEXT,
                             last_event_id TEXT NOT NULL);
-                        -- Cover the analysis: one pass over the open deals, one over the closed.
-                        CREATE INDEX deal_open ON deal(open, stage, owner_id, currency, expected_close_date, amount_minor, probability, updated_at);
-                        CREATE INDEX deal_open_close_date ON deal(expected_close_date) WHERE open = 1;
-                        CREATE INDEX deal_open_updated ON deal(updated_at) WHERE open = 1;
-                        CREATE INDEX deal_closed ON deal(outcome, owner_id, currency, close_reason, created_at, closed_at, closed_amount_minor)
-                            WHERE open = 0;
+                        -- The analysis counts stale and overdue open deals over these (owner in the index
+                        -- for a team's figures); its sums come from the totals below.
+                        CREATE INDEX deal_open_updated ON deal(updated_at, owner_id) WHERE open = 1;
+                        CREATE INDEX deal_open_close_date ON deal(expected_close_date, owner_id) WHERE open = 1;
+                        CREATE INDEX deal_closed_at ON deal(closed_at) WHERE open = 0;
+                        CREATE INDEX deal_by_stage ON deal(stage);
+                        CREATE INDEX deal_by_owner ON deal(owner_id);
                         CREATE INDEX deal_counterparty ON deal(counterparty_id);
                         CREATE INDEX deal_campaign ON deal(campaign_id) WHERE campaign_id IS NOT NULL;
+
+                        -- What the analysis sums, kept as each deal event changes a deal: open deals per
+                        -- stage, owner, currency and expected close month; closed deals per outcome, owner,
+                        -- currency and reason ('' for none). Sums of ten-thousandths in two parts (below and
+                        -- above 10^8, see CurrencySums) so they cannot overflow.
+                        CREATE TABLE deal_open_totals (
+                            stage TEXT NOT NULL, owner_id TEXT NOT NULL, currency TEXT NOT NULL, month TEXT NOT NULL,
+                            deals INTEGER NOT NULL, amount_high INTEGER NOT NULL, amount_low INTEGER NOT NULL,
+                            weighted_high INTEGER NOT NULL, weighted_low INTEGER NOT NULL,
+                            PRIMARY KEY (stage, owner_id, currency, month)
+                        ) WITHOUT ROWID;
+                        CREATE TABLE deal_closed_totals (
+                            outcome TEXT NOT NULL, owner_id TEXT NOT NULL, currency TEXT NOT NULL, reason TEXT NOT NULL,
+                            deals INTEGER NOT NULL, amount_high INTEGER NOT NULL, amount_low INTEGER NOT NULL,
+                            cycle_seconds INTEGER NOT NULL,
+                            PRIMARY KEY (outcome, owner_id, currency, reason)
+                        ) WITHOUT ROWID;
 
                         -- Every stage a deal entered, closing and reopening included.
                         CREATE TABLE deal_stage (

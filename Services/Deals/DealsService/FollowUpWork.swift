@@ -18,8 +18,6 @@ struct FollowUpWork: ServiceLifecycle.Service {
     let context: DealsContext
     let logger: Logger
     var interval: Duration = .milliseconds(200)
-    /// Assignments published per `publishAll`: commands' events interleave between chunks.
-    static let chunk = 5_000
 
     func run() async throws {
         var sweptRulesVersion: Int?
@@ -30,20 +28,20 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     try await closeDealsWonByOrders()
                     let now = Date()
                     let rulesVersion = try await context.read { db in try ConditionsInputs.rules(db).version }
-                    let inputs: ConditionsInputs
-                    if sweptRulesVersion != rulesVersion {
-                        inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: nil) }
-                    } else {
-                        let after = touchedSeen
-                        inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: after) }
-                    }
+                    let started = ContinuousClock.now
+                    let after = sweptRulesVersion == rulesVersion ? touchedSeen : nil
+                    let inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: after) }
+                    let read = ContinuousClock.now
                     let changes = try inputs.changes(now: now)
+                    let compared = ContinuousClock.now
                     try await publish(changes)
-                    if sweptRulesVersion != inputs.rulesVersion {
+                    if after == nil || !changes.isEmpty {
                         logger.info(
-                            "sales conditions compared for every client",
+                            after == nil ? "sales conditions compared for every client" : "sales conditions compared for touched clients",
                             metadata: [
                                 "clients": "\(inputs.clients.count)", "changed": "\(changes.count)", "rules": "\(inputs.rulesVersion)",
+                                "readMs": "\((read - started).milliseconds)", "compareMs": "\((compared - read).milliseconds)",
+                                "publishMs": "\((ContinuousClock.now - compared).milliseconds)",
                             ])
                     }
                     sweptRulesVersion = inputs.rulesVersion
@@ -61,22 +59,20 @@ struct FollowUpWork: ServiceLifecycle.Service {
         }
     }
 
+    /// Sends every assignment at once (the producer batches them; commands' events go out beside
+    /// them) and waits until all are applied, so the next pass compares against them.
     private func publish(_ changes: [SalesConditions]) async throws {
-        var start = 0
-        while start < changes.count {
-            let end = min(start + Self.chunk, changes.count)
-            try await context.publishAll(
-                changes[start..<end].map(SalesConditionsEvent.assigned), by: DealsContext.serviceActor, timeout: .seconds(60))
-            start = end
-        }
+        try await context.publishAll(changes.map(SalesConditionsEvent.assigned), by: DealsContext.serviceActor, timeout: .seconds(120))
     }
 
+    /// The few rows waiting drive the join (CROSS JOIN keeps SQLite from walking every open deal
+    /// instead, which cost 0.3 s a pass over 70,000 open deals).
     private func closeDealsWonByOrders() async throws {
         let closures = try await context.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT w.deal_id, w.order_id, w.amount, w.currency FROM deal_won_by_order w JOIN deal d ON d.id = w.deal_id
+                    SELECT w.deal_id, w.order_id, w.amount, w.currency FROM deal_won_by_order w CROSS JOIN deal d ON d.id = w.deal_id
                     WHERE d.open = 1 ORDER BY w.deal_id LIMIT 1000
                     """
             ).map { row in
@@ -89,4 +85,8 @@ struct FollowUpWork: ServiceLifecycle.Service {
         try await context.publishAll(closures, by: DealsContext.erpActor)
         logger.info("deals won by completed ERP orders", metadata: ["deals": "\(closures.count)"])
     }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -170,10 +170,6 @@ struct InquiryController {
     }
 
     private func existing(_ id: String, _ request: Request?) async throws -> StoredInquiry {
-        guard let stored = try await context.read({ db in try StoredInquiry.fetch(db, id: id) }) else {
-            throw Problem.notFound("no inquiry '\(id)'")
-        }
-        if let request { try checkIfMatch(request, stored.bookkeeping, "inquiry '\(id)'") }
-        return stored
+        try await context.existing(Inquiry.self, id, what: "inquiry", ifMatch: request)
     }
 }

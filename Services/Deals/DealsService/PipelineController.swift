@@ -24,11 +24,13 @@ struct PipelineController {
         let version: Int
         let updatedAt: String?
         let updatedBy: String?
+
+        var etag: String { "\"\(version)\"" }
     }
 
     @Sendable func show(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let resource = try await self.context.read(Self.resource)
-        return try jsonResponse(resource, headers: [.eTag: "\"\(resource.version)\""])
+        return try jsonResponse(resource, headers: [.eTag: resource.etag])
     }
 
     /// Replaces the stages. A stage that open deals are at cannot be dropped (409 naming it).
@@ -36,11 +38,10 @@ struct PipelineController {
         var request = request
         let user = try context.requireUser()
         let pipeline = try Self.validated(try await request.decodeJSON(Pipeline.self, maxBytes: self.context.maxBodyBytes))
-        let current = try await self.context.read(Self.resource)
-        if let ifMatch = request.headers[.ifMatch], ifMatch != "*", ifMatch != "\"\(current.version)\"" {
-            throw Problem(.preconditionFailed, "the pipeline is at version \(current.version), not \(ifMatch)")
-        }
+        let ifMatch = request.headers[.ifMatch]
         try await self.context.commandLocks.withLock([Self.lock]) {
+            let current = try await self.context.read { db in try SettingVersion.fetch(db, key: DealSettingsEvent.pipelineKey) }
+            try checkIfMatch(ifMatch, version: current.version, "the pipeline")
             let kept = Set(pipeline.stages.map(\.id))
             let stranded = try await self.context.read { db in
                 try Row.fetchAll(db, sql: "SELECT stage, COUNT(*) FROM deal WHERE open = 1 GROUP BY stage ORDER BY stage")
@@ -53,7 +54,7 @@ struct PipelineController {
             try await self.context.publish(DealSettingsEvent.pipelineDefined(pipeline), by: user)
         }
         let resource = try await self.context.read(Self.resource)
-        return try jsonResponse(resource, headers: [.eTag: "\"\(resource.version)\""])
+        return try jsonResponse(resource, headers: [.eTag: resource.etag])
     }
 
     static func validated(_ pipeline: Pipeline) throws -> Pipeline {
@@ -77,10 +78,9 @@ struct PipelineController {
     }
 
     @Sendable static func resource(_ db: Database) throws -> PipelineResource {
-        let row = try Row.fetchOne(
-            db, sql: "SELECT version, updated_at, updated_by FROM setting WHERE key = ?", arguments: [DealSettingsEvent.pipelineKey])
+        let version = try SettingVersion.fetch(db, key: DealSettingsEvent.pipelineKey)
         return PipelineResource(
-            stages: try Pipeline.current(db).stages, terminalStages: Deal.terminalStages, version: row?[0] ?? 0, updatedAt: row?[1],
-            updatedBy: row?[2])
+            stages: try Pipeline.current(db).stages, terminalStages: Deal.terminalStages, version: version.version,
+            updatedAt: version.updatedAt, updatedBy: version.updatedBy)
     }
 }

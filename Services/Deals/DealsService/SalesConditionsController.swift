@@ -43,10 +43,8 @@ struct SalesConditionsController {
         let rules = try Self.validated(try await request.decodeJSON(SalesConditionRules.self, maxBytes: self.context.maxBodyBytes))
         let ifMatch = request.headers[.ifMatch]
         try await self.context.commandLocks.withLock([Self.rulesLock]) {
-            let current = try await self.context.read(Self.rulesResource)
-            if let ifMatch, ifMatch != "*", ifMatch != "\"\(current.version)\"" {
-                throw Problem(.preconditionFailed, "the rules are at version \(current.version), not \(ifMatch)")
-            }
+            let current = try await self.context.read { db in try SettingVersion.fetch(db, key: DealSettingsEvent.rulesKey) }
+            try checkIfMatch(ifMatch, version: current.version, "the rules")
             try await self.context.publish(DealSettingsEvent.rulesSet(rules), by: user)
         }
         let resource = try await self.context.read(Self.rulesResource)
@@ -98,10 +96,11 @@ struct SalesConditionsController {
     }
 
     @Sendable static func rulesResource(_ db: Database) throws -> RulesResource {
-        let (rules, version) = try ConditionsInputs.rules(db)
-        let row = try Row.fetchOne(
-            db, sql: "SELECT updated_at, updated_by FROM setting WHERE key = ?", arguments: [DealSettingsEvent.rulesKey])
-        return RulesResource(rules: rules?.rules ?? [], default: rules?.default, version: version, updatedAt: row?[0], updatedBy: row?[1])
+        let rules = try ConditionsInputs.rules(db).rules
+        let version = try SettingVersion.fetch(db, key: DealSettingsEvent.rulesKey)
+        return RulesResource(
+            rules: rules?.rules ?? [], default: rules?.default, version: version.version, updatedAt: version.updatedAt,
+            updatedBy: version.updatedBy)
     }
 
     /// A client's conditions: as they stand now (worked out from its rank, override and the rules,
