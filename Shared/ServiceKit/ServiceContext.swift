@@ -91,21 +91,32 @@ public struct ServiceContext<Service: ServiceDefinition>: Sendable {
     /// of its own) and waits until this service has applied every one: a bulk command's
     /// read-your-writes. 503 when Kafka refuses them or they are not applied within `timeout`.
     public func publishAll<Event: TopicEvents>(_ events: [Event], by user: ActingUser?, timeout: Duration? = nil) async throws {
-        if events.isEmpty { return }
+        try await waitUntilApplied(try await sendAll(events, by: user), timeout: timeout)
+    }
+
+    /// The first half of `publishAll`: sends the events and returns, per partition, the offset of
+    /// the last one, for `waitUntilApplied`. A caller that sends in chunks can keep a bounded number
+    /// in flight (send the next chunk, then wait for the one before it), so the projector never
+    /// has more of them queued ahead of a command's event than that.
+    public func sendAll<Event: TopicEvents>(_ events: [Event], by user: ActingUser?) async throws -> [TopicPartition: Int64] {
+        if events.isEmpty { return [:] }
         if let failure = status.failure {
             throw Problem.unavailable("the service's store has stopped applying events: \(failure)")
         }
         let publisher = commands.publisher
         let records = try events.map { try publisher.record($0, actor: user) }
-        let highest: [TopicPartition: Int64]
         do {
-            highest = try await runOnThread(name: "publish-all") {
+            return try await runOnThread(name: "publish-all") {
                 try publisher.producer.sendAllReportingBlocking(records, topic: Event.topic)
             }
         } catch let error as KafkaError {
             throw Problem.unavailable("Kafka did not accept the events (\(error.message)). Retry later; reads still work.")
         }
-        for (partition, offset) in highest {
+    }
+
+    /// Waits until this service has applied everything up to these offsets (503 past `timeout`).
+    public func waitUntilApplied(_ offsets: [TopicPartition: Int64], timeout: Duration? = nil) async throws {
+        for (partition, offset) in offsets {
             guard await status.waitUntilApplied(partition, offset: offset, timeout: timeout ?? commands.timeout) else {
                 throw Problem.unavailable("the events were published but not applied yet; they will be as the service catches up")
             }

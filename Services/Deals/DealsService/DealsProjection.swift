@@ -89,7 +89,8 @@ public struct DealsProjection: Projection {
             ])
             try Self.markPending(classification.clientId, db)
         case .conditions(.assigned(let conditions)):
-            let record = String(decoding: try WireEncoder.encode(conditions), as: UTF8.self)
+            // Kept as published (the record's own bytes), with the key the reconciler compares by.
+            let record = event.record.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
             try db.cachedStatement(
                 sql: """
                     INSERT INTO conditions_assigned(client_id, record, conditions, source, assigned_at, event_id)
@@ -97,8 +98,8 @@ public struct DealsProjection: Projection {
                     ON CONFLICT(client_id) DO UPDATE SET record = ?2, conditions = ?3, source = ?4, assigned_at = ?5, event_id = ?6
                     """
             ).execute(arguments: [
-                conditions.clientId, record, try EffectiveConditions.canonical(conditions.conditions),
-                (conditions.source ?? .rule).rawValue, stamp.time, stamp.eventId,
+                conditions.clientId, record, EffectiveConditions.key(conditions.conditions), (conditions.source ?? .rule).rawValue,
+                stamp.time, stamp.eventId,
             ])
             try db.cachedStatement(
                 sql: """

@@ -36,15 +36,19 @@ struct EffectiveConditions: Equatable, Sendable {
     /// Whether the ERP must be told: the conditions differ from those last assigned, or they come
     /// from an override now and did not then (or the other way round). A new rank or rule index
     /// with the same conditions is not a change.
-    func differs(fromAssigned conditions: String?, source: String?) throws -> Bool {
+    func differs(fromAssigned conditions: String?, source: String?) -> Bool {
         guard let conditions, let source else { return true }
-        return try Self.canonical(self.conditions) != conditions
-            || (self.source == .override) != (source == ConditionsSource.override.rawValue)
+        return Self.key(self.conditions) != conditions || (self.source == .override) != (source == ConditionsSource.override.rawValue)
     }
 
-    /// The conditions as canonical JSON (decimals normalised): equal conditions, equal text.
-    static func canonical(_ conditions: Conditions) throws -> String {
-        String(decoding: try WireEncoder.encode(conditions), as: UTF8.self)
+    /// The conditions as one string, decimals normalised (`50` and `50.0` alike): equal conditions,
+    /// equal keys. Built by hand because the projection makes one per assignment it reads back.
+    static func key(_ conditions: Conditions) -> String {
+        [
+            conditions.priceType, conditions.discountPercent?.description ?? "", conditions.prepaymentPercent?.description ?? "",
+            conditions.deferralDays.map(String.init) ?? "", conditions.reservationAllowed.map { $0 ? "1" : "0" } ?? "",
+            conditions.reservationDays.map(String.init) ?? "", conditions.creditLimit?.description ?? "",
+        ].joined(separator: "\u{1F}")
     }
 }
 
@@ -127,12 +131,12 @@ struct ConditionsInputs: Sendable {
     }
 
     /// The assignments to publish: each client whose effective conditions differ from those assigned.
-    func changes(now: Date) throws -> [SalesConditions] {
-        try clients.compactMap { client in
+    func changes(now: Date) -> [SalesConditions] {
+        clients.compactMap { client in
             guard
                 let effective = EffectiveConditions.of(
                     clientId: client.id, rank: client.rank, override: client.override, rules: rules, now: now),
-                try effective.differs(fromAssigned: client.assignedConditions, source: client.assignedSource)
+                effective.differs(fromAssigned: client.assignedConditions, source: client.assignedSource)
             else { return nil }
             return effective.event
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Kafka
 import Logging
 import ServiceKit
 import ServiceLifecycle
@@ -32,7 +33,7 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     let after = sweptRulesVersion == rulesVersion ? touchedSeen : nil
                     let inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: after) }
                     let read = ContinuousClock.now
-                    let changes = try inputs.changes(now: now)
+                    let changes = inputs.changes(now: now)
                     let compared = ContinuousClock.now
                     try await publish(changes)
                     if after == nil || !changes.isEmpty {
@@ -49,7 +50,7 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     let expired = try await context.read { db in try ConditionsInputs.expiredOverrides(db, now: now) }
                     if !expired.isEmpty {
                         let ended = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: nil, ids: expired) }
-                        try await publish(try ended.changes(now: now))
+                        try await publish(ended.changes(now: now))
                     }
                 } catch {
                     logger.error("follow-up work failed; retrying", metadata: ["error": "\(error)"])
@@ -59,10 +60,23 @@ struct FollowUpWork: ServiceLifecycle.Service {
         }
     }
 
-    /// Sends every assignment at once (the producer batches them; commands' events go out beside
-    /// them) and waits until all are applied, so the next pass compares against them.
+    /// Assignments sent at a time; at most two such chunks are queued ahead of a command's event.
+    static let chunk = 1_000
+
+    /// Sends the assignments chunk by chunk, each as soon as the one before the last is applied: the
+    /// projector stays busy with them, a command's event waits behind two chunks at most, and when
+    /// this returns every one is applied (so the next pass compares against them).
     private func publish(_ changes: [SalesConditions]) async throws {
-        try await context.publishAll(changes.map(SalesConditionsEvent.assigned), by: DealsContext.serviceActor, timeout: .seconds(120))
+        var inFlight: [TopicPartition: Int64]?
+        var start = 0
+        while start < changes.count {
+            let end = min(start + Self.chunk, changes.count)
+            let sent = try await context.sendAll(changes[start..<end].map(SalesConditionsEvent.assigned), by: DealsContext.serviceActor)
+            if let inFlight { try await context.waitUntilApplied(inFlight, timeout: .seconds(60)) }
+            inFlight = sent
+            start = end
+        }
+        if let inFlight { try await context.waitUntilApplied(inFlight, timeout: .seconds(60)) }
     }
 
     /// The few rows waiting drive the join (CROSS JOIN keeps SQLite from walking every open deal

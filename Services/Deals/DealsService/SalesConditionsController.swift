@@ -149,7 +149,7 @@ struct SalesConditionsController {
                 let effective = EffectiveConditions.of(
                     clientId: id, rank: client.rank, override: client.override, rules: inputs.rules, now: now)
             else { return nil }
-            let published = try !effective.differs(fromAssigned: client.assignedConditions, source: client.assignedSource)
+            let published = !effective.differs(fromAssigned: client.assignedConditions, source: client.assignedSource)
             let since =
                 published
                 ? try String.fetchOne(db, sql: "SELECT assigned_at FROM conditions_assigned WHERE client_id = ?", arguments: [id]) : nil
