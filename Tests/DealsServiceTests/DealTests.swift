@@ -191,7 +191,8 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
                             SELECT outcome, owner_id, currency, reason, deals, amount_high * 100000000 + amount_low, cycle_seconds
                             FROM deal_closed_totals ORDER BY 1, 2, 3, 4
                             """
-                    ).map(Self.values)),
+                    ).map(Self.values))
+                    + (try Row.fetchAll(db, sql: "SELECT kind, day, owner_id, deals FROM deal_open_days ORDER BY 1, 2, 3").map(Self.values)),
                 try Row.fetchAll(
                     db,
                     sql: """
@@ -204,6 +205,15 @@ func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: (
                         sql: """
                             SELECT outcome, owner_id, currency, COALESCE(close_reason, ''), COUNT(*), COALESCE(SUM(closed_amount_minor), 0),
                                 SUM(cycle_seconds) FROM deal WHERE open = 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+                            """
+                    ).map(Self.values))
+                    + (try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT 'change', substr(updated_at, 1, 10), owner_id, COUNT(*) FROM deal WHERE open = 1 GROUP BY 2, 3
+                            UNION ALL
+                            SELECT 'close', expected_close_date, owner_id, COUNT(*) FROM deal WHERE open = 1 GROUP BY 2, 3
+                            ORDER BY 1, 2, 3
                             """
                     ).map(Self.values))
             )

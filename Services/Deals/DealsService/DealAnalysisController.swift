@@ -186,16 +186,14 @@ struct DealAnalysis: Encodable, Sendable {
             months[month.isEmpty ? "none" : month, default: Figures()].add(figures)
             report.open.add(figures)
         }
-        // Stale and overdue: counted over the open deals' partial indexes.
-        report.stale.count =
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM deal INDEXED BY deal_open_updated WHERE open = 1 AND updated_at < ?\(scope)",
-                arguments: [staleBefore] + scopeArguments) ?? 0
-        report.overdue.count =
-            try Int.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) FROM deal INDEXED BY deal_open_close_date WHERE open = 1 AND expected_close_date < ?\(scope)",
-                arguments: [asOfDay] + scopeArguments) ?? 0
+        // Stale and overdue: open deals per day of last change and of expected close, before a day.
+        let staleDay = CalendarDate(dayNumber: asOf.dayNumber + 1 - staleDays).description
+        for (kind, before, count) in [("change", staleDay, \DealAnalysis.stale.count), ("close", asOfDay, \DealAnalysis.overdue.count)] {
+            report[keyPath: count] =
+                try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(deals), 0) FROM deal_open_days WHERE kind = ? AND day < ?\(scope)",
+                    arguments: [kind, before] + scopeArguments) ?? 0
+        }
         let pipeline = try Pipeline.current(db)
         report.byStage = pipeline.stages.map {
             StageFigures(stage: $0.id, name: $0.name, probability: $0.probability, figures: stages[$0.id] ?? Figures())

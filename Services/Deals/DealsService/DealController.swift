@@ -56,23 +56,26 @@ struct DealController {
         var request = request
         let user = try context.requireUser()
         let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
-        let pipeline = try await self.context.pipeline()
-        let stageId = draft.stage ?? pipeline.stages[0].id
-        guard let stage = pipeline.stage(stageId) else { throw Self.unknownStage(stageId, pipeline) }
-        var deal = Deal(
-            id: try DealsValidation.id(draft.id), counterpartyId: draft.counterpartyId, title: draft.title, stage: stage.id,
-            expectedAmount: draft.expectedAmount, currency: draft.currency, probability: draft.probability ?? stage.probability,
-            expectedCloseDate: draft.expectedCloseDate, ownerId: draft.ownerId, inquiryId: draft.inquiryId,
-            campaignId: draft.campaignId, nextStep: draft.nextStep, nextStepAt: draft.nextStepAt)
-        deal = try await validated(deal, previous: nil)
-        let id = deal.id
-        if try await self.context.read({ db in try StoredDeal.fetch(db, id: id) }) != nil {
-            throw Problem.conflict("deal '\(deal.id)' already exists", extensions: ["existingId": deal.id])
+        let id = try DealsValidation.id(draft.id)
+        // One read for every check: the pipeline, the references, and that the id is free.
+        let deal = try await self.context.read { db in
+            let pipeline = try Pipeline.current(db)
+            let stageId = draft.stage ?? pipeline.stages[0].id
+            guard let stage = pipeline.stage(stageId) else { throw Self.unknownStage(stageId, pipeline) }
+            let deal = try Self.validated(
+                Deal(
+                    id: id, counterpartyId: draft.counterpartyId, title: draft.title, stage: stage.id, expectedAmount: draft.expectedAmount,
+                    currency: draft.currency, probability: draft.probability ?? stage.probability,
+                    expectedCloseDate: draft.expectedCloseDate, ownerId: draft.ownerId, inquiryId: draft.inquiryId,
+                    campaignId: draft.campaignId, nextStep: draft.nextStep, nextStepAt: draft.nextStepAt), previous: nil, db)
+            if try StoredDeal.fetch(db, id: id) != nil {
+                throw Problem.conflict("deal '\(id)' already exists", extensions: ["existingId": id])
+            }
+            return deal
         }
-        let stored: StoredDeal = try await self.context.publish(
-            DealEvent.opened(deal), by: user, readBack: deal.id,
-            conflict: Problem.conflict("deal '\(deal.id)' was opened concurrently by another request"))
-        return try resourceResponse(try await resource(stored), stored.bookkeeping, status: .created, location: "/deals/\(deal.id)")
+        let resource = try await publishResource(
+            .opened(deal), id: id, user: user, conflict: Problem.conflict("deal '\(id)' was opened concurrently by another request"))
+        return try resourceResponse(resource, resource.summary.stored.bookkeeping, status: .created, location: "/deals/\(id)")
     }
 
     @Sendable func list(_ request: Request, context: CRMRequestContext) async throws -> Response {
@@ -114,8 +117,11 @@ struct DealController {
     }
 
     @Sendable func show(_ request: Request, context: CRMRequestContext) async throws -> Response {
-        let stored = try await existing(try context.parameters.require("id"), nil)
-        return try resourceResponse(try await resource(stored), stored.bookkeeping)
+        let id = try context.parameters.require("id")
+        guard let resource = try await self.context.read({ db in try DealResource.fetch(db, id: id) }) else {
+            throw Problem.notFound("no deal '\(id)'")
+        }
+        return try resourceResponse(resource, resource.summary.stored.bookkeeping)
     }
 
     /// Changes anything but the id and the stage (which has its own commands).
@@ -123,36 +129,43 @@ struct DealController {
         var request = request
         let user = try context.requireUser()
         let patch = try await request.jsonBody(maxBytes: self.context.maxBodyBytes)
-        let current = try await existing(try context.parameters.require("id"), request)
         if patch["id"] != nil { throw Problem.unprocessable("id cannot be changed") }
-        let deal = try await validated(try mergePatched(current.record, with: patch), previous: current.record)
-        if deal.stage != current.record.stage {
-            throw Problem.unprocessable("stage changes through POST /deals/\(deal.id)/stage, /close or /reopen")
+        let id = try context.parameters.require("id")
+        let ifMatch = request.headers[.ifMatch]
+        let (current, deal) = try await self.context.read { db in
+            let current = try Self.existing(db, id, ifMatch: ifMatch)
+            return (current, try Self.validated(try mergePatched(current.record, with: patch), previous: current.record, db))
         }
-        if deal == current.record { return try resourceResponse(try await resource(current), current.bookkeeping) }
-        return try await publish(.updated(deal), current: current, user: user)
+        if deal.stage != current.record.stage {
+            throw Problem.unprocessable("stage changes through POST /deals/\(id)/stage, /close or /reopen")
+        }
+        if deal == current.record { return try await unchanged(id) }
+        return try await publish(.updated(deal), id: id, user: user)
     }
 
     @Sendable func changeStage(_ request: Request, context: CRMRequestContext) async throws -> Response {
         var request = request
         let user = try context.requireUser()
         let draft = try await request.decodeJSON(StageDraft.self, maxBytes: self.context.maxBodyBytes)
-        let current = try await existing(try context.parameters.require("id"), request)
-        guard current.record.isOpen else {
-            throw Problem.conflict("deal '\(current.record.id)' is \(current.record.stage); reopen it before changing its stage")
-        }
+        let id = try context.parameters.require("id")
+        let ifMatch = request.headers[.ifMatch]
         if Deal.terminalStages.contains(draft.stage) {
-            throw Problem.unprocessable("stage '\(draft.stage)' closes the deal: use POST /deals/\(current.record.id)/close")
+            throw Problem.unprocessable("stage '\(draft.stage)' closes the deal: use POST /deals/\(id)/close")
         }
-        let pipeline = try await self.context.pipeline()
-        guard let stage = pipeline.stage(draft.stage) else { throw Self.unknownStage(draft.stage, pipeline) }
         try DealsValidation.probability(draft.probability)
-        let probability = draft.probability ?? stage.probability
-        if stage.id == current.record.stage && probability == current.record.probability {
-            return try resourceResponse(try await resource(current), current.bookkeeping)
+        let change = try await self.context.read { db -> DealStageChange? in
+            let current = try Self.existing(db, id, ifMatch: ifMatch)
+            guard current.record.isOpen else {
+                throw Problem.conflict("deal '\(id)' is \(current.record.stage); reopen it before changing its stage")
+            }
+            let pipeline = try Pipeline.current(db)
+            guard let stage = pipeline.stage(draft.stage) else { throw Self.unknownStage(draft.stage, pipeline) }
+            let probability = draft.probability ?? stage.probability
+            if stage.id == current.record.stage && probability == current.record.probability { return nil }
+            return DealStageChange(id: id, stage: stage.id, probability: probability)
         }
-        return try await publish(
-            .stageChanged(DealStageChange(id: current.record.id, stage: stage.id, probability: probability)), current: current, user: user)
+        guard let change else { return try await unchanged(id) }
+        return try await publish(.stageChanged(change), id: id, user: user)
     }
 
     /// Won (with the amount, the expected amount by default) or lost (with the reason, required).
@@ -160,15 +173,17 @@ struct DealController {
         var request = request
         let user = try context.requireUser()
         let draft = try await request.decodeJSON(CloseDraft.self, maxBytes: self.context.maxBodyBytes)
-        let current = try await existing(try context.parameters.require("id"), request)
+        let id = try context.parameters.require("id")
         let reason = try Validation.optional(draft.reason, "reason", maxLength: 500)
         if draft.outcome == .lost && reason == nil { throw Problem.unprocessable("reason is required when a deal is lost") }
         if let amount = draft.amount { try DealsValidation.amount(amount, "amount") }
-        guard current.record.isOpen else { throw Problem.conflict("deal '\(current.record.id)' is already \(current.record.stage)") }
+        let ifMatch = request.headers[.ifMatch]
+        let current = try await self.context.read { db in try Self.existing(db, id, ifMatch: ifMatch) }
+        guard current.record.isOpen else { throw Problem.conflict("deal '\(id)' is already \(current.record.stage)") }
         let closure = DealClosure(
-            id: current.record.id, outcome: draft.outcome, reason: reason,
+            id: id, outcome: draft.outcome, reason: reason,
             amount: draft.amount ?? (draft.outcome == .won ? current.record.expectedAmount : nil), currency: current.record.currency)
-        return try await publish(.closed(closure), current: current, user: user)
+        return try await publish(.closed(closure), id: id, user: user)
     }
 
     /// Back to an open stage: the one given, else the last open stage it was at.
@@ -177,30 +192,48 @@ struct DealController {
         let user = try context.requireUser()
         let draft = try decodeProblem(
             ReopenDraft.self, from: try await request.jsonBody(maxBytes: self.context.maxBodyBytes, empty: .object([])))
-        let current = try await existing(try context.parameters.require("id"), request)
-        if current.record.isOpen { throw Problem.conflict("deal '\(current.record.id)' is open") }
-        let pipeline = try await self.context.pipeline()
-        let id = current.record.id
-        let lastOpen = try await self.context.read { db in
-            try String.fetchOne(
-                db,
-                sql:
-                    "SELECT stage FROM deal_stage WHERE deal_id = ? AND stage NOT IN ('won', 'lost') ORDER BY entered_at DESC, event_id DESC LIMIT 1",
-                arguments: [id])
-        }
-        let stageId = draft.stage ?? lastOpen.flatMap { pipeline.stage($0)?.id } ?? pipeline.stages[0].id
-        guard let stage = pipeline.stage(stageId) else { throw Self.unknownStage(stageId, pipeline) }
         try DealsValidation.probability(draft.probability)
-        return try await publish(
-            .reopened(DealStageChange(id: id, stage: stage.id, probability: draft.probability ?? stage.probability)), current: current,
-            user: user)
+        let id = try context.parameters.require("id")
+        let ifMatch = request.headers[.ifMatch]
+        let change = try await self.context.read { db in
+            let current = try Self.existing(db, id, ifMatch: ifMatch)
+            if current.record.isOpen { throw Problem.conflict("deal '\(id)' is open") }
+            let pipeline = try Pipeline.current(db)
+            let lastOpen = try String.fetchOne(
+                db,
+                sql: """
+                    SELECT stage FROM deal_stage WHERE deal_id = ? AND stage NOT IN ('won', 'lost')
+                    ORDER BY entered_at DESC, event_id DESC LIMIT 1
+                    """, arguments: [id])
+            let stageId = draft.stage ?? lastOpen.flatMap { pipeline.stage($0)?.id } ?? pipeline.stages[0].id
+            guard let stage = pipeline.stage(stageId) else { throw Self.unknownStage(stageId, pipeline) }
+            return DealStageChange(id: id, stage: stage.id, probability: draft.probability ?? stage.probability)
+        }
+        return try await publish(.reopened(change), id: id, user: user)
     }
 
-    private func publish(_ event: DealEvent, current: StoredDeal, user: ActingUser) async throws -> Response {
-        let stored: StoredDeal = try await context.publish(
-            event, by: user, readBack: current.record.id,
-            conflict: Problem.conflict("deal '\(current.record.id)' was changed concurrently; read it again"))
-        return try resourceResponse(try await resource(stored), stored.bookkeeping)
+    /// Publishes and answers the deal as the event left it (one read after the event is applied).
+    private func publish(
+        _ event: DealEvent, id: String, user: ActingUser,
+        conflict: @autoclosure () -> Problem = Problem.conflict("the deal was changed concurrently; read it again")
+    ) async throws -> Response {
+        let resource = try await publishResource(event, id: id, user: user, conflict: conflict())
+        return try resourceResponse(resource, resource.summary.stored.bookkeeping)
+    }
+
+    private func publishResource(_ event: DealEvent, id: String, user: ActingUser, conflict: @autoclosure () -> Problem)
+        async throws -> DealResource
+    {
+        try await context.publish(
+            event, by: user, readBack: { db in try DealResource.fetch(db, id: id) },
+            isOwnChange: { resource, eventId in resource.summary.stored.lastEventId == eventId }, conflict: conflict())
+    }
+
+    private func unchanged(_ id: String) async throws -> Response {
+        guard let resource = try await context.read({ db in try DealResource.fetch(db, id: id) }) else {
+            throw Problem.notFound("no deal '\(id)'")
+        }
+        return try resourceResponse(resource, resource.summary.stored.bookkeeping)
     }
 
     static func unknownStage(_ id: String, _ pipeline: Pipeline) -> Problem {
@@ -210,7 +243,7 @@ struct DealController {
     /// The rules of a deal: a title, an owner and a counterparty that exist, an amount in a
     /// currency, a close date; the inquiry and campaign, if named, exist (a deal from an inquiry
     /// takes its campaign). References are checked only when they change.
-    private func validated(_ deal: Deal, previous: Deal?) async throws -> Deal {
+    static func validated(_ deal: Deal, previous: Deal?, _ db: Database) throws -> Deal {
         var deal = deal
         deal.title = try Validation.required(deal.title ?? "", "title", maxLength: 200)
         guard let amount = deal.expectedAmount else { throw Problem.unprocessable("expectedAmount is required") }
@@ -223,29 +256,27 @@ struct DealController {
         if let id = deal.inquiryId {
             try Validation.validateId(id, "inquiryId")
         }
-        if ownerId != previous?.ownerId { try await context.requireStaff(ownerId, field: "ownerId") }
+        if ownerId != previous?.ownerId { try References.requireStaff(db, ownerId, field: "ownerId") }
         if deal.counterpartyId != previous?.counterpartyId {
-            try await context.requireCounterparty(deal.counterpartyId, field: "counterpartyId")
+            try References.requireCounterparty(db, deal.counterpartyId, field: "counterpartyId")
         }
         if let inquiryId = deal.inquiryId, inquiryId != previous?.inquiryId {
-            guard let inquiry = try await context.read({ db in try StoredInquiry.fetch(db, id: inquiryId) }) else {
+            guard let inquiry = try StoredInquiry.fetch(db, id: inquiryId) else {
                 throw Problem.unprocessable("inquiryId: no inquiry '\(inquiryId)'")
             }
             if deal.campaignId == nil { deal.campaignId = inquiry.record.campaignId }
         }
         if let campaignId = deal.campaignId, campaignId != previous?.campaignId {
-            try await context.requireCampaign(campaignId, field: "campaignId")
+            try References.requireCampaign(db, campaignId, field: "campaignId")
         }
         return deal
     }
 
-    private func existing(_ id: String, _ request: Request?) async throws -> StoredDeal {
-        try await context.existing(Deal.self, id, what: "deal", ifMatch: request)
-    }
-
-    private func resource(_ stored: StoredDeal) async throws -> DealResource {
-        let id = stored.record.id
-        return try await context.read { db in try DealResource.build(db, stored: stored, id: id) }
+    /// The deal (404), its `If-Match` checked (412).
+    static func existing(_ db: Database, _ id: String, ifMatch: String?) throws -> StoredDeal {
+        guard let stored = try StoredDeal.fetch(db, id: id) else { throw Problem.notFound("no deal '\(id)'") }
+        try checkIfMatch(ifMatch, version: stored.bookkeeping.version, "deal '\(id)'")
+        return stored
     }
 }
 
@@ -303,16 +334,18 @@ struct DealResource: Encodable, Sendable {
         try container.encode(orders, forKey: .orders)
     }
 
-    static func build(_ db: Database, stored: StoredDeal, id: String) throws -> DealResource {
-        let closing = try Row.fetchOne(db, sql: "SELECT \(DealClosing.columns) FROM deal WHERE id = ?", arguments: [id]).map(
-            DealClosing.init)
+    static func fetch(_ db: Database, id: String) throws -> DealResource? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(StoredDeal.columns), \(DealClosing.columns) FROM deal WHERE id = ?"), arguments: [id])
+        else { return nil }
         let history = try Row.fetchAll(
-            db,
-            sql: "SELECT stage, probability, entered_at, entered_by FROM deal_stage WHERE deal_id = ? ORDER BY entered_at, event_id",
+            db.cachedStatement(
+                sql: "SELECT stage, probability, entered_at, entered_by FROM deal_stage WHERE deal_id = ? ORDER BY entered_at, event_id"),
             arguments: [id]
         ).map { StageEntry(stage: $0[0], probability: $0[1], enteredAt: $0[2], enteredBy: $0[3]) }
         let orders = try ERPOrderResource.fetch(db, where: "deal_id = ?", [id])
         return DealResource(
-            summary: DealSummary(stored: stored, closing: closing ?? DealClosing(row: Row())), stageHistory: history, orders: orders)
+            summary: DealSummary(stored: try StoredDeal(row: row), closing: DealClosing(row: row)), stageHistory: history, orders: orders)
     }
 }

@@ -19,20 +19,22 @@ struct DealContribution: Equatable {
     var reason: String
     var closedAmountMinor: Int64
     var cycleSeconds: Int64
+    var closeDay: String
+    var changeDay: String
 
     static func fetch(_ db: Database, dealId: String) throws -> DealContribution? {
         try Row.fetchOne(
             db.cachedStatement(
                 sql: """
                     SELECT open, stage, owner_id, currency, substr(expected_close_date, 1, 7), amount_minor, probability, outcome,
-                        close_reason, closed_amount_minor, cycle_seconds
+                        close_reason, closed_amount_minor, cycle_seconds, expected_close_date, substr(updated_at, 1, 10)
                     FROM deal WHERE id = ?
                     """), arguments: [dealId]
         ).map { row in
             DealContribution(
                 open: row[0], stage: row[1], owner: row[2] ?? "", currency: row[3] ?? "", month: row[4] ?? "", amountMinor: row[5],
                 probability: row[6], outcome: row[7] ?? "", reason: row[8] ?? "", closedAmountMinor: row[9] ?? 0,
-                cycleSeconds: row[10] ?? 0)
+                cycleSeconds: row[10] ?? 0, closeDay: row[11] ?? "", changeDay: row[12])
         }
     }
 
@@ -62,6 +64,16 @@ struct DealContribution: Equatable {
                 sql: "DELETE FROM deal_open_totals WHERE stage = ? AND owner_id = ? AND currency = ? AND month = ? AND deals = 0"
             )
             .execute(arguments: [stage, owner, currency, month])
+            for (kind, day) in [("close", closeDay), ("change", changeDay)] {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO deal_open_days(kind, day, owner_id, deals) VALUES (?1, ?2, ?3, ?4)
+                        ON CONFLICT(kind, day, owner_id) DO UPDATE SET deals = deals + ?4
+                        """
+                ).execute(arguments: [kind, day, owner, sign])
+                try db.cachedStatement(sql: "DELETE FROM deal_open_days WHERE kind = ? AND day = ? AND owner_id = ? AND deals = 0")
+                    .execute(arguments: [kind, day, owner])
+            }
         } else {
             let (closedHigh, closedLow) = Self.split(closedAmountMinor)
             try db.cachedStatement(

@@ -46,7 +46,8 @@ public enum DealsService: ServiceDefinition {
     public static func dump(_ db: Database, into dump: CanonicalDump) throws {
         for (table, key) in [
             ("campaign", "id"), ("inquiry", "id"), ("deal", "id"), ("deal_open_totals", "stage, owner_id, currency, month"),
-            ("deal_closed_totals", "outcome, owner_id, currency, reason"), ("counterparty", "id"), ("staff", "id"),
+            ("deal_closed_totals", "outcome, owner_id, currency, reason"), ("deal_open_days", "kind, day, owner_id"),
+            ("counterparty", "id"), ("staff", "id"),
             ("campaign_cost", "event_id"),
             ("deal_stage", "deal_id, event_id"),
             ("erp_order", "id"), ("setting", "key"), ("client_rank", "client_id"), ("conditions_override", "client_id"),
@@ -67,29 +68,39 @@ extension ServiceContext where Service == DealsService {
 
     /// 422 naming `field` unless a counterparty with this id exists (and was not merged away).
     func requireCounterparty(_ id: String, field: String) async throws {
-        let mergedInto: String?? = try await read { db in
-            try Row.fetchOne(db, sql: "SELECT merged_into FROM counterparty WHERE id = ?", arguments: [id]).map { $0[0] as String? }
-        }
-        guard let mergedInto else { throw Problem.unprocessable("\(field): no counterparty '\(id)'") }
-        if let survivor = mergedInto {
-            throw Problem.unprocessable("\(field): counterparty '\(id)' was merged into '\(survivor)'; use that one")
-        }
+        try await read { db in try References.requireCounterparty(db, id, field: field) }
     }
 
     /// 422 naming `field` unless a staff member with this id exists.
     func requireStaff(_ id: String, field: String) async throws {
-        let exists = try await read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM staff WHERE id = ?", arguments: [id]) ?? false }
-        if !exists { throw Problem.unprocessable("\(field): no staff member '\(id)'") }
+        try await read { db in try References.requireStaff(db, id, field: field) }
     }
 
     func requireCampaign(_ id: String, field: String) async throws {
-        if try await read({ db in try StoredCampaign.fetch(db, id: id) }) == nil {
-            throw Problem.unprocessable("\(field): no campaign '\(id)'")
+        try await read { db in try References.requireCampaign(db, id, field: field) }
+    }
+}
+
+/// What a command's references must name, checked inside one read (422 naming the field).
+enum References {
+    static func requireCounterparty(_ db: Database, _ id: String, field: String) throws {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT merged_into FROM counterparty WHERE id = ?"), arguments: [id])
+        else { throw Problem.unprocessable("\(field): no counterparty '\(id)'") }
+        if let survivor: String = row[0] {
+            throw Problem.unprocessable("\(field): counterparty '\(id)' was merged into '\(survivor)'; use that one")
         }
     }
 
-    func pipeline() async throws -> Pipeline {
-        try await read { db in try Pipeline.current(db) }
+    static func requireStaff(_ db: Database, _ id: String, field: String) throws {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM staff WHERE id = ?"), arguments: [id]) == nil {
+            throw Problem.unprocessable("\(field): no staff member '\(id)'")
+        }
+    }
+
+    static func requireCampaign(_ db: Database, _ id: String, field: String) throws {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM campaign WHERE id = ?"), arguments: [id]) == nil {
+            throw Problem.unprocessable("\(field): no campaign '\(id)'")
+        }
     }
 }
 
@@ -103,7 +114,9 @@ extension Pipeline {
     ])
 
     static func current(_ db: Database) throws -> Pipeline {
-        guard let text = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [DealSettingsEvent.pipelineKey])
+        guard
+            let text = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT value FROM setting WHERE key = ?"), arguments: [DealSettingsEvent.pipelineKey])
         else { return standard }
         return try WireDecoder.decode(Pipeline.self, from: Array(text.utf8))
     }

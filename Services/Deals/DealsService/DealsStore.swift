@@ -107,6 +107,12 @@ enum DealsStore {
                             weighted_high INTEGER NOT NULL, weighted_low INTEGER NOT NULL,
                             PRIMARY KEY (stage, owner_id, currency, month)
                         ) WITHOUT ROWID;
+                        -- Open deals per day of their expected close and of their last change, per owner:
+                        -- what the stale and overdue counts add up.
+                        CREATE TABLE deal_open_days (
+                            kind TEXT NOT NULL, day TEXT NOT NULL, owner_id TEXT NOT NULL, deals INTEGER NOT NULL,
+                            PRIMARY KEY (kind, day, owner_id)
+                        ) WITHOUT ROWID;
                         CREATE TABLE deal_closed_totals (
                             outcome TEXT NOT NULL, owner_id TEXT NOT NULL, currency TEXT NOT NULL, reason TEXT NOT NULL,
                             deals INTEGER NOT NULL, amount_high INTEGER NOT NULL, amount_low INTEGER NOT NULL,
