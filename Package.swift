@@ -154,6 +154,7 @@ let package = Package(
         .target(
             name: "DealsService",
             dependencies: [
+                "Platform",
                 "ServiceKit",
                 "EventStore",
                 "WireFormat",

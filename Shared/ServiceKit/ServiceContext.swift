@@ -104,10 +104,11 @@ public struct ServiceContext<Service: ServiceDefinition>: Sendable {
             throw Problem.unavailable("the service's store has stopped applying events: \(failure)")
         }
         let publisher = commands.publisher
-        let records = try events.map { try publisher.record($0, actor: user) }
         do {
+            // Encoding is work by the thousand too: both stay off the cooperative pool that serves requests.
             return try await runOnThread(name: "publish-all") {
-                try publisher.producer.sendAllReportingBlocking(records, topic: Event.topic)
+                let records = try events.map { try publisher.record($0, actor: user) }
+                return try publisher.producer.sendAllReportingBlocking(records, topic: Event.topic)
             }
         } catch let error as KafkaError {
             throw Problem.unavailable("Kafka did not accept the events (\(error.message)). Retry later; reads still work.")

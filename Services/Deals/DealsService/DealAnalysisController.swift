@@ -30,26 +30,29 @@ struct DealAnalysisController {
 }
 
 /// Sums of money per currency, exact: SQLite sums ten-thousandths split in two parts (below and
-/// above 10^8), so no sum can overflow 64 bits.
+/// above 10^8), so no sum can overflow 64 bits, and they are added here as integers; only the
+/// answer turns them into decimals (`units` is what one unit of the sums is worth: 10^-4, or
+/// 10^-6 for amounts weighted by a percentage).
 struct CurrencySums: Encodable, Sendable {
-    private(set) var amounts: [String: Decimal] = [:]
+    private(set) var parts: [String: (high: Int64, low: Int64)] = [:]
+    var units: Decimal = 1 / MinorUnits.scale
 
     /// The SQL that sums a column of ten-thousandths in two parts.
     static func sql(_ column: String) -> String { "SUM(\(column) / 100000000), SUM(\(column) % 100000000)" }
 
+    static var weighted: CurrencySums { CurrencySums(units: 1 / (MinorUnits.scale * 100)) }
+
     mutating func add(_ currency: String?, high: Int64?, low: Int64?) {
-        let value = (Decimal(high ?? 0) * 100_000_000 + Decimal(low ?? 0)) / MinorUnits.scale
-        amounts[currency ?? "", default: 0] += value
+        let current = parts[currency ?? ""] ?? (0, 0)
+        parts[currency ?? ""] = (current.high + (high ?? 0), current.low + (low ?? 0))
     }
 
     mutating func add(_ other: CurrencySums) {
-        for (currency, amount) in other.amounts { amounts[currency, default: 0] += amount }
+        for (currency, part) in other.parts { add(currency, high: part.high, low: part.low) }
     }
 
-    func divided(by divisor: Decimal) -> CurrencySums {
-        var result = CurrencySums()
-        for (currency, amount) in amounts { result.amounts[currency] = amount / divisor }
-        return result
+    var amounts: [String: Decimal] {
+        parts.mapValues { (Decimal($0.high) * 100_000_000 + Decimal($0.low)) * units }
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -62,7 +65,7 @@ struct DealAnalysis: Encodable, Sendable {
     struct Figures: Encodable, Sendable {
         var count = 0
         var amount = CurrencySums()
-        var weightedAmount = CurrencySums()
+        var weightedAmount = CurrencySums.weighted
     }
     struct StageFigures: Encodable, Sendable {
         let stage: String
@@ -177,9 +180,7 @@ struct DealAnalysis: Encodable, Sendable {
             let currency: String = row[2]
             var figures = Figures(count: row[4])
             figures.amount.add(currency, high: row[5], low: row[6])
-            var weighted = CurrencySums()
-            weighted.add(currency, high: row[7], low: row[8])
-            figures.weightedAmount = weighted.divided(by: 100)
+            figures.weightedAmount.add(currency, high: row[7], low: row[8])
             stages[row[0], default: Figures()].add(figures)
             byOwner[row[1], default: OwnerFigures(ownerId: row[1])].open.add(figures)
             let month: String = row[3]

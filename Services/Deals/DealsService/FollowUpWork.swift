@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
+import Platform
 import ServiceKit
 import ServiceLifecycle
 import WireFormat
@@ -33,7 +34,9 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     let after = sweptRulesVersion == rulesVersion ? touchedSeen : nil
                     let inputs = try await context.read { db in try ConditionsInputs.read(db, touchedAfter: after) }
                     let read = ContinuousClock.now
-                    let changes = inputs.changes(now: now)
+                    // Comparing every client is CPU work by the hundred thousand: off the cooperative pool.
+                    let changes =
+                        after == nil ? try await runOnThread(name: "conditions") { inputs.changes(now: now) } : inputs.changes(now: now)
                     let compared = ContinuousClock.now
                     try await publish(changes)
                     if after == nil || !changes.isEmpty {
