@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes compact JSON straight into bytes, for the types published in bulk (an import publishes
 /// one registration per row, and Foundation's `JSONEncoder` cost more than the rest of the row).
 /// The output matches `WireEncoder`'s for the same value: writers emit keys in sorted order and
@@ -40,6 +42,31 @@ public struct JSONWriter {
         separate()
         bytes.append(contentsOf: value ? "true".utf8 : "false".utf8)
         needsComma = true
+    }
+
+    /// `null` for nil: for a field whose absence a consumer must be able to tell from "unknown".
+    public mutating func field(_ name: StaticString, nullable value: String?) {
+        if let value {
+            field(name, value)
+        } else {
+            key(name)
+            literal("null")
+        }
+    }
+
+    public mutating func field(_ name: StaticString, _ value: Int?) {
+        if let value {
+            key(name)
+            literal(String(value))
+        }
+    }
+
+    public mutating func field(_ name: StaticString, _ value: Bool?) {
+        if let value { field(name, value) }
+    }
+
+    public mutating func field(_ name: StaticString, _ value: (some JSONWritable)?) {
+        if let value { field(name, value) }
     }
 
     public mutating func field(_ name: StaticString, _ values: [String]) {
@@ -130,4 +157,14 @@ public struct JSONWriter {
 /// A type that writes itself with `JSONWriter`; `WireEncoder` then skips `JSONEncoder` for it.
 public protocol JSONWritable {
     func write(to writer: inout JSONWriter)
+}
+
+extension Amount: JSONWritable {
+    /// As `Amount` encodes itself: the exact decimal as a string.
+    public func write(to writer: inout JSONWriter) { writer.string(description) }
+}
+
+extension Date: JSONWritable {
+    /// As `WireEncoder` writes times: RFC 3339, UTC, milliseconds.
+    public func write(to writer: inout JSONWriter) { writer.string(Timestamp.format(self)) }
 }

@@ -252,6 +252,30 @@ public struct SalesConditions: Codable, Sendable, Equatable {
     public var clientRank: ClientRank { ClientRank(abcClass: abcClass, xyzClass: xyzClass, status: status) }
 }
 
+extension SalesConditions: JSONWritable {
+    /// Keys in sorted order and absent classes as null, as `WireEncoder` writes them: a rules
+    /// change publishes these by the hundred thousand (`scripts/bench-deals`).
+    public func write(to writer: inout JSONWriter) {
+        writer.object { json in
+            json.field("abcClass", nullable: abcClass)
+            json.field("clientId", clientId)
+            json.field("creditLimit", creditLimit)
+            json.field("deferralDays", deferralDays)
+            json.field("discountPercent", discountPercent)
+            json.field("overrideUntil", overrideUntil)
+            json.field("prepaymentPercent", prepaymentPercent)
+            json.field("priceType", priceType)
+            json.field("rank", rank)
+            json.field("reservationAllowed", reservationAllowed)
+            json.field("reservationDays", reservationDays)
+            json.field("ruleIndex", ruleIndex)
+            json.field("source", source?.rawValue)
+            json.field("status", nullable: status)
+            json.field("xyzClass", nullable: xyzClass)
+        }
+    }
+}
+
 /// `crm.deal-settings.v1`: `PipelineDefined`, the open stages of a deal in order.
 public struct Pipeline: Codable, Sendable, Equatable {
     public struct Stage: Codable, Sendable, Equatable {

@@ -28,3 +28,29 @@ import WireFormat
         #expect(tree.bytes == writer.bytes)
     }
 }
+
+@Suite struct SalesConditionsWriterTests {
+    static let assignments = [
+        SalesConditions(
+            clientId: "C-1", rank: ClientRank(abcClass: "A", xyzClass: "X", status: "regular"),
+            conditions: Conditions(
+                priceType: "wholesale", discountPercent: Amount(Decimal(string: "7.5")!), prepaymentPercent: 30, deferralDays: 45,
+                reservationAllowed: true, reservationDays: 5, creditLimit: Amount(Decimal(string: "1000000.25")!)),
+            source: .rule, ruleIndex: 0, overrideUntil: nil),
+        SalesConditions(
+            clientId: "C-\"2\"", rank: nil, conditions: Conditions(priceType: "retail"), source: .override, ruleIndex: nil,
+            overrideUntil: Date(timeIntervalSince1970: 1_780_000_000.123)),
+        SalesConditions(
+            clientId: "C-3", rank: ClientRank(abcClass: nil, xyzClass: nil, status: "potential"), conditions: Conditions(priceType: "r"),
+            source: .default, ruleIndex: nil, overrideUntil: nil),
+    ]
+
+    @Test(arguments: assignments)
+    func writesTheSameBytesAsTheEncoder(_ assignment: SalesConditions) throws {
+        var writer = JSONWriter()
+        assignment.write(to: &writer)
+        let generic = Array(try WireEncoder.makeEncoder().encode(assignment))
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
+        #expect(try WireDecoder.decode(SalesConditions.self, from: writer.bytes) == assignment)
+    }
+}

@@ -30,17 +30,17 @@ struct DealAnalysisController {
 }
 
 /// Sums of money per currency, exact: SQLite sums ten-thousandths split in two parts (below and
-/// above 10^8), so no sum can overflow 64 bits, and they are added here as integers; only the
-/// answer turns them into decimals (`units` is what one unit of the sums is worth: 10^-4, or
-/// 10^-6 for amounts weighted by a percentage).
+/// above 10^8), so no sum can overflow 64 bits; they are added here as integers and written as
+/// decimal text straight from a 128-bit total (`places`: 4 for amounts, 6 for amounts weighted by a
+/// percentage), with no `Decimal` arithmetic, whose division alone cost most of an answer.
 struct CurrencySums: Encodable, Sendable {
     private(set) var parts: [String: (high: Int64, low: Int64)] = [:]
-    var units: Decimal = 1 / MinorUnits.scale
+    var places = 4
 
     /// The SQL that sums a column of ten-thousandths in two parts.
     static func sql(_ column: String) -> String { "SUM(\(column) / 100000000), SUM(\(column) % 100000000)" }
 
-    static var weighted: CurrencySums { CurrencySums(units: 1 / (MinorUnits.scale * 100)) }
+    static var weighted: CurrencySums { CurrencySums(places: 6) }
 
     mutating func add(_ currency: String?, high: Int64?, low: Int64?) {
         let current = parts[currency ?? ""] ?? (0, 0)
@@ -51,13 +51,27 @@ struct CurrencySums: Encodable, Sendable {
         for (currency, part) in other.parts { add(currency, high: part.high, low: part.low) }
     }
 
-    var amounts: [String: Decimal] {
-        parts.mapValues { (Decimal($0.high) * 100_000_000 + Decimal($0.low)) * units }
+    /// Per currency, the exact decimal text (`1201`, `12.5`).
+    var amounts: [String: String] {
+        parts.mapValues { Self.text(Int128($0.high) * 100_000_000 + Int128($0.low), places: places) }
+    }
+
+    /// `units` × 10^-`places` as the shortest exact decimal.
+    static func text(_ units: Int128, places: Int) -> String {
+        var scale: Int128 = 1
+        for _ in 0..<places { scale *= 10 }
+        let magnitude = units.magnitude
+        var whole = String(magnitude / UInt128(scale))
+        var fraction = String(magnitude % UInt128(scale))
+        fraction = String(repeating: "0", count: places - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        if !fraction.isEmpty { whole += "." + fraction }
+        return units < 0 ? "-" + whole : whole
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(amounts.mapValues { ExactDecimal.format($0) })
+        try container.encode(amounts)
     }
 }
 
@@ -244,7 +258,9 @@ struct DealAnalysis: Encodable, Sendable {
         }
         report.winRate = ratio(report.won, report.won + report.lost)
         if report.won > 0 {
-            report.averageCycleDays = rounded(Decimal(cycleSeconds) / 86_400 / Decimal(report.won), 1)
+            // Days to one decimal, rounded half up, in integers.
+            let tenths = (cycleSeconds * 20 + 86_400 * Int64(report.won)) / (2 * 86_400 * Int64(report.won))
+            report.averageCycleDays = Decimal(sign: tenths < 0 ? .minus : .plus, exponent: -1, significand: Decimal(tenths.magnitude))
         }
         let names = Dictionary(
             try Row.fetchAll(db, sql: "SELECT id, name FROM staff").map { ($0[0] as String, $0[1] as String) },
@@ -289,15 +305,9 @@ struct DealAnalysis: Encodable, Sendable {
         }
     }
 
+    /// part / whole to four decimals, rounded half up, in integers (no `Decimal` division).
     private static func ratio(_ part: Int, _ whole: Int) -> Decimal? {
-        whole == 0 ? nil : rounded(Decimal(part) / Decimal(whole), 4)
-    }
-
-    private static func rounded(_ value: Decimal, _ places: Int) -> Decimal {
-        var value = value
-        var result = Decimal()
-        NSDecimalRound(&result, &value, places, .plain)
-        return result
+        whole == 0 ? nil : Decimal(sign: .plus, exponent: -4, significand: Decimal((part * 20_000 + whole) / (2 * whole)))
     }
 }
 
