@@ -274,10 +274,12 @@ struct DealAnalysis: Encodable, Sendable {
         report.lostReasons = reasons.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { LostReason(reason: $0.key, count: $0.value) }
 
         report.stale.deals = try lines(
-            db, index: "deal_open_updated", where: "updated_at < ?", order: "updated_at", [staleBefore], scope: scope, scopeArguments,
+            db, index: scope.isEmpty ? "deal_open_updated" : "deal_open_owner_updated", where: "updated_at < ?", order: "updated_at",
+            [staleBefore], scope: scope, scopeArguments,
             asOf: asOf)
         report.overdue.deals = try lines(
-            db, index: "deal_open_close_date", where: "expected_close_date < ?", order: "expected_close_date", [asOfDay], scope: scope,
+            db, index: scope.isEmpty ? "deal_open_close_date" : "deal_open_owner_close_date", where: "expected_close_date < ?",
+            order: "expected_close_date", [asOfDay], scope: scope,
             scopeArguments, asOf: asOf)
         return report
     }

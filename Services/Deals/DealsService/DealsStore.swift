@@ -91,6 +91,9 @@ enum DealsStore {
                         -- for a team's figures); its sums come from the totals below.
                         CREATE INDEX deal_open_updated ON deal(updated_at, owner_id) WHERE open = 1;
                         CREATE INDEX deal_open_close_date ON deal(expected_close_date, owner_id) WHERE open = 1;
+                        -- The same by owner first, for a team's lists (a few owners' deals, not every open one).
+                        CREATE INDEX deal_open_owner_updated ON deal(owner_id, updated_at) WHERE open = 1;
+                        CREATE INDEX deal_open_owner_close_date ON deal(owner_id, expected_close_date) WHERE open = 1;
                         CREATE INDEX deal_closed_at ON deal(closed_at) WHERE open = 0;
                         CREATE INDEX deal_by_stage ON deal(stage);
                         CREATE INDEX deal_by_owner ON deal(owner_id);
