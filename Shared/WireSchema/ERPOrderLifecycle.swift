@@ -26,10 +26,17 @@ public struct OrderAmounts: Equatable, Sendable {
 public enum ERPOrderState: String, Sendable, CaseIterable {
     case placed, completed, cancelled, reversed
 
-    /// The state an event takes an order to, from `state` (nil: the first event seen of it), or the
-    /// reason the order's own earlier events contradict it. Every service reading `erp.orders.v1`
-    /// follows these rules, so they agree on what became of each order.
-    public static func after(_ event: ERPOrderEvent, from state: ERPOrderState?) -> Result<ERPOrderState, ERPOrderContradiction> {
+    /// The state an event takes an order to, from `state` with `customerId` as stored (nil: the
+    /// first event seen of it), or the reason the order's own earlier events contradict it (its
+    /// customer changes once it is past placed, or the transition is impossible). Every service
+    /// reading `erp.orders.v1` follows these rules, so they agree on what became of each order.
+    public static func after(_ event: ERPOrderEvent, from state: ERPOrderState?, customerId: String?) -> Result<
+        ERPOrderState, ERPOrderContradiction
+    > {
+        if let customerId, customerId != event.customerId, let state, state != .placed {
+            return .failure(
+                ERPOrderContradiction("order '\(event.orderId)' belongs to customer '\(customerId)', not '\(event.customerId)'"))
+        }
         switch (event.type, state) {
         case (.placed, nil), (.placed, .placed?):
             return .success(.placed)

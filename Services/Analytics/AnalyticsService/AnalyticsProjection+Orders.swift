@@ -37,13 +37,9 @@ extension AnalyticsProjection {
     func apply(_ event: ERPOrderEvent, eventId: String, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
         let existing = try StoredOrder.fetch(db, id: event.orderId)
-        if let existing, existing.customerId != event.customerId, existing.state != .placed {
-            throw ProjectionRejection(
-                "order '\(event.orderId)' belongs to customer '\(existing.customerId)', not '\(event.customerId)'")
-        }
         let amounts = event.lines.map(OrderAmounts.init(lines:)) ?? existing?.amounts ?? OrderAmounts()
         let state: ERPOrderState
-        switch ERPOrderState.after(event, from: existing?.state) {
+        switch ERPOrderState.after(event, from: existing?.state, customerId: existing?.customerId) {
         case .success(let next): state = next
         case .failure(let contradiction): throw ProjectionRejection(contradiction.description)
         }

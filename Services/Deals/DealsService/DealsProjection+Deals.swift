@@ -119,11 +119,8 @@ extension DealsProjection {
         let existing = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT customer_id, state, amount, deal_id FROM erp_order WHERE id = ?"), arguments: [event.orderId])
         let previous = existing.flatMap { ERPOrderState(rawValue: $0[1]) }
-        if let existing, (existing[0] as String) != event.customerId, previous != .placed {
-            throw ProjectionRejection("order '\(event.orderId)' belongs to customer '\(existing[0] as String)', not '\(event.customerId)'")
-        }
         let state: ERPOrderState
-        switch ERPOrderState.after(event, from: previous) {
+        switch ERPOrderState.after(event, from: previous, customerId: existing?[0]) {
         case .success(let next): state = next
         case .failure(let contradiction): throw ProjectionRejection(contradiction.description)
         }
