@@ -1,6 +1,6 @@
 # Builds every CRM executable; one image serves all services (the command picks the service).
 FROM swift:6.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libsqlite3-dev libjemalloc-dev pkg-config python3 \
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka-dev libssl-dev libsqlite3-dev libjemalloc-dev pkg-config python3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -15,7 +15,7 @@ RUN bin="$(swift build -c release --show-bin-path)" && mkdir /out && cp "$bin"/c
     && for bundle in "$bin"/*.resources; do if [ -e "$bundle" ]; then cp -r "$bundle" /out/; fi; done
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends librdkafka1 libsqlite3-0 libjemalloc2 ca-certificates curl \
+RUN apt-get update && apt-get install -y --no-install-recommends librdkafka1 libssl3 libcurl4 libsqlite3-0 libjemalloc2 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/crm crm && mkdir -p /var/lib/crm && chown crm /var/lib/crm
 COPY --from=build /out/ /usr/local/bin/
 COPY topics /etc/crm/topics

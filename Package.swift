@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "crm-contacts", targets: ["crm-contacts"]),
         .executable(name: "crm-deals", targets: ["crm-deals"]),
         .executable(name: "crm-analytics", targets: ["crm-analytics"]),
+        .executable(name: "crm-scheduler", targets: ["crm-scheduler"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
     ],
@@ -30,6 +31,13 @@ let package = Package(
             path: "Shared/CRdKafka",
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
+        ),
+        // OpenSSL's libcrypto (Debian: libssl-dev), which librdkafka links already: webhook signatures.
+        .systemLibrary(
+            name: "CLibCrypto",
+            path: "Shared/CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
         ),
         // What no Swift module exposes: allocator settings and thread names (prctl). Every executable
         // links jemalloc through it (Debian: libjemalloc-dev): a replay allocates on one thread and
@@ -176,6 +184,32 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "SchedulerService",
+            dependencies: [
+                "CLibCrypto",
+                "Platform",
+                "ServiceKit",
+                "EventStore",
+                "WireFormat",
+                "WireSchema",
+                "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Scheduler/SchedulerService",
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crm-scheduler",
+            dependencies: ["SchedulerService", "ServiceKit"],
+            path: "Services/Scheduler/crm-scheduler",
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "CRMControl",
             dependencies: [
                 "Kafka",
@@ -299,6 +333,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DealsServiceTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "SchedulerServiceTests",
+            dependencies: [
+                "SchedulerService", "EventStore", "Kafka", "ServiceKit", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SchedulerServiceTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(

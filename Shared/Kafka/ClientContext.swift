@@ -6,10 +6,13 @@ import Synchronization
 final class ClientContext: Sendable {
     let logger: Logger
     let name: String
+    /// A group member's rebalance: (assigned, partitions); the partitions are revoked when not assigned.
+    let rebalance: (@Sendable (Bool, [TopicPartition]) -> Void)?
 
-    init(name: String, logger: Logger) {
+    init(name: String, logger: Logger, rebalance: (@Sendable (Bool, [TopicPartition]) -> Void)? = nil) {
         self.name = name
         self.logger = logger
+        self.rebalance = rebalance
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> ClientContext? {
@@ -48,10 +51,10 @@ func installCallbacks(on conf: OpaquePointer, context: ClientContext) -> UnsafeM
 /// destroy the handle, then release the context.
 func makeClient(
     type: rd_kafka_type_t, properties: [String: String], name: String, logger: Logger,
-    configure: (OpaquePointer) -> Void = { _ in }
+    configure: (OpaquePointer) -> Void = { _ in }, rebalance: (@Sendable (Bool, [TopicPartition]) -> Void)? = nil
 ) throws -> (handle: OpaquePointer, context: UnsafeMutableRawPointer) {
     let conf = try makeNativeConfiguration(properties)
-    let context = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger))
+    let context = installCallbacks(on: conf, context: ClientContext(name: name, logger: logger, rebalance: rebalance))
     configure(conf)
     do {
         return (try makeClient(type: type, conf: conf), context)

@@ -56,6 +56,11 @@ public func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status =
     return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
+/// A response of JSON written by hand (`JSONWriter`), for answers too large for the encoder's pace.
+public func jsonResponse(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
 /// A page of a list: `{"items": [...], "nextCursor": "..."}`; `nextCursor` is null on the last page.
 public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     public let items: [Item]

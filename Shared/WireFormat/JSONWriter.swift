@@ -79,6 +79,21 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// An array whose elements `body` writes (objects, strings, values).
+    public mutating func array(_ body: (inout JSONWriter) -> Void) {
+        separate()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+        body(&self)
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
+    public mutating func field(_ name: StaticString, array body: (inout JSONWriter) -> Void) {
+        key(name)
+        array(body)
+    }
+
     public mutating func field(_ name: StaticString, _ value: some JSONWritable) {
         key(name)
         value.write(to: &self)

@@ -68,7 +68,7 @@ public enum MessageCatalog {
         .events(SupplierEvent.self),
         .events(InquiryEvent.self), .events(DealEvent.self), .events(CampaignEvent.self), .events(SalesConditionsEvent.self),
         .events(DealSettingsEvent.self),
-        .events(ActivityEvent.self), .events(ReminderEvent.self),
+        .events(ActivityEvent.self), .events(ReminderEvent.self), .events(WebhookEvent.self),
         .events(SegmentEvent.self), .events(ClassificationRunEvent.self),
         .plain(Topics.erpOrders, message: "ERPOrderEvent") { try ERPOrderEvent.decode($0) },
         .plain(Topics.erpPurchases, message: "ERPPurchaseEvent") { try ERPPurchaseEvent.decode($0) },

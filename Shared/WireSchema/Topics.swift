@@ -9,6 +9,7 @@ public enum Topics {
     public static let campaigns = "crm.campaigns.v1"
     public static let activities = "crm.activities.v1"
     public static let reminders = "crm.reminders.v1"
+    public static let webhooks = "crm.webhooks.v1"
     public static let segments = "crm.segments.v1"
     public static let classificationRuns = "crm.classification-runs.v1"
     public static let salesConditions = "crm.sales-conditions.v1"

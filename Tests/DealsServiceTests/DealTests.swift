@@ -26,16 +26,6 @@ func contactsFeed(counterparties: [String] = ["c1", "c2", "c3"]) throws -> Topic
     return feed
 }
 
-/// Polls until `condition` holds (the service's follow-up work runs every 200 ms).
-func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    Issue.record("timed out waiting until \(what)")
-}
-
 @Suite(.serialized) struct DealTests {
     static func deal(
         _ id: String, owner: String = "m1", amount: String = "1000", stage: String? = nil, close: String = "2026-12-20",

@@ -4,33 +4,6 @@ import Logging
 import TestSupport
 import Testing
 
-/// Kafka's murmur2 (as in the Java client), to check that keys land where a Java producer puts them.
-func javaPartition(_ key: [UInt8], partitions: Int32) -> Int32 {
-    let m: UInt32 = 0x5bd1_e995
-    var h: UInt32 = 0x9747_b28c ^ UInt32(key.count)
-    var i = 0
-    while i + 4 <= key.count {
-        var k = UInt32(key[i]) | UInt32(key[i + 1]) << 8 | UInt32(key[i + 2]) << 16 | UInt32(key[i + 3]) << 24
-        k = k &* m
-        k ^= k >> 24
-        k = k &* m
-        h = h &* m
-        h ^= k
-        i += 4
-    }
-    let rest = key.count - i
-    if rest >= 3 { h ^= UInt32(key[i + 2]) << 16 }
-    if rest >= 2 { h ^= UInt32(key[i + 1]) << 8 }
-    if rest >= 1 {
-        h ^= UInt32(key[i])
-        h = h &* m
-    }
-    h ^= h >> 13
-    h = h &* m
-    h ^= h >> 15
-    return Int32(bitPattern: h & 0x7fff_ffff) % partitions
-}
-
 func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(20)) -> [ConsumedRecord] {
     var records: [ConsumedRecord] = []
     let deadline = ContinuousClock.now + timeout
@@ -107,7 +80,7 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         for index in 0..<40 {
             let key = "SO-\(index * 7919)"
             let report = try await producer.send(OutgoingRecord(topic: "keys", key: key, value: [1]))
-            #expect(report.partition == javaPartition(Array(key.utf8), partitions: 16), "key \(key)")
+            #expect(report.partition == KafkaPartitioner.partition(of: key, partitions: 16), "key \(key)")
         }
     }
 

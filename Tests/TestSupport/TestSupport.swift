@@ -70,6 +70,19 @@ public func withService<Service: ServiceDefinition>(
     }
 }
 
+/// Polls until `condition` holds (for work a service does in the background, every 200 ms or so).
+public func eventually(
+    _ what: String, timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
+}
+
 // MARK: Requests and answers
 
 public func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }

@@ -12,7 +12,7 @@ SCHEMAS = REPO / "Tests" / "blackbox" / "schemas"
 REQUIRED_TOPICS = {
     "crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1", "crm.suppliers.v1", "crm.inquiries.v1",
     "crm.deals.v1", "crm.campaigns.v1", "crm.activities.v1", "crm.reminders.v1", "crm.segments.v1",
-    "crm.sales-conditions.v1", "crm.deal-settings.v1", "crm.deadletter.v1", "erp.orders.v1", "erp.purchases.v1", "crm.classification-runs.v1",
+    "crm.sales-conditions.v1", "crm.deal-settings.v1", "crm.webhooks.v1", "crm.deadletter.v1", "erp.orders.v1", "erp.purchases.v1", "crm.classification-runs.v1",
 }
 
 

@@ -17,8 +17,8 @@ struct DealAnalysisController {
 
     @Sendable func analysis(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        let asOf = try DealsValidation.queryDate(query.get("asOf"), "asOf") ?? CalendarDate(utc: Date())
-        let staleDays = try DealsValidation.queryInt(query.get("staleDays"), "staleDays", range: 1...3650) ?? 14
+        let asOf = try QueryValue.date(query.get("asOf"), "asOf") ?? CalendarDate(utc: Date())
+        let staleDays = try QueryValue.int(query.get("staleDays"), "staleDays", range: 1...3650) ?? 14
         let ownerId = query.get("ownerId")
         let supervisorId = query.get("supervisorId")
         if ownerId != nil && supervisorId != nil { throw Problem.badRequest("give ownerId or supervisorId, not both") }

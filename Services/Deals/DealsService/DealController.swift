@@ -89,11 +89,11 @@ struct DealController {
                 arguments += [value]
             }
         }
-        if let open = try DealsValidation.queryBool(query.get("open"), "open") {
+        if let open = try QueryValue.bool(query.get("open"), "open") {
             conditions.append("open = ?")
             arguments += [open]
         }
-        if let before = try DealsValidation.queryDate(query.get("closingBefore"), "closingBefore") {
+        if let before = try QueryValue.date(query.get("closingBefore"), "closingBefore") {
             conditions.append("expected_close_date < ?")
             arguments += [before.description]
         }
@@ -256,9 +256,9 @@ struct DealController {
         if let id = deal.inquiryId {
             try Validation.validateId(id, "inquiryId")
         }
-        if ownerId != previous?.ownerId { try References.requireStaff(db, ownerId, field: "ownerId") }
+        if ownerId != previous?.ownerId { try ReferenceChecks.requireStaff(db, ownerId, field: "ownerId") }
         if deal.counterpartyId != previous?.counterpartyId {
-            try References.requireCounterparty(db, deal.counterpartyId, field: "counterpartyId")
+            try ReferenceChecks.requireCounterparty(db, deal.counterpartyId, field: "counterpartyId")
         }
         if let inquiryId = deal.inquiryId, inquiryId != previous?.inquiryId {
             guard let inquiry = try StoredInquiry.fetch(db, id: inquiryId) else {

@@ -68,12 +68,12 @@ extension ServiceContext where Service == DealsService {
 
     /// 422 naming `field` unless a counterparty with this id exists (and was not merged away).
     func requireCounterparty(_ id: String, field: String) async throws {
-        try await read { db in try References.requireCounterparty(db, id, field: field) }
+        try await read { db in try ReferenceChecks.requireCounterparty(db, id, field: field) }
     }
 
     /// 422 naming `field` unless a staff member with this id exists.
     func requireStaff(_ id: String, field: String) async throws {
-        try await read { db in try References.requireStaff(db, id, field: field) }
+        try await read { db in try ReferenceChecks.requireStaff(db, id, field: field) }
     }
 
     func requireCampaign(_ id: String, field: String) async throws {
@@ -81,22 +81,9 @@ extension ServiceContext where Service == DealsService {
     }
 }
 
-/// What a command's references must name, checked inside one read (422 naming the field).
+/// What else a command's references must name, checked inside one read (422 naming the field); staff and
+/// counterparties are checked by `ReferenceChecks`.
 enum References {
-    static func requireCounterparty(_ db: Database, _ id: String, field: String) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT merged_into FROM counterparty WHERE id = ?"), arguments: [id])
-        else { throw Problem.unprocessable("\(field): no counterparty '\(id)'") }
-        if let survivor: String = row[0] {
-            throw Problem.unprocessable("\(field): counterparty '\(id)' was merged into '\(survivor)'; use that one")
-        }
-    }
-
-    static func requireStaff(_ db: Database, _ id: String, field: String) throws {
-        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM staff WHERE id = ?"), arguments: [id]) == nil {
-            throw Problem.unprocessable("\(field): no staff member '\(id)'")
-        }
-    }
-
     static func requireCampaign(_ db: Database, _ id: String, field: String) throws {
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM campaign WHERE id = ?"), arguments: [id]) == nil {
             throw Problem.unprocessable("\(field): no campaign '\(id)'")

@@ -36,38 +36,6 @@ enum DealsValidation {
         return id
     }
 
-    /// A day from the query string (`2026-12-05`), or 400.
-    static func queryDate(_ text: String?, _ name: String) throws -> CalendarDate? {
-        guard let text else { return nil }
-        guard let date = CalendarDate(text) else { throw Problem.badRequest("\(name) must be a date (YYYY-MM-DD), got '\(text)'") }
-        return date
-    }
-
-    /// An instant from the query string (RFC 3339, or a date meaning its start, UTC), or 400.
-    static func queryTime(_ text: String?, _ name: String) throws -> Date? {
-        guard let text else { return nil }
-        if let time = Timestamp.parse(text) { return time }
-        if let date = CalendarDate(text) { return date.startOfDay }
-        throw Problem.badRequest("\(name) must be an RFC 3339 time or a date, got '\(text)'")
-    }
-
-    static func queryBool(_ text: String?, _ name: String) throws -> Bool? {
-        switch text {
-        case nil: return nil
-        case "true": return true
-        case "false": return false
-        default: throw Problem.badRequest("\(name) must be true or false")
-        }
-    }
-
-    static func queryInt(_ text: String?, _ name: String, range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw Problem.badRequest("\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return value
-    }
-
     /// Conditions as the rules, overrides and the ERP expect them.
     static func conditions(_ conditions: Conditions, _ field: String) throws -> Conditions {
         var conditions = conditions

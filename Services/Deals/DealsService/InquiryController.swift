@@ -58,11 +58,11 @@ struct InquiryController {
         let limit = try pageLimit(request)
         var conditions: [String] = []
         var arguments: StatementArguments = []
-        if let from = try DealsValidation.queryTime(query.get("from"), "from") {
+        if let from = try QueryValue.time(query.get("from"), "from") {
             conditions.append("received_at >= ?")
             arguments += [Timestamp.format(from)]
         }
-        if let to = try DealsValidation.queryTime(query.get("to"), "to") {
+        if let to = try QueryValue.time(query.get("to"), "to") {
             conditions.append("received_at < ?")
             arguments += [Timestamp.format(to)]
         }
@@ -72,7 +72,7 @@ struct InquiryController {
                 arguments += [value]
             }
         }
-        if let linked = try DealsValidation.queryBool(query.get("linked"), "linked") {
+        if let linked = try QueryValue.bool(query.get("linked"), "linked") {
             conditions.append(linked ? "counterparty_id IS NOT NULL" : "counterparty_id IS NULL")
         }
         if let cursor = try query.get("cursor").map(Cursor.decode) {

@@ -120,7 +120,7 @@ struct SalesConditionsController {
 
     @Sendable func client(_ request: Request, context: CRMRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        if let asOf = try DealsValidation.queryTime(request.uri.queryParameters.get("asOf"), "asOf") {
+        if let asOf = try QueryValue.time(request.uri.queryParameters.get("asOf"), "asOf") {
             let found = try await self.context.read { db -> (SalesConditions, String)? in
                 try Row.fetchOne(
                     db,

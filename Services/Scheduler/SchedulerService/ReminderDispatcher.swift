@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import Kafka
+import Logging
+import Metrics
+import Platform
+import ServiceKit
+import ServiceLifecycle
+import WireFormat
+import WireSchema
+
+/// Sends reminders as they fall due: every `dispatchInterval` it asks the planner for what fell due
+/// since the last look (and what changes since then made due in the past), leaves out what
+/// `crm.reminders.v1` already holds, and publishes the rest there, each stamped with when it was
+/// sent and whether that was late. It starts once the store has caught up, so after a crash or a
+/// rebuild it knows what was sent and sends only what was not; at start it looks back
+/// `catchUp` for reminders missed while the service was down.
+///
+/// With a consumer group (`CRM_SCHEDULER_GROUP`), each instance sends only the reminders whose ids
+/// fall in the partitions of `crm.reminders.v1` the group gave it; on every new assignment it first
+/// reads those partitions to their end, so it sees what their previous holder sent.
+struct ReminderDispatcher: ServiceLifecycle.Service {
+    let context: SchedulerContext
+    let logger: Logger
+
+    private var settings: SchedulerSettings { context.settings }
+
+    private struct Cursor {
+        /// Everything scheduled up to here has been looked at.
+        var doneThrough: Date
+        /// The changes looked at.
+        var progress: ReminderPlanner.Progress
+    }
+
+    func run() async throws {
+        let membership = try settings.group.map { group in
+            try KafkaGroupMembership(
+                configuration: context.configuration.kafka, group: group, topic: Topics.reminders, name: "scheduler-group",
+                logger: logger)
+        }
+        try membership?.start()
+        var partitionCount: Int32?
+        var generation: Int?
+        var cursor: Cursor?
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if context.status.isReady {
+                do {
+                    var owned: Set<Int32>?
+                    var ready = true
+                    if let membership {
+                        if partitionCount == nil {
+                            partitionCount = try await runOnThread(name: "group-metadata") { try membership.partitionCount() }
+                        }
+                        if let assignment = membership.assignment {
+                            if assignment.generation != generation {
+                                try await catchUp(membership, assignment.partitions)
+                                generation = assignment.generation
+                                cursor = nil
+                            }
+                            owned = assignment.partitions
+                        } else {
+                            ready = false
+                        }
+                    }
+                    if ready {
+                        cursor = try await dispatch(from: cursor, owned: owned.map { ($0, partitionCount ?? 1) })
+                    }
+                } catch {
+                    logger.error("reminder dispatch failed; retrying", metadata: ["error": "\(error)"])
+                }
+            }
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: settings.dispatchInterval) })) != nil else { break }
+        }
+        // Leaving the group hands this instance's partitions to the others at once.
+        if let membership { try? await runOnThread(name: "group-leave") { membership.stop() } }
+    }
+
+    /// Waits until the store holds everything on these partitions of `crm.reminders.v1`.
+    private func catchUp(_ membership: KafkaGroupMembership, _ partitions: Set<Int32>) async throws {
+        let highs = try await runOnThread(name: "group-watermarks") { try membership.highWatermarks(partitions) }
+        for (partition, high) in highs where high > 0 {
+            guard
+                await context.status.waitUntilApplied(TopicPartition(Topics.reminders, partition), offset: high - 1, timeout: .seconds(60))
+            else { throw Problem.unavailable("reminders partition \(partition) was not read to its end in time") }
+        }
+        logger.info("sending the reminders of partitions", metadata: ["partitions": "\(partitions.sorted())"])
+    }
+
+    /// One look: sends what is due and unsent; returns where the next look starts.
+    private func dispatch(from cursor: Cursor?, owned: (partitions: Set<Int32>, of: Int32)?) async throws -> Cursor {
+        let now = settings.clock.now()
+        let oldest = now.addingTimeInterval(-settings.catchUp)
+        let planner = ReminderPlanner(settings: settings)
+        let (due, progress) = try await context.read { db in
+            var reminders = try planner.due(db, after: cursor?.doneThrough ?? oldest, through: now)
+            if let cursor { reminders += try planner.dueAmongChanges(db, since: cursor.progress, after: oldest, through: now) }
+            let progress = try ReminderPlanner.Progress.current(db)
+            let sent = try db.cachedStatement(sql: "SELECT 1 FROM reminder_sent WHERE id = ?")
+            var seen = Set<String>()
+            reminders = try reminders.filter { reminder in
+                guard seen.insert(reminder.id).inserted else { return false }
+                return try Bool.fetchOne(sent, arguments: [reminder.id]) == nil
+            }
+            return (reminders, progress)
+        }
+        let mine =
+            owned.map { owned in
+                due.filter { owned.partitions.contains(KafkaPartitioner.partition(of: $0.id, partitions: owned.of)) }
+            } ?? due
+        if !mine.isEmpty { try await send(mine) }
+        return Cursor(doneThrough: now, progress: progress)
+    }
+
+    /// Reminders published at a time; at most two such chunks wait ahead of a command's event.
+    static let chunk = 1_000
+
+    private func send(_ reminders: [Reminder]) async throws {
+        var inFlight: [TopicPartition: Int64]?
+        var start = 0
+        var late = 0
+        while start < reminders.count {
+            let end = min(start + Self.chunk, reminders.count)
+            let sentAt = settings.clock.now()
+            let chunk = reminders[start..<end].map { reminder in
+                var reminder = reminder
+                reminder.sentAt = sentAt
+                reminder.late = sentAt.timeIntervalSince(reminder.dueAt) > settings.lateAfter
+                if reminder.late == true { late += 1 }
+                return ReminderEvent.due(reminder)
+            }
+            let sent = try await context.sendAll(chunk, by: SchedulerContext.serviceActor)
+            if let inFlight { try await context.waitUntilApplied(inFlight, timeout: .seconds(60)) }
+            inFlight = sent
+            start = end
+        }
+        if let inFlight { try await context.waitUntilApplied(inFlight, timeout: .seconds(60)) }
+        SchedulerMetrics.remindersSent.increment(by: reminders.count)
+        SchedulerMetrics.remindersLate.increment(by: late)
+        logger.info("reminders sent", metadata: ["reminders": "\(reminders.count)", "late": "\(late)"])
+    }
+}
+
+/// What `/metrics` shows of the scheduler's work.
+enum SchedulerMetrics {
+    static let remindersSent = Counter(label: "crm_scheduler_reminders_sent_total")
+    static let remindersLate = Counter(label: "crm_scheduler_reminders_late_total")
+    static let webhookDeliveries = Counter(label: "crm_scheduler_webhook_deliveries_total")
+    static let webhookFailures = Counter(label: "crm_scheduler_webhook_failures_total")
+    static let webhookQueueDepth = Gauge(label: "crm_scheduler_webhook_queue_depth")
+}

@@ -1,0 +1,4 @@
+import SchedulerService
+import ServiceKit
+
+await ServiceCommand<SchedulerService>.execute()
