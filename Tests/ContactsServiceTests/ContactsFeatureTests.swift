@@ -7,6 +7,8 @@ import HummingbirdTesting
 import ServiceKit
 import TestSupport
 import Testing
+import WireFormat
+import WireSchema
 
 @Suite(.serialized) struct ContactsFeatureTests {
     @Test func staffFormAChainWithoutCycles() async throws {
@@ -493,6 +495,34 @@ import Testing
             try expectProblem(
                 try await client.send(.post, "/counterparties/W/contact-persons.vcf", "FN:no card", headers: [.contentType: "text/vcard"]),
                 .unprocessableContent)
+        }
+    }
+}
+
+@Suite(.serialized) struct CompletedActivityTests {
+    @Test func aCompletedActivityJoinsItsCounterpartysTimelineOnceEvenWhenRedelivered() async throws {
+        try await withService(ContactsService.self) { service in
+            let client = service.client
+            _ = try await client.created("/staff", #"{"id":"mgr","name":"Manager"}"#)
+            _ = try await client.created("/counterparties", #"{"id":"C1","kind":"organization","legalName":"Client"}"#)
+            let call = Activity(
+                id: "A1", kind: .call, ownerId: "mgr", counterpartyId: "C1", subject: "Prices",
+                startsAt: Timestamp.parse("2026-03-01T10:00:00Z")!,
+                endsAt: Timestamp.parse("2026-03-01T10:20:00Z")!)
+            let completed = ActivityEvent.completed(
+                ActivityOutcome(id: "A1", outcome: "agreed", completedAt: Timestamp.parse("2026-03-01T10:15:00Z")!, activity: call))
+            var feed = TopicFeed()
+            try feed.event(ActivityEvent.planned(call))
+            try feed.event(completed)
+            try feed.event(completed)  // the scheduler's event again, as a producer retry would deliver it
+            try feed.event(ActivityEvent.planned(Activity(id: "T1", kind: .task, ownerId: "mgr", subject: "Internal", startsAt: Date())))
+            try feed.event(ActivityEvent.completed(ActivityOutcome(id: "T1", outcome: "done", activity: nil)))
+            try await service.feed(feed)
+            #expect(try await client.ids("/counterparties/C1/interactions") == ["activity:A1"])
+            let interaction = try object(try await client.send(.get, "/interactions/activity:A1"))
+            #expect(interaction["kind"] as? String == "call" && interaction["outcome"] as? String == "agreed")
+            #expect(interaction["occurredAt"] as? String == "2026-03-01T10:15:00.000Z" && interaction["durationMinutes"] as? Int == 20)
+            #expect(interaction["staffId"] as? String == "mgr" && interaction["version"] as? Int == 1)
         }
     }
 }

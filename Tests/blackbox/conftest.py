@@ -80,7 +80,7 @@ class ServiceSpec:
         return f"{self.name}.sqlite"
 
 
-CONTACTS = ServiceSpec("contacts", 8081, ("crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1"))
+CONTACTS = ServiceSpec("contacts", 8081, ("crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1", "crm.activities.v1"))
 
 ANALYTICS = ServiceSpec("analytics", 8085, (
     "erp.orders.v1", "crm.counterparties.v1", "crm.staff.v1", "crm.interactions.v1", "crm.inquiries.v1",
@@ -90,8 +90,12 @@ DEALS = ServiceSpec("deals", 8083, (
     "crm.counterparties.v1", "crm.staff.v1", "crm.campaigns.v1", "crm.inquiries.v1", "crm.deals.v1", "erp.orders.v1",
     "crm.segments.v1", "crm.sales-conditions.v1", "crm.deal-settings.v1"))
 
+SCHEDULER = ServiceSpec("scheduler", 8084, (
+    "crm.staff.v1", "crm.counterparties.v1", "crm.deals.v1", "crm.segments.v1", "crm.activities.v1", "crm.reminders.v1",
+    "crm.webhooks.v1"))
+
 # Every service built so far, by name (the contract's `x-crm-writer`).
-SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS, DEALS]}
+SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS, DEALS, SCHEDULER]}
 
 
 class Service:
@@ -210,10 +214,10 @@ def service_factory(broker, tmp_path):
         s.kill()
 
 
-def cloud_event_headers(event_type, event_id=None, actor="blackbox"):
+def cloud_event_headers(event_type, event_id=None, actor="blackbox", time="2026-03-14T09:30:00.000Z"):
     return [
         ("ce_specversion", b"1.0"), ("ce_id", (event_id or str(uuid.uuid4())).encode()), ("ce_type", event_type.encode()),
-        ("ce_source", b"blackbox-test"), ("ce_time", b"2026-03-14T09:30:00.000Z"), ("ce_actor", actor.encode()),
+        ("ce_source", b"blackbox-test"), ("ce_time", time.encode()), ("ce_actor", actor.encode()),
         ("content-type", b"application/json"),
     ]
 
@@ -248,10 +252,12 @@ def produce_counterparty_events(bootstrap, events, **config):
                 ((data["id"], json.dumps(data), cloud_event_headers(event_type)) for event_type, data in events))
 
 
-def produce_crm_events(bootstrap, topic, events, **config):
-    """events: iterable of (type, key, data dict), as the writing service would publish them."""
+def produce_crm_events(bootstrap, topic, events, time=None, **config):
+    """events: iterable of (type, key, data dict), as the writing service would publish them
+    (`time`: their `ce_time`, RFC 3339)."""
+    headers = (lambda event_type: cloud_event_headers(event_type, time=time)) if time else cloud_event_headers
     produce_all(make_producer(bootstrap, **config), topic,
-                ((key, json.dumps(data), cloud_event_headers(event_type)) for event_type, key, data in events))
+                ((key, json.dumps(data), headers(event_type)) for event_type, key, data in events))
 
 
 def post(service, body, **kwargs):

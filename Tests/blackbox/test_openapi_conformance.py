@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from analytics_reference import generate, produce_orders
-from conftest import ANALYTICS, CONTACTS, DEALS, make_producer, produce_crm_events
+from conftest import ANALYTICS, CONTACTS, DEALS, SCHEDULER, make_producer, produce_crm_events
 
 
 def seed_contacts(service, broker):
@@ -51,10 +51,29 @@ def seed_deals(service, broker):
                                                         "default": {"priceType": "r"}}, timeout=30).raise_for_status()
 
 
-@pytest.mark.parametrize("spec,seed", [(CONTACTS, seed_contacts), (ANALYTICS, seed_analytics), (DEALS, seed_deals)],
-                         ids=["contacts", "analytics", "deals"])
-def test_responses_conform_to_the_served_openapi_document(broker, service_factory, tmp_path, spec, seed):
-    service = service_factory(spec, data_dir=tmp_path / spec.name).start().wait_ready()
+def seed_scheduler(service, broker):
+    produce_crm_events(broker.bootstrap, "crm.staff.v1", [
+        ("StaffMemberRegistered", "st-boss", {"id": "st-boss", "name": "Boss", "timeZone": "Europe/Moscow"}),
+        ("StaffMemberRegistered", "st-rep", {"id": "st-rep", "name": "Rep", "supervisorId": "st-boss", "timeZone": "Asia/Tokyo"})])
+    produce_crm_events(broker.bootstrap, "crm.counterparties.v1", [
+        ("CounterpartyRegistered", "cp-0", {"id": "cp-0", "kind": "organization", "legalName": "Seed", "responsibleManagerId": "st-rep"}),
+        ("ContactPersonAdded", "cp-0", {"id": "pp-0", "counterpartyId": "cp-0", "name": "Seed Person", "birthday": "02-29"})])
+    service.wait_consumed("crm.counterparties.v1", 2)
+    service.wait_consumed("crm.staff.v1", 2)
+    url = service.url
+    requests.post(url + "/activities", json={"id": "ac-0", "kind": "call", "ownerId": "st-rep", "counterpartyId": "cp-0",
+                                             "subject": "Seed", "startsAt": "2026-12-01T09:00:00Z"}, timeout=30).raise_for_status()
+    requests.post(url + "/activities", json={"id": "ac-1", "kind": "task", "ownerId": "st-rep", "subject": "Later",
+                                             "startsAt": "2027-12-01T09:00:00Z"}, timeout=30).raise_for_status()
+    requests.post(url + "/webhooks", json={"url": "https://hooks.example.invalid/crm"}, timeout=30).raise_for_status()
+
+
+@pytest.mark.parametrize("spec,seed,env", [
+    (CONTACTS, seed_contacts, None), (ANALYTICS, seed_analytics, None), (DEALS, seed_deals, None),
+    (SCHEDULER, seed_scheduler, {"CRM_SCHEDULER_GROUP": "off", "CRM_WEBHOOK_TIMEOUT_MS": "1000"})],
+    ids=["contacts", "analytics", "deals", "scheduler"])
+def test_responses_conform_to_the_served_openapi_document(broker, service_factory, tmp_path, spec, seed, env):
+    service = service_factory(spec, data_dir=tmp_path / spec.name, env=env).start().wait_ready()
     seed(service, broker)
     schemathesis = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(

@@ -11,6 +11,7 @@ public enum ContactsEvent: Sendable {
     case counterparty(CounterpartyEvent)
     case interaction(InteractionEvent)
     case staff(StaffEvent)
+    case activity(ActivityEvent)
 }
 
 /// How the contacts topics become the contacts store.
@@ -32,7 +33,7 @@ public struct ContactsProjection: Projection {
     }
 
     public var name: String { "contacts" }
-    public var topics: [String] { [Topics.counterparties, Topics.interactions, Topics.staff] }
+    public var topics: [String] { [Topics.counterparties, Topics.interactions, Topics.staff, Topics.activities] }
     public var bulkLoadDeferredIndexes: [String] {
         ["counterparty_manager", "counterparty_tax_id", "counterparty_name_key", "counterparty_identity_value", "interaction_staff"]
     }
@@ -43,6 +44,7 @@ public struct ContactsProjection: Projection {
             case Topics.counterparties: .counterparty(try CounterpartyEvent.decode(type: type, data: data))
             case Topics.interactions: .interaction(try InteractionEvent.decode(type: type, data: data))
             case Topics.staff: .staff(try StaffEvent.decode(type: type, data: data))
+            case Topics.activities: .activity(try ActivityEvent.decode(type: type, data: data))
             default: throw WireFormatError("the contacts service does not read \(record.topic)")
             }
         }
@@ -51,6 +53,7 @@ public struct ContactsProjection: Projection {
         case .counterparty(let event): expectedKey = event.counterpartyId
         case .interaction(let event): expectedKey = event.interaction.id
         case .staff(let event): expectedKey = event.member.id
+        case .activity(let event): expectedKey = event.key
         }
         // Compared as bytes: making a String of every key costs an allocation per record on replay.
         if let key = record.key, !key.elementsEqual(expectedKey.utf8) {
@@ -65,6 +68,7 @@ public struct ContactsProjection: Projection {
         case .counterparty(let change): try apply(change, json: event.record.value, stamp, db)
         case .interaction(let change): try apply(change, stamp, db)
         case .staff(let change): try apply(change, stamp, db)
+        case .activity(let change): try apply(change, stamp, db)
         }
     }
 }

@@ -186,6 +186,7 @@ struct ActivityController {
         if completedAt < current.stored.record.startsAt.addingTimeInterval(-24 * 3600) {
             throw Problem.unprocessable("completedAt is more than a day before the activity starts")
         }
+        if completedAt >= Self.latest { throw Problem.unprocessable("completedAt must be before 9000") }
         let view = try await publish(
             .completed(ActivityOutcome(id: id, outcome: outcome, completedAt: completedAt, activity: current.stored.record)), id: id,
             user: user)
@@ -215,6 +216,9 @@ struct ActivityController {
         return view.at(context.clock.now())
     }
 
+    static let earliest = Date(timeIntervalSince1970: 0)
+    static let latest = Timestamp.parse("9000-01-01T00:00:00Z")!
+
     /// The rules of an activity: an owner, counterparty, contact person and deal that exist (the
     /// contact person's counterparty is the activity's; named alone, it supplies it), a subject,
     /// an end after the start, a reminder at most a week ahead.
@@ -235,6 +239,9 @@ struct ActivityController {
             try ReferenceChecks.requireCounterparty(db, counterpartyId, field: "counterpartyId")
         }
         if let dealId = activity.dealId { try References.requireDeal(db, dealId, field: "dealId") }
+        guard activity.startsAt >= Self.earliest, activity.startsAt < Self.latest else {
+            throw Problem.unprocessable("startsAt must be between 1970 and 9000")
+        }
         if let endsAt = activity.endsAt {
             guard endsAt > activity.startsAt else { throw Problem.unprocessable("endsAt must be after startsAt") }
             guard endsAt.timeIntervalSince(activity.startsAt) <= 31 * 24 * 3600 else {

@@ -135,11 +135,17 @@ struct PlanMember {
     var supervisorId: String?
     var zone: LocalTime
 
-    init(row: Row) {
+    init(row: Row, zones: inout [String: LocalTime]) {
         id = row[0]
         name = row[1]
         supervisorId = row[2]
-        zone = LocalTime(identifier: row[3])
+        let identifier: String? = row[3]
+        if let known = zones[identifier ?? ""] {
+            zone = known
+        } else {
+            zone = LocalTime(identifier: identifier)
+            zones[identifier ?? ""] = zone
+        }
     }
 
     static func existing(_ db: Database, _ id: String) throws -> PlanMember {
@@ -147,13 +153,16 @@ struct PlanMember {
         else {
             throw Problem.notFound("no staff member '\(id)'")
         }
-        return PlanMember(row: row)
+        var zones: [String: LocalTime] = [:]
+        return PlanMember(row: row, zones: &zones)
     }
 
     /// Everyone down the supervisor chain from `id` (not `id` itself), nearest first, by name; a
     /// loop in the chain ends the walk.
     static func subordinates(_ db: Database, of id: String) throws -> [PlanMember] {
-        try Row.fetchAll(
+        // Members share a few time zones, and Foundation's are not cheap to make.
+        var zones: [String: LocalTime] = [:]
+        return try Row.fetchAll(
             db,
             sql: """
                 WITH RECURSIVE team(id, depth) AS (
@@ -164,7 +173,7 @@ struct PlanMember {
                 SELECT s.id, s.name, s.supervisor_id, s.time_zone, MIN(t.depth) AS depth FROM team t JOIN staff s ON s.id = t.id
                 GROUP BY s.id ORDER BY depth, s.name, s.id
                 """, arguments: [id]
-        ).map(PlanMember.init(row:))
+        ).map { PlanMember(row: $0, zones: &zones) }
     }
 }
 

@@ -97,7 +97,7 @@ struct ReminderPlanner {
     private func activityText(_ kind: Reminder.Kind, _ activity: Lookup.ActivityRow, recipient: String, _ lookup: inout Lookup) throws
         -> String
     {
-        let zone = LocalTime(identifier: try lookup.staff(recipient)?.timeZone)
+        let zone = lookup.zone(try lookup.staff(recipient)?.timeZone)
         var what = activity.kind.capitalized
         if let subject = activity.subject { what += " \"\(subject)\"" }
         if let counterpartyId = activity.counterpartyId, let counterparty = try lookup.counterparty(counterpartyId) {
@@ -140,7 +140,7 @@ struct ReminderPlanner {
                     guard let client = try lookup.counterparty(person.counterpartyId), let manager = client.managerId,
                         let staff = try lookup.staff(manager)
                     else { continue }
-                    let zone = LocalTime(identifier: staff.timeZone)
+                    let zone = lookup.zone(staff.timeZone)
                     let dueAt = zone.instant(CalendarDate(dayNumber: localDay), minuteOfDay: settings.birthdayMinuteOfDay)
                     guard dueAt > after, dueAt <= through else { continue }
                     let id = Self.id(kind: .birthday, subject: person.id, dueAt: dueAt, recipient: manager)
@@ -163,8 +163,18 @@ struct Lookup {
     let db: Database
     private var staffRows: [String: StaffRow?] = [:]
     private var counterparties: [String: CounterpartyRow?] = [:]
+    private var zones: [String: LocalTime] = [:]
 
     init(db: Database) { self.db = db }
+
+    /// A time zone by identifier (UTC for none), made once per look: Foundation's are not cheap.
+    mutating func zone(_ identifier: String?) -> LocalTime {
+        let key = identifier ?? ""
+        if let zone = zones[key] { return zone }
+        let zone = LocalTime(identifier: identifier)
+        zones[key] = zone
+        return zone
+    }
 
     struct StaffRow {
         var id: String

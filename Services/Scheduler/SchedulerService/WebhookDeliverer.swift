@@ -158,17 +158,23 @@ struct WebhookWorker {
                     try await Task.sleep(for: .milliseconds(200))
                     continue
                 }
-                let gone = await withTaskGroup(of: Bool.self) { group in
-                    var gone = false
+                let results = await withTaskGroup(of: AttemptResult.self) { group in
+                    var results: [AttemptResult] = []
                     for (index, delivery) in pending.enumerated() {
-                        if index >= WebhookDeliverer.concurrency, let result = await group.next() { gone = gone || result }
-                        if gone { break }
+                        if index >= WebhookDeliverer.concurrency, let result = await group.next() { results.append(result) }
+                        if results.contains(.gone) { break }
                         group.addTask { await attempt(delivery, url: url, key: key) }
                     }
-                    for await result in group { gone = gone || result }
-                    return gone
+                    for await result in group { results.append(result) }
+                    return results
                 }
-                if gone { return }
+                if results.contains(.gone) { return }
+                // An attempt the topic did not take is looked for again from the start (the delivery
+                // table says which reminders this webhook already has).
+                if results.contains(.unrecorded) {
+                    cursor = 0
+                    try await Task.sleep(for: .seconds(1))
+                }
             } catch is CancellationError {
                 return
             } catch {
@@ -219,8 +225,16 @@ struct WebhookWorker {
         return (pending, rows.last.map { $0[2] } ?? cursor)
     }
 
-    /// One attempt, recorded on the topic; true when the receiver is gone (410).
-    private func attempt(_ delivery: Pending, url: URL, key: [UInt8]) async -> Bool {
+    enum AttemptResult: Sendable, Equatable {
+        case recorded
+        /// 410: the webhook is disabled.
+        case gone
+        /// Made, but its record did not reach the topic.
+        case unrecorded
+    }
+
+    /// One attempt, recorded on the topic.
+    private func attempt(_ delivery: Pending, url: URL, key: [UInt8]) async -> AttemptResult {
         let attemptedAt = Date()
         let timestamp = Int64(attemptedAt.timeIntervalSince1970)
         let headers = [
@@ -272,7 +286,8 @@ struct WebhookWorker {
             }
         } catch {
             logger.error("a webhook delivery attempt was not recorded", metadata: ["webhook": "\(webhook.id)", "error": "\(error)"])
+            return .unrecorded
         }
-        return outcome == .gone
+        return outcome == .gone ? .gone : .recorded
     }
 }
