@@ -21,11 +21,13 @@ public struct CanonicalDump {
     }
 
     /// Every row of a plain table, in the order given (its key), as an object of its columns:
-    /// for tables that hold no stored record, only values the events determine.
-    public func emitTable(_ table: String, orderBy: String, in db: Database) throws {
+    /// for tables that hold no stored record, only values the events determine. `excluding` names
+    /// columns that record the order this store applied events in (sequence numbers), which a
+    /// replay may interleave differently across topics.
+    public func emitTable(_ table: String, orderBy: String, excluding: Set<String> = [], in db: Database) throws {
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(table) ORDER BY \(orderBy)")
         while let row = try rows.next() {
-            let columns = row.columnNames.map { name -> (String, JSONValue) in
+            let columns = row.columnNames.filter { !excluding.contains($0) }.map { name -> (String, JSONValue) in
                 let value: JSONValue =
                     switch row[name] as DatabaseValue? ?? .null {
                     case let value where value.isNull: .null

@@ -294,3 +294,38 @@ def test_two_instances_send_every_reminder_once_and_one_takes_over_when_the_othe
     assert max(counts.values()) == 1, [k for k, c in counts.items() if c > 1][:5]
     senders = {value["id"]: value for _, value, _ in records}
     assert len(senders) == 300
+
+
+def test_a_rebuilt_store_is_the_same_and_sends_nothing_again(broker, service_factory, receiver, tmp_path):
+    seed_people(broker.bootstrap)
+    service = service_factory(SCHEDULER, data_dir=tmp_path / "s", env=scheduler_env()).start().wait_ready()
+    requests.post(service.url + "/webhooks", json={"url": receiver.url("/r")}, timeout=30).raise_for_status()
+    first_due = datetime.now(UTC) + timedelta(seconds=3)
+    expected = set()
+    for i in range(5):
+        due = first_due + timedelta(milliseconds=500 * i)
+        plan(service, f"B-{i}", due + timedelta(minutes=1))
+        expected.add(reminder_id("activity-upcoming", f"B-{i}", due, "ivan"))
+    requests.post(service.url + "/activities/B-0/complete", json={"outcome": "done early"}, timeout=30).raise_for_status()
+    expected.discard(reminder_id("activity-upcoming", "B-0", first_due, "ivan"))
+    deadline = time.time() + 60
+    while {h["webhook-id"] for h, _ in receiver.at("/r")} != expected:
+        assert time.time() < deadline, "the reminders were not delivered"
+        time.sleep(0.2)
+    time.sleep(1)
+    service.stop()
+    before = service.dump()
+    result = service.run_command("rebuild")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert service.dump() == before, "the rebuilt store dumps identically"
+    delivered = len(receiver.at("/r"))
+    service = service_factory(SCHEDULER, data_dir=tmp_path / "s", env=scheduler_env()).start().wait_ready()
+    time.sleep(3)
+    topic = ReminderTopic(broker.bootstrap)
+    try:
+        records = topic.wait_for(lambda rs: len(rs) >= len(expected), 60, "the reminders")
+        topic.poll(2)
+    finally:
+        topic.close()
+    assert sorted(key for key, _, _ in records) == sorted(expected), "nothing was sent again"
+    assert len(receiver.at("/r")) == delivered, "nothing was delivered again"

@@ -32,9 +32,11 @@ struct LocalTime: Sendable {
     func format(_ instant: Date) -> String {
         let offset = zone.secondsFromGMT(for: instant)
         let shifted = Timestamp.format(instant.addingTimeInterval(TimeInterval(offset)))
-        let sign = offset < 0 ? "-" : "+"
         let minutes = abs(offset) / 60
-        return String(shifted.prefix(19)) + sign + String(format: "%02d:%02d", minutes / 60, minutes % 60)
+        let digits = Array("0123456789".utf8)
+        var suffix: [UInt8] = [offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")]
+        suffix += [digits[minutes / 600 % 10], digits[minutes / 60 % 10], UInt8(ascii: ":"), digits[minutes % 60 / 10], digits[minutes % 10]]
+        return String(shifted.prefix(19)) + String(decoding: suffix, as: UTF8.self)
     }
 }
 

@@ -26,11 +26,17 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
     private var settings: SchedulerSettings { context.settings }
 
     private struct Cursor {
-        /// Everything scheduled up to here has been looked at.
-        var doneThrough: Date
+        /// Everything scheduled up to here has been planned (ids, recipients, texts made).
+        var plannedThrough: Date
         /// The changes looked at.
         var progress: ReminderPlanner.Progress
+        /// Reminders planned ahead of their due moment, sent when it comes (if still valid then).
+        var ahead: [Reminder] = []
     }
+
+    /// How far ahead reminders are planned: making thousands of them takes a while, and the work is
+    /// done before they fall due rather than after.
+    static let lookahead: TimeInterval = 3
 
     func run() async throws {
         let membership = try settings.group.map { group in
@@ -86,29 +92,28 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
         logger.info("sending the reminders of partitions", metadata: ["partitions": "\(partitions.sorted())"])
     }
 
-    /// One look: sends what is due and unsent; returns where the next look starts.
+    /// One look: plans what falls due before the next few looks, sends what is due and still valid
+    /// and unsent; returns where the next look starts.
     private func dispatch(from cursor: Cursor?, owned: (partitions: Set<Int32>, of: Int32)?) async throws -> Cursor {
         let now = settings.clock.now()
         let oldest = now.addingTimeInterval(-settings.catchUp)
+        let horizon = now.addingTimeInterval(Self.lookahead)
         let planner = ReminderPlanner(settings: settings)
-        let (due, progress) = try await context.read { db in
-            var reminders = try planner.due(db, after: cursor?.doneThrough ?? oldest, through: now)
-            if let cursor { reminders += try planner.dueAmongChanges(db, since: cursor.progress, after: oldest, through: now) }
-            let progress = try ReminderPlanner.Progress.current(db)
-            let sent = try db.cachedStatement(sql: "SELECT 1 FROM reminder_sent WHERE id = ?")
-            var seen = Set<String>()
-            reminders = try reminders.filter { reminder in
-                guard seen.insert(reminder.id).inserted else { return false }
-                return try Bool.fetchOne(sent, arguments: [reminder.id]) == nil
-            }
-            return (reminders, progress)
+        let (planned, progress) = try await context.read { db in
+            var reminders = try planner.due(db, after: cursor?.plannedThrough ?? oldest, through: horizon)
+            if let cursor { reminders += try planner.dueAmongChanges(db, since: cursor.progress, after: oldest, through: horizon) }
+            return (reminders, try ReminderPlanner.Progress.current(db))
         }
-        let mine =
-            owned.map { owned in
-                due.filter { owned.partitions.contains(KafkaPartitioner.partition(of: $0.id, partitions: owned.of)) }
-            } ?? due
-        if !mine.isEmpty { try await send(mine) }
-        return Cursor(doneThrough: now, progress: progress)
+        var ahead = (cursor?.ahead ?? []) + planned.filter { reminder in
+            owned.map { $0.partitions.contains(KafkaPartitioner.partition(of: reminder.id, partitions: $0.of)) } ?? true
+        }
+        let dueNow = ahead.filter { $0.dueAt <= now }
+        ahead.removeAll { $0.dueAt <= now }
+        if !dueNow.isEmpty {
+            let valid = try await context.read { db in try ReminderPlanner.stillToSend(dueNow, db) }
+            if !valid.isEmpty { try await send(valid) }
+        }
+        return Cursor(plannedThrough: horizon, progress: progress, ahead: ahead)
     }
 
     /// Reminders published at a time; at most two such chunks wait ahead of a command's event.

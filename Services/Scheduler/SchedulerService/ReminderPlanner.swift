@@ -8,12 +8,43 @@ import WireSchema
 /// calendar. Every reminder gets its stable id here.
 struct ReminderPlanner {
     let settings: SchedulerSettings
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// The stable id of a reminder: the same kind, subject, due moment and recipient give the same id.
     static func id(kind: Reminder.Kind, subject: String, dueAt: Date, recipient: String) -> String {
         let identity = "\(kind.rawValue)|\(subject)|\(Timestamp.format(dueAt))|\(recipient)"
         let digest = WebhookSignature.sha256(Array(identity.utf8))
-        return "rem_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        var text = Array("rem_".utf8)
+        for byte in digest.prefix(16) {
+            text.append(Self.hexDigits[Int(byte >> 4)])
+            text.append(Self.hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Of reminders planned earlier, those to send now: once each, not already on the topic, and
+    /// still wanted (the activity not done, moved or cancelled since; the person still there).
+    static func stillToSend(_ reminders: [Reminder], _ db: Database) throws -> [Reminder] {
+        let sent = try db.cachedStatement(sql: "SELECT 1 FROM reminder_sent WHERE id = ?")
+        let scheduled = try db.cachedStatement(sql: "SELECT 1 FROM reminder_schedule WHERE subject_id = ? AND kind = ? AND due_at = ?")
+        let planned = try db.cachedStatement(sql: "SELECT 1 FROM activity WHERE id = ? AND state = 'planned'")
+        let person = try db.cachedStatement(sql: "SELECT 1 FROM contact_person WHERE id = ? AND removed = 0")
+        var seen = Set<String>()
+        return try reminders.filter { reminder in
+            guard seen.insert(reminder.id).inserted, try Bool.fetchOne(sent, arguments: [reminder.id]) == nil else { return false }
+            switch reminder.kind {
+            case .activityUpcoming, .activityOverdue:
+                guard let activity = reminder.activityId else { return false }
+                return try Bool.fetchOne(scheduled, arguments: [activity, reminder.kind.rawValue, Timestamp.format(reminder.dueAt)]) != nil
+                    && Bool.fetchOne(planned, arguments: [activity]) != nil
+            case .clientDowngraded, .clientLost:
+                guard let client = reminder.counterpartyId else { return false }
+                return try Bool.fetchOne(scheduled, arguments: [client, reminder.kind.rawValue, Timestamp.format(reminder.dueAt)]) != nil
+            case .birthday:
+                guard let personId = reminder.contactPersonId else { return false }
+                return try Bool.fetchOne(person, arguments: [personId]) != nil
+            }
+        }
     }
 
     /// How far the changes the planner has seen go (`reminder_schedule.seq`, `contact_person.seq`).
@@ -237,14 +268,17 @@ struct Lookup {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT owner_id, kind, subject, counterparty_id, starts_at, ends_at, state, record FROM activity WHERE id = ?"),
+                    sql: """
+                        SELECT owner_id, kind, subject, counterparty_id, starts_at, ends_at, state,
+                            json_extract(record, '$.contactPersonId'), json_extract(record, '$.dealId')
+                        FROM activity WHERE id = ?
+                        """),
                 arguments: [id]),
             let startsAt = Timestamp.parse(row[4]), let endsAt = Timestamp.parse(row[5])
         else { return nil }
-        let record = try WireDecoder.decode(Activity.self, from: Array((row[7] as String).utf8))
         return ActivityRow(
-            ownerId: row[0], kind: row[1], subject: row[2], counterpartyId: row[3], contactPersonId: record.contactPersonId,
-            dealId: record.dealId, startsAt: startsAt, endsAt: endsAt, state: ActivityState(rawValue: row[6]) ?? .planned)
+            ownerId: row[0], kind: row[1], subject: row[2], counterpartyId: row[3], contactPersonId: row[7], dealId: row[8],
+            startsAt: startsAt, endsAt: endsAt, state: ActivityState(rawValue: row[6]) ?? .planned)
     }
 
     func person(_ id: String) throws -> PersonRow? {
