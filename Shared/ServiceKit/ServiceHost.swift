@@ -50,8 +50,7 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
         self.logger = logger
         store = try Service.openStore(path: storePath ?? configuration.storePath, logger: logger)
         let projection = Service.makeProjection(settings: settings)
-        let timeout = configuration.commandTimeout.components
-        let timeoutMs = timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000
+        let timeoutMs = configuration.commandTimeout.milliseconds
         // A command gives up when its delivery does: the broker being away answers 503, not a hang.
         let producerConfiguration = configuration.kafka.withDefaults(["message.timeout.ms": String(max(1000, timeoutMs))])
         producer = try KafkaProducer(configuration: producerConfiguration, name: "\(Service.name)-producer", logger: logger)

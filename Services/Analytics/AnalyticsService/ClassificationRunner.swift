@@ -81,7 +81,7 @@ struct ClassificationRunner {
             transitions: results.count(where: \.isTransition), startedAt: startedAt,
             timings: .object(
                 timings.map {
-                    ($0.0, .number(String($0.1.components.seconds * 1000 + $0.1.components.attoseconds / 1_000_000_000_000_000)))
+                    ($0.0, .number(String($0.1.milliseconds)))
                 }
                     + [("segmentsPublished", .number(String(segmentsSent)))]),
             trigger: trigger)

@@ -103,7 +103,3 @@ struct FollowUpWork: ServiceLifecycle.Service {
         logger.info("deals won by completed ERP orders", metadata: ["deals": "\(closures.count)"])
     }
 }
-
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}

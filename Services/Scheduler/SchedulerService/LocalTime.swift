@@ -30,7 +30,21 @@ struct LocalTime: Sendable {
 
     /// RFC 3339 with the zone's offset at that instant: `2026-12-05T12:30:00+03:00`.
     func format(_ instant: Date) -> String {
+        format(instant, offset: zone.secondsFromGMT(for: instant))
+    }
+
+    /// The same, with the offsets already looked up kept in `offsets` (by quarter hour: every
+    /// zone's offsets and changes fall on quarter hours), for pages of many times: Foundation
+    /// takes microseconds to find an offset.
+    func format(_ instant: Date, offsets: inout [Int: Int]) -> String {
+        let quarter = Int((instant.timeIntervalSince1970 / 900).rounded(.down))
+        if let offset = offsets[quarter] { return format(instant, offset: offset) }
         let offset = zone.secondsFromGMT(for: instant)
+        offsets[quarter] = offset
+        return format(instant, offset: offset)
+    }
+
+    private func format(_ instant: Date, offset: Int) -> String {
         let shifted = Timestamp.format(instant.addingTimeInterval(TimeInterval(offset)))
         let minutes = abs(offset) / 60
         let digits = Array("0123456789".utf8)

@@ -25,11 +25,12 @@ struct PlanController {
             let member = try PlanMember.existing(db, id)
             let period = try PlanPeriod(from: query.get("from"), to: query.get("to"), zone: member.zone, now: now)
             let items = try PlanItem.fetch(db, owner: id, period)
+            var offsets: [Int: Int] = [:]
             var json = JSONWriter(capacity: 256 + items.count * 320)
             json.object { json in
                 json.field("counts", PlanCounts(items, now: now))
                 json.field("from", member.zone.format(period.from))
-                json.field("items", array: { json in for item in items { item.write(to: &json, zone: member.zone, now: now) } })
+                json.field("items", array: { json in for item in items { item.write(to: &json, zone: member.zone, offsets: &offsets, now: now) } })
                 json.field("name", member.name)
                 json.field("staffId", id)
                 json.field("timeZone", member.zone.identifier)
@@ -49,6 +50,8 @@ struct PlanController {
             let period = try PlanPeriod(from: query.get("from"), to: query.get("to"), zone: supervisor.zone, now: now)
             let members = try PlanMember.subordinates(db, of: id)
             var total = PlanCounts()
+            // Offsets looked up, per zone (members share a few).
+            var memberOffsets: [String: [Int: Int]] = [:]
             var json = JSONWriter(capacity: 64 * 1024)
             json.object { json in
                 json.field("from", supervisor.zone.format(period.from))
@@ -59,10 +62,12 @@ struct PlanController {
                             guard let items = try? PlanItem.fetch(db, owner: member.id, period) else { continue }
                             let counts = PlanCounts(items, now: now)
                             total.add(counts)
+                            var offsets = memberOffsets[member.zone.identifier, default: [:]]
+                            defer { memberOffsets[member.zone.identifier] = offsets }
                             json.object { json in
                                 json.field("counts", counts)
                                 json.field(
-                                    "items", array: { json in for item in items { item.write(to: &json, zone: member.zone, now: now) } })
+                                    "items", array: { json in for item in items { item.write(to: &json, zone: member.zone, offsets: &offsets, now: now) } })
                                 json.field("name", member.name)
                                 json.field("staffId", member.id)
                                 json.field("supervisorId", member.supervisorId)
@@ -232,15 +237,15 @@ struct PlanItem {
     func state(at now: Date) -> ActivityState { state == .planned && endsAt <= now ? .overdue : state }
     var isDoneOnTime: Bool { state == .done && (completedAt ?? .distantFuture) <= endsAt }
 
-    func write(to json: inout JSONWriter, zone: LocalTime, now: Date) {
+    func write(to json: inout JSONWriter, zone: LocalTime, offsets: inout [Int: Int], now: Date) {
         json.object { json in
             json.field("completedAt", completedAt)
             json.field("counterpartyId", counterpartyId)
-            json.field("endsAt", zone.format(endsAt))
+            json.field("endsAt", zone.format(endsAt, offsets: &offsets))
             json.field("id", id)
             json.field("kind", kind)
             if state == .done { json.field("onTime", isDoneOnTime) }
-            json.field("startsAt", zone.format(startsAt))
+            json.field("startsAt", zone.format(startsAt, offsets: &offsets))
             json.field("state", state(at: now).rawValue)
             json.field("subject", subject)
         }

@@ -99,10 +99,15 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
         let oldest = now.addingTimeInterval(-settings.catchUp)
         let horizon = now.addingTimeInterval(Self.lookahead)
         let planner = ReminderPlanner(settings: settings)
+        let started = ContinuousClock.now
         let (planned, progress) = try await context.read { db in
             var reminders = try planner.due(db, after: cursor?.plannedThrough ?? oldest, through: horizon)
             if let cursor { reminders += try planner.dueAmongChanges(db, since: cursor.progress, after: oldest, through: horizon) }
             return (reminders, try ReminderPlanner.Progress.current(db))
+        }
+        if planned.count >= 1000 {
+            logger.info(
+                "reminders planned ahead", metadata: ["reminders": "\(planned.count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
         }
         var ahead = (cursor?.ahead ?? []) + planned.filter { reminder in
             owned.map { $0.partitions.contains(KafkaPartitioner.partition(of: reminder.id, partitions: $0.of)) } ?? true
@@ -110,8 +115,9 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
         let dueNow = ahead.filter { $0.dueAt <= now }
         ahead.removeAll { $0.dueAt <= now }
         if !dueNow.isEmpty {
+            let checking = ContinuousClock.now
             let valid = try await context.read { db in try ReminderPlanner.stillToSend(dueNow, db) }
-            if !valid.isEmpty { try await send(valid) }
+            if !valid.isEmpty { try await send(valid, checkedIn: ContinuousClock.now - checking) }
         }
         return Cursor(plannedThrough: horizon, progress: progress, ahead: ahead)
     }
@@ -119,7 +125,8 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
     /// Reminders published at a time; at most two such chunks wait ahead of a command's event.
     static let chunk = 1_000
 
-    private func send(_ reminders: [Reminder]) async throws {
+    private func send(_ reminders: [Reminder], checkedIn checking: Duration) async throws {
+        let started = ContinuousClock.now
         var inFlight: [TopicPartition: Int64]?
         var start = 0
         var late = 0
@@ -141,7 +148,12 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
         if let inFlight { try await context.waitUntilApplied(inFlight, timeout: .seconds(60)) }
         SchedulerMetrics.remindersSent.increment(by: reminders.count)
         SchedulerMetrics.remindersLate.increment(by: late)
-        logger.info("reminders sent", metadata: ["reminders": "\(reminders.count)", "late": "\(late)"])
+        logger.info(
+            "reminders sent",
+            metadata: [
+                "reminders": "\(reminders.count)", "late": "\(late)", "checkMs": "\(checking.milliseconds)",
+                "sendMs": "\((ContinuousClock.now - started).milliseconds)",
+            ])
     }
 }
 
