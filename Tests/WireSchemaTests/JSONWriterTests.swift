@@ -54,3 +54,21 @@ import WireFormat
         #expect(try WireDecoder.decode(SalesConditions.self, from: writer.bytes) == assignment)
     }
 }
+
+@Suite struct ReminderWriterTests {
+    static let reminders = [
+        Reminder(
+            id: "rem_0123456789abcdef0123456789abcdef", recipientId: "S-1", kind: .activityUpcoming,
+            dueAt: Date(timeIntervalSince1970: 1_780_000_000.5), sentAt: Date(timeIntervalSince1970: 1_780_000_000.75), late: false,
+            text: "Call \"Prices\" with ООО Ромашка at 2026-06-01T10:00:00+03:00 (Europe/Moscow)", activityId: "A-1",
+            counterpartyId: "C-1", contactPersonId: "P-1", dealId: "D-1"),
+        Reminder(id: "rem_x", recipientId: "S-2", kind: .birthday, dueAt: Date(timeIntervalSince1970: 0), text: "Birthday\ntoday"),
+    ]
+
+    @Test(arguments: reminders)
+    func writesTheSameBytesAsTheEncoder(_ reminder: Reminder) throws {
+        let generic = Array(try WireEncoder.makeEncoder().encode(reminder))
+        #expect(String(decoding: try ReminderEvent.due(reminder).encodeData(), as: UTF8.self) == String(decoding: generic, as: UTF8.self))
+        #expect(try WireDecoder.decode(Reminder.self, from: try ReminderEvent.due(reminder).encodeData()) == reminder)
+    }
+}

@@ -49,7 +49,9 @@ struct LocalTime: Sendable {
         let minutes = abs(offset) / 60
         let digits = Array("0123456789".utf8)
         var suffix: [UInt8] = [offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")]
-        suffix += [digits[minutes / 600 % 10], digits[minutes / 60 % 10], UInt8(ascii: ":"), digits[minutes % 60 / 10], digits[minutes % 10]]
+        suffix += [
+            digits[minutes / 600 % 10], digits[minutes / 60 % 10], UInt8(ascii: ":"), digits[minutes % 60 / 10], digits[minutes % 10],
+        ]
         return String(shifted.prefix(19)) + String(decoding: suffix, as: UTF8.self)
     }
 }

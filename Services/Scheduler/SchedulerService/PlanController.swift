@@ -30,7 +30,8 @@ struct PlanController {
             json.object { json in
                 json.field("counts", PlanCounts(items, now: now))
                 json.field("from", member.zone.format(period.from))
-                json.field("items", array: { json in for item in items { item.write(to: &json, zone: member.zone, offsets: &offsets, now: now) } })
+                json.field(
+                    "items", array: { json in for item in items { item.write(to: &json, zone: member.zone, offsets: &offsets, now: now) } })
                 json.field("name", member.name)
                 json.field("staffId", id)
                 json.field("timeZone", member.zone.identifier)
@@ -67,7 +68,10 @@ struct PlanController {
                             json.object { json in
                                 json.field("counts", counts)
                                 json.field(
-                                    "items", array: { json in for item in items { item.write(to: &json, zone: member.zone, offsets: &offsets, now: now) } })
+                                    "items",
+                                    array: { json in
+                                        for item in items { item.write(to: &json, zone: member.zone, offsets: &offsets, now: now) }
+                                    })
                                 json.field("name", member.name)
                                 json.field("staffId", member.id)
                                 json.field("supervisorId", member.supervisorId)

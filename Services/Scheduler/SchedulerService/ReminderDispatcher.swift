@@ -107,11 +107,14 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
         }
         if planned.count >= 1000 {
             logger.info(
-                "reminders planned ahead", metadata: ["reminders": "\(planned.count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
+                "reminders planned ahead",
+                metadata: ["reminders": "\(planned.count)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
         }
-        var ahead = (cursor?.ahead ?? []) + planned.filter { reminder in
-            owned.map { $0.partitions.contains(KafkaPartitioner.partition(of: reminder.id, partitions: $0.of)) } ?? true
-        }
+        var ahead =
+            (cursor?.ahead ?? [])
+            + planned.filter { reminder in
+                owned.map { $0.partitions.contains(KafkaPartitioner.partition(of: reminder.id, partitions: $0.of)) } ?? true
+            }
         let dueNow = ahead.filter { $0.dueAt <= now }
         ahead.removeAll { $0.dueAt <= now }
         if !dueNow.isEmpty {

@@ -27,7 +27,11 @@ struct ReminderPlanner {
     static func stillToSend(_ reminders: [Reminder], _ db: Database) throws -> [Reminder] {
         let sent = try db.cachedStatement(sql: "SELECT 1 FROM reminder_sent WHERE id = ?")
         let scheduled = try db.cachedStatement(sql: "SELECT 1 FROM reminder_schedule WHERE subject_id = ? AND kind = ? AND due_at = ?")
-        let planned = try db.cachedStatement(sql: "SELECT 1 FROM activity WHERE id = ? AND state = 'planned'")
+        let planned = try db.cachedStatement(
+            sql: """
+                SELECT 1 FROM reminder_schedule s CROSS JOIN activity a ON a.id = s.subject_id
+                WHERE s.subject_id = ? AND s.kind = ? AND s.due_at = ? AND a.state = 'planned'
+                """)
         let person = try db.cachedStatement(sql: "SELECT 1 FROM contact_person WHERE id = ? AND removed = 0")
         var seen = Set<String>()
         return try reminders.filter { reminder in
@@ -35,8 +39,7 @@ struct ReminderPlanner {
             switch reminder.kind {
             case .activityUpcoming, .activityOverdue:
                 guard let activity = reminder.activityId else { return false }
-                return try Bool.fetchOne(scheduled, arguments: [activity, reminder.kind.rawValue, Timestamp.format(reminder.dueAt)]) != nil
-                    && Bool.fetchOne(planned, arguments: [activity]) != nil
+                return try Bool.fetchOne(planned, arguments: [activity, reminder.kind.rawValue, Timestamp.format(reminder.dueAt)]) != nil
             case .clientDowngraded, .clientLost:
                 guard let client = reminder.counterpartyId else { return false }
                 return try Bool.fetchOne(scheduled, arguments: [client, reminder.kind.rawValue, Timestamp.format(reminder.dueAt)]) != nil
