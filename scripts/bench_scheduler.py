@@ -7,7 +7,7 @@ upcoming reminders all fall due at one instant DELAY seconds from now (printed),
 itself would have published them on crm.activities.v1.
 measure: waits for every reminder on crm.reminders.v1; prints how late each was sent (sentAt, by the
 service) and received (by this consumer) after the due moment; then GET /staff/boss/team-plan for
-the week, and GET /staff/{id}/plan of one person as the reference."""
+the week (with every item, and counts only), and GET /staff/{id}/plan of one person as the reference."""
 import http.client
 import json
 import random
@@ -141,7 +141,9 @@ def measure(brokers, base, reminders, due_text):
     timed(f"/staff/boss/team-plan?{week}", 5)
     team, size = timed(f"/staff/boss/team-plan?{week}", 200)
     one, one_size = timed(f"/staff/rep-0/plan?{week}", 200)
+    counts, _ = timed(f"/staff/boss/team-plan?{week}&items=false", 200)
     print(f"GET team-plan (every activity of the team in the week, {size / 1e6:.1f} MB): {summary(team)}")
+    print(f"GET team-plan?items=false (each member's counts only): {summary(counts)}")
     print(f"reference, GET plan of one person ({one_size / 1e3:.0f} kB): {summary(one)}; "
           f"team-plan p99 / plan p99 = {percentile(team, 99) / percentile(one, 99):.0f}")
 

@@ -141,6 +141,12 @@ func sentReminders(_ service: ServiceUnderTest<SchedulerService>) async throws -
             #expect(members.map { $0["staffId"] as? String } == ["ivan", "anna"], "down the whole chain, nearest first")
             #expect((members.last?["counts"] as? [String: Int])?["doneOnTime"] == 1)
             #expect((team["totals"] as? [String: Int])?["total"] == 4)
+            let countsOnly = try object(try await client.send(.get, "/staff/boss/team-plan?from=2026-12-06&to=2026-12-09&items=false"))
+            let counted = countsOnly["members"] as? [[String: Any]] ?? []
+            #expect(counted.allSatisfy { $0["items"] == nil })
+            #expect(
+                counted.map { $0["counts"] as? [String: Int] } == members.map { $0["counts"] as? [String: Int] },
+                "SQLite counts as the items do")
             try expectProblem(try await client.send(.get, "/staff/nobody/team-plan"), .notFound)
             try expectProblem(try await client.send(.get, "/staff/ivan/plan?from=someday"), .badRequest)
         }

@@ -9,12 +9,13 @@ import ServiceLifecycle
 import WireFormat
 import WireSchema
 
-/// Sends reminders as they fall due: every `dispatchInterval` it asks the planner for what fell due
-/// since the last look (and what changes since then made due in the past), leaves out what
-/// `crm.reminders.v1` already holds, and publishes the rest there, each stamped with when it was
-/// sent and whether that was late. It starts once the store has caught up, so after a crash or a
-/// rebuild it knows what was sent and sends only what was not; at start it looks back
-/// `catchUp` for reminders missed while the service was down.
+/// Sends reminders as they fall due: every `dispatchInterval` it asks the planner for what falls due
+/// before the next few looks (and what changes since the last look made due in the past); when a
+/// planned reminder's moment comes, it checks that it is still wanted and not on
+/// `crm.reminders.v1` yet, and publishes it there, stamped with when it was sent and whether that
+/// was late. It starts once the store has caught up, so after a crash or a rebuild it knows what
+/// was sent and sends only what was not; at start it looks back `catchUp` for reminders missed
+/// while the service was down.
 ///
 /// With a consumer group (`CRM_SCHEDULER_GROUP`), each instance sends only the reminders whose ids
 /// fall in the partitions of `crm.reminders.v1` the group gave it; on every new assignment it first
