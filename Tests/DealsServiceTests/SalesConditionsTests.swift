@@ -95,7 +95,8 @@ import WireSchema
             #expect(assigned["b1"]?.last?.source == .default)
 
             // An override wins until it ends, then the rules' conditions return by themselves.
-            let until = Timestamp.format(Date().addingTimeInterval(2))
+            // Long enough to be published before it ends on a machine busy with every other suite.
+            let until = Timestamp.format(Date().addingTimeInterval(8))
             let override = try await client.send(
                 .put, "/clients/c1/sales-conditions/override",
                 #"{"conditions": {"priceType": "wholesale", "deferralDays": 14}, "until": "\#(until)", "reason": "new contract"}"#)

@@ -48,7 +48,10 @@ struct FollowUpWork: ServiceLifecycle.Service {
                                 "publishMs": "\((ContinuousClock.now - compared).milliseconds)",
                             ])
                     }
-                    sweptRulesVersion = inputs.rulesVersion
+                    // Only a full sweep compared every client with these rules. Rules changed between
+                    // the version check and this pass's read were applied to the touched clients alone:
+                    // the next pass sees the new version and sweeps.
+                    if after == nil { sweptRulesVersion = inputs.rulesVersion }
                     touchedSeen = inputs.touchedUpTo
                     let expired = try await context.read { db in try ConditionsInputs.expiredOverrides(db, now: now) }
                     if !expired.isEmpty {
