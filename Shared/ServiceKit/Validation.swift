@@ -18,6 +18,13 @@ public enum Validation {
         return true
     }
 
+    /// The id a client chose (validated), or a new time-ordered one when it chose none.
+    public static func idOrNew(_ id: String?, _ field: String = "id") throws -> String {
+        guard let id else { return TimeOrderedID.make() }
+        try validateId(id, field)
+        return id
+    }
+
     public static func validateId(_ id: String, _ field: String = "id") throws {
         guard isValidId(id) else {
             throw Problem.unprocessable(

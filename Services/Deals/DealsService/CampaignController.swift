@@ -41,7 +41,7 @@ struct CampaignController {
         let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
         let campaign = try Self.validated(
             Campaign(
-                id: try DealsValidation.id(draft.id), name: draft.name, channel: draft.channel, startsOn: draft.startsOn,
+                id: try Validation.idOrNew(draft.id), name: draft.name, channel: draft.channel, startsOn: draft.startsOn,
                 endsOn: draft.endsOn, budget: draft.budget, currency: draft.currency))
         if try await self.context.read({ db in try StoredCampaign.fetch(db, id: campaign.id) }) != nil {
             throw Problem.conflict("campaign '\(campaign.id)' already exists", extensions: ["existingId": campaign.id])

@@ -56,7 +56,7 @@ struct DealController {
         var request = request
         let user = try context.requireUser()
         let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
-        let id = try DealsValidation.id(draft.id)
+        let id = try Validation.idOrNew(draft.id)
         // One read for every check: the pipeline, the references, and that the id is free.
         let deal = try await self.context.read { db in
             let pipeline = try Pipeline.current(db)

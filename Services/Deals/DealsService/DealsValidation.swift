@@ -30,12 +30,6 @@ enum DealsValidation {
         if let value, !(0...100).contains(value) { throw Problem.unprocessable("\(field) must be an integer from 0 to 100") }
     }
 
-    static func id(_ id: String?, _ field: String = "id") throws -> String {
-        guard let id else { return TimeOrderedID.make() }
-        try Validation.validateId(id, field)
-        return id
-    }
-
     /// Conditions as the rules, overrides and the ERP expect them.
     static func conditions(_ conditions: Conditions, _ field: String) throws -> Conditions {
         var conditions = conditions

@@ -40,7 +40,7 @@ struct InquiryController {
         let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
         let inquiry = try await validated(
             Inquiry(
-                id: try DealsValidation.id(draft.id), receivedAt: draft.receivedAt ?? Date(), channel: draft.channel,
+                id: try Validation.idOrNew(draft.id), receivedAt: draft.receivedAt ?? Date(), channel: draft.channel,
                 campaignId: draft.campaignId, source: draft.source, counterpartyId: draft.counterpartyId, prospect: draft.prospect,
                 subject: draft.subject, managerId: draft.managerId), previous: nil)
         if try await self.context.read({ db in try StoredInquiry.fetch(db, id: inquiry.id) }) != nil {

@@ -50,13 +50,7 @@ struct ActivityController {
         var request = request
         let user = try context.requireUser()
         let draft = try await request.decodeJSON(Draft.self, maxBytes: self.context.maxBodyBytes)
-        let id: String
-        if let given = draft.id {
-            try Validation.validateId(given)
-            id = given
-        } else {
-            id = TimeOrderedID.make()
-        }
+        let id = try Validation.idOrNew(draft.id)
         let activity = try await self.context.read { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM activity WHERE id = ?", arguments: [id]) != nil {
                 throw Problem.conflict("activity '\(id)' already exists", extensions: ["existingId": id])
