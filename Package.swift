@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "crm-deals", targets: ["crm-deals"]),
         .executable(name: "crm-analytics", targets: ["crm-analytics"]),
         .executable(name: "crm-scheduler", targets: ["crm-scheduler"]),
+        .executable(name: "crm-suppliers", targets: ["crm-suppliers"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
     ],
@@ -210,6 +211,30 @@ let package = Package(
             swiftSettings: strictSwift6
         ),
         .target(
+            name: "SuppliersService",
+            dependencies: [
+                "Platform",
+                "ServiceKit",
+                "EventStore",
+                "WireFormat",
+                "WireSchema",
+                "Kafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Suppliers/SuppliersService",
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: strictSwift6
+        ),
+        .executableTarget(
+            name: "crm-suppliers",
+            dependencies: ["SuppliersService", "ServiceKit"],
+            path: "Services/Suppliers/crm-suppliers",
+            swiftSettings: strictSwift6
+        ),
+        .target(
             name: "CRMControl",
             dependencies: [
                 "Kafka",
@@ -345,6 +370,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SchedulerServiceTests",
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "SuppliersServiceTests",
+            dependencies: [
+                "SuppliersService", "EventStore", "Kafka", "ServiceKit", "TestSupport", "WireFormat", "WireSchema",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SuppliersServiceTests",
             swiftSettings: strictSwift6
         ),
         .testTarget(

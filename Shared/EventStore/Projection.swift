@@ -80,11 +80,25 @@ extension Projection {
     /// Decodes a record of `erp.orders.v1` (plain JSON, keyed by order id), refusing one whose key
     /// is not its order id; the event is identified by its `eventId`, so a redelivery is applied once.
     public func decodeERPOrder(_ record: ConsumedRecord, _ wrap: (ERPOrderEvent) -> Event) throws -> ProjectedEvent<Event> {
-        guard let value = record.value else { throw WireFormatError("an ERP order record has no value") }
-        let order = try ERPOrderEvent.decode(value)
-        if let key = record.key, !key.elementsEqual(order.orderId.utf8) {
-            throw WireFormatError("record key '\(record.keyString ?? "")' is not the order id ('\(order.orderId)')")
+        try decodeERPRecord(record, what: "order", decode: ERPOrderEvent.decode, ids: { ($0.eventId, $0.orderId) }, wrap)
+    }
+
+    /// Decodes a record of `erp.purchases.v1` (plain JSON, keyed by purchase order id), like an order.
+    public func decodeERPPurchase(_ record: ConsumedRecord, _ wrap: (ERPPurchaseEvent) -> Event) throws -> ProjectedEvent<Event> {
+        try decodeERPRecord(
+            record, what: "purchase order", decode: ERPPurchaseEvent.decode, ids: { ($0.eventId, $0.purchaseOrderId) }, wrap)
+    }
+
+    private func decodeERPRecord<Record>(
+        _ record: ConsumedRecord, what: String, decode: ([UInt8]) throws -> Record, ids: (Record) -> (event: String, key: String),
+        _ wrap: (Record) -> Event
+    ) throws -> ProjectedEvent<Event> {
+        guard let value = record.value else { throw WireFormatError("an ERP \(what) record has no value") }
+        let decoded = try decode(value)
+        let (eventId, key) = ids(decoded)
+        if let recordKey = record.key, !recordKey.elementsEqual(key.utf8) {
+            throw WireFormatError("record key '\(record.keyString ?? "")' is not the \(what) id ('\(key)')")
         }
-        return ProjectedEvent(id: order.eventId, event: wrap(order), attributes: nil, record: record)
+        return ProjectedEvent(id: eventId, event: wrap(decoded), attributes: nil, record: record)
     }
 }

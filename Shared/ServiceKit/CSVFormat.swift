@@ -54,3 +54,21 @@ public struct CSVFormat: Sendable {
 
     private static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
 }
+
+extension CSVFormat {
+    /// A whole CSV download: the header line, then each row, as an attachment named `filename`.
+    public func response(header: [String], rows: [[String]], filename: String) -> Response {
+        var text = byteOrderMark ? "\u{FEFF}" : ""
+        text += line(header)
+        for row in rows { text += line(row) }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(filename)\""],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension Request {
+    /// Whether the client asked for CSV (`Accept: text/csv`).
+    public var wantsCSV: Bool { headers[.accept]?.lowercased().contains("text/csv") == true }
+}

@@ -10,7 +10,19 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public let detail: String
     /// Extra members (e.g. `existingId` on a 409).
     public let extensions: [String: String]
+    /// Per-line errors of an upload (`errors`: `[{"line": 12, "detail": "…"}]`).
+    public var lineErrors: [LineError] = []
     public var headers: HTTPFields = [:]
+
+    public struct LineError: Sendable, Equatable {
+        public let line: Int
+        public let detail: String
+
+        public init(line: Int, detail: String) {
+            self.line = line
+            self.detail = detail
+        }
+    }
 
     public init(_ status: HTTPResponse.Status, _ detail: String, title: String? = nil, extensions: [String: String] = [:]) {
         self.status = status
@@ -39,6 +51,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         body["instance"] = request.uri.path
         var object: [String: Any] = body
         object["status"] = Int(status.code)
+        if !lineErrors.isEmpty { object["errors"] = lineErrors.map { ["line": $0.line, "detail": $0.detail] as [String: Any] } }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         var fields = headers
         fields[.contentType] = "application/problem+json"

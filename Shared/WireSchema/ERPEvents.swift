@@ -82,6 +82,15 @@ public struct ERPPurchaseEvent: Codable, Sendable, Equatable {
         if event.type == .goodsReceived && (event.lines ?? []).isEmpty {
             throw WireFormatError("GoodsReceived requires the received 'lines'")
         }
+        if event.eventId.isEmpty || event.purchaseOrderId.isEmpty || event.supplierId.isEmpty {
+            throw WireFormatError("'eventId', 'purchaseOrderId' and 'supplierId' must not be empty")
+        }
+        for line in event.lines ?? [] {
+            if line.sku.isEmpty { throw WireFormatError("a line has an empty 'sku'") }
+            if line.quantity.value < 0 || (line.rejectedQuantity?.value ?? 0) < 0 {
+                throw WireFormatError("line '\(line.sku)': quantities must not be negative")
+            }
+        }
         return event
     }
 }

@@ -39,7 +39,7 @@ func staffAndClients(birthdays: [(id: String, counterparty: String, birthday: St
 /// Settings for a test: a clock the test moves, one instance (no group), quick retries.
 func testSettings(at start: String, transport: (any WebhookTransport)? = nil, daysBefore: Int? = nil) -> SchedulerSettings {
     var settings = SchedulerSettings()
-    settings.clock = SchedulerClock(start: Timestamp.parse(start)!)
+    settings.clock = ServiceClock(start: Timestamp.parse(start)!)
     settings.group = nil
     settings.dispatchInterval = .milliseconds(50)
     settings.webhookRetryBase = 0.05

@@ -170,6 +170,27 @@ public struct TopicFeed {
         order("OrderCompleted", orderId, customer: customer, at: "\(day)T15:00:00Z", manager: manager)
     }
 
+    /// An ERP purchase event; `lines` are (sku, quantity, rejected quantity) as decimal text.
+    public mutating func purchase(
+        _ type: String, _ purchaseOrderId: String, supplier: String, at time: String, promised: String? = nil,
+        lines: [(String, String, String?)] = [], reason: String? = nil, eventId: String? = nil
+    ) {
+        sequence += 1
+        var fields = [
+            #""eventId":"\#(eventId ?? "\(purchaseOrderId)-\(type)-\(sequence)")""#, #""type":"\#(type)""#, #""occurredAt":"\#(time)""#,
+            #""purchaseOrderId":"\#(purchaseOrderId)""#, #""supplierId":"\#(supplier)""#,
+        ]
+        if let promised { fields.append(#""promisedDate":"\#(promised)""#) }
+        if let reason { fields.append(#""reason":"\#(reason)""#) }
+        if !lines.isEmpty {
+            let items = lines.map { line in
+                #"{"sku":"\#(line.0)","quantity":"\#(line.1)""# + (line.2.map { #","rejectedQuantity":"\#($0)""# } ?? "") + "}"
+            }
+            fields.append(#""lines":[\#(items.joined(separator: ","))]"#)
+        }
+        raw(Topics.erpPurchases, key: purchaseOrderId, "{" + fields.joined(separator: ",") + "}")
+    }
+
     public mutating func raw(_ topic: String, key: String, _ value: String, headers: [KafkaHeader] = []) {
         records.append(OutgoingRecord(topic: topic, key: key, value: Array(value.utf8), headers: headers))
     }

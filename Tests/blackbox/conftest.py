@@ -94,8 +94,10 @@ SCHEDULER = ServiceSpec("scheduler", 8084, (
     "crm.staff.v1", "crm.counterparties.v1", "crm.deals.v1", "crm.segments.v1", "crm.activities.v1", "crm.reminders.v1",
     "crm.webhooks.v1"))
 
+SUPPLIERS = ServiceSpec("suppliers", 8082, ("crm.counterparties.v1", "crm.suppliers.v1", "erp.purchases.v1"))
+
 # Every service built so far, by name (the contract's `x-crm-writer`).
-SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS, DEALS, SCHEDULER]}
+SERVICES = {spec.name: spec for spec in [CONTACTS, ANALYTICS, DEALS, SCHEDULER, SUPPLIERS]}
 
 
 class Service:

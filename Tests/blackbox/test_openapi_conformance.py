@@ -1,5 +1,6 @@
 """schemathesis against each running service: no 5xx, and every response (status, content type,
 headers, body) conforms to the OpenAPI document the service serves."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 import requests
 
 from analytics_reference import generate, produce_orders
-from conftest import ANALYTICS, CONTACTS, DEALS, SCHEDULER, make_producer, produce_crm_events
+from conftest import ANALYTICS, CONTACTS, DEALS, SCHEDULER, SUPPLIERS, make_producer, produce_crm_events
 
 
 def seed_contacts(service, broker):
@@ -68,10 +69,32 @@ def seed_scheduler(service, broker):
     requests.post(url + "/webhooks", json={"url": "https://hooks.example.invalid/crm"}, timeout=30).raise_for_status()
 
 
+def seed_suppliers(service, broker):
+    produce_crm_events(broker.bootstrap, "crm.counterparties.v1", [
+        ("CounterpartyRegistered", f"sp-{i}", {"id": f"sp-{i}", "kind": "organization", "roles": ["supplier"], "legalName": f"Seed {i}"})
+        for i in range(2)])
+    service.wait_consumed("crm.counterparties.v1", 2)
+    producer = make_producer(broker.bootstrap)
+    for number, event in enumerate([
+            {"type": "PurchaseOrderPlaced", "occurredAt": "2026-03-01T08:00:00Z", "promisedDate": "2026-03-10",
+             "lines": [{"sku": "sku-0", "quantity": "5", "price": "2"}]},
+            {"type": "GoodsReceived", "occurredAt": "2026-03-09T08:00:00Z", "lines": [{"sku": "sku-0", "quantity": "5"}]}]):
+        event.update({"eventId": f"seed-{number}", "purchaseOrderId": "po-0", "supplierId": "sp-0"})
+        producer.produce("erp.purchases.v1", key="po-0", value=json.dumps(event))
+    producer.flush(10)
+    service.wait_consumed("erp.purchases.v1", 2)
+    url = service.url
+    requests.put(url + "/suppliers/sp-0/terms", json={"promisedLeadTimeDays": 7, "minimumOrder": "10", "currency": "EUR"},
+                 timeout=30).raise_for_status()
+    requests.post(url + "/suppliers/sp-0/price-lists", json={"id": "pl-0", "currency": "EUR", "validFrom": "2026-01-01", "items": [
+        {"sku": "sku-0", "price": "2.5"}, {"sku": "box", "price": "1", "returnablePackaging": True}]}, timeout=30).raise_for_status()
+
+
 @pytest.mark.parametrize("spec,seed,env", [
     (CONTACTS, seed_contacts, None), (ANALYTICS, seed_analytics, None), (DEALS, seed_deals, None),
-    (SCHEDULER, seed_scheduler, {"CRM_SCHEDULER_GROUP": "off", "CRM_WEBHOOK_TIMEOUT_MS": "1000"})],
-    ids=["contacts", "analytics", "deals", "scheduler"])
+    (SCHEDULER, seed_scheduler, {"CRM_SCHEDULER_GROUP": "off", "CRM_WEBHOOK_TIMEOUT_MS": "1000"}),
+    (SUPPLIERS, seed_suppliers, None)],
+    ids=["contacts", "analytics", "deals", "scheduler", "suppliers"])
 def test_responses_conform_to_the_served_openapi_document(broker, service_factory, tmp_path, spec, seed, env):
     service = service_factory(spec, data_dir=tmp_path / spec.name, env=env).start().wait_ready()
     seed(service, broker)

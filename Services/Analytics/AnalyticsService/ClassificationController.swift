@@ -88,18 +88,10 @@ struct ClassificationController {
                     db, sql: "SELECT record FROM classification_result WHERE \(condition) ORDER BY client_id", arguments: statementArguments
                 )
             }
-            var text = format.byteOrderMark ? "\u{FEFF}" : ""
-            text += format.line(ClientResultItem.csvHeader)
-            for record in rows {
-                text += format.line(ClientResultItem(try WireDecoder.decode(ClientRunResult.self, from: Array(record.utf8))).csvFields)
+            let fields = try rows.map { record in
+                ClientResultItem(try WireDecoder.decode(ClientRunResult.self, from: Array(record.utf8))).csvFields
             }
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: "text/csv; charset=utf-8",
-                    .contentDisposition: "attachment; filename=\"classification-\(run.id).csv\"",
-                ],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+            return format.response(header: ClientResultItem.csvHeader, rows: fields, filename: "classification-\(run.id).csv")
         }
         let limit = try pageLimit(request, default: 100, maximum: 1000)
         if let cursor = query.get("cursor") {
@@ -313,9 +305,4 @@ enum RunQueries {
         try String.fetchAll(db, sql: "SELECT record FROM classification_result WHERE run_id = ? ORDER BY client_id", arguments: [runId])
             .map { try WireDecoder.decode(ClientRunResult.self, from: Array($0.utf8)) }
     }
-}
-
-extension Request {
-    /// Whether the client asked for CSV (`Accept: text/csv`).
-    var wantsCSV: Bool { headers[.accept]?.lowercased().contains("text/csv") == true }
 }

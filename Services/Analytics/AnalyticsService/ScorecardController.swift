@@ -101,14 +101,8 @@ struct ScorecardController {
             try Self.build(db, period: period, managerId: managerFilter, supervisorId: supervisorId, weights: weights)
         }
         if request.wantsCSV {
-            let format = try CSVFormat(request)
-            var text = format.byteOrderMark ? "\u{FEFF}" : ""
-            text += format.line(Card.csvHeader)
-            for card in scorecard.items { text += format.line(card.csvFields) }
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"scorecard.csv\""],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+            return try CSVFormat(request).response(
+                header: Card.csvHeader, rows: scorecard.items.map(\.csvFields), filename: "scorecard.csv")
         }
         return try jsonResponse(scorecard)
     }

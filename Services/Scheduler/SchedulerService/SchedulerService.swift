@@ -64,7 +64,7 @@ extension ServiceContext where Service == SchedulerService {
     /// The actor of what the service publishes on its own account (reminders, delivery attempts).
     static var serviceActor: ActingUser { ActingUser(id: "crm-scheduler") }
 
-    var clock: SchedulerClock { settings.clock }
+    var clock: ServiceClock { settings.clock }
 }
 
 /// What else a command's references must name, checked inside one read (422 naming the field); staff and

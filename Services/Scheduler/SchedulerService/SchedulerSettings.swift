@@ -4,8 +4,8 @@ import WireFormat
 
 /// The scheduler's configuration. A bad value stops the service with an error naming the variable.
 public struct SchedulerSettings: ServiceSettings {
-    /// `CRM_CLOCK_START`: the scheduler's clock (see `SchedulerClock`).
-    public var clock = SchedulerClock()
+    /// `CRM_CLOCK_START`: the scheduler's clock (see `ServiceClock`).
+    public var clock = ServiceClock()
     /// `CRM_BIRTHDAY_DAYS_BEFORE`: also remind this many days ahead of a birthday (nil: only on the day).
     public var birthdayDaysBefore: Int?
     /// `CRM_BIRTHDAY_REMINDER_TIME` (HH:MM): the time of day, in the manager's time zone, of birthday reminders.
@@ -41,12 +41,7 @@ public struct SchedulerSettings: ServiceSettings {
             }
             return value
         }
-        if let text = environment["CRM_CLOCK_START"] {
-            guard let start = Timestamp.parse(text) else {
-                throw ConfigurationError("CRM_CLOCK_START must be an RFC 3339 instant such as 2027-02-28T08:59:00Z (got '\(text)')")
-            }
-            clock = SchedulerClock(start: start)
-        }
+        clock = try ServiceClock(environment: environment)
         birthdayDaysBefore = try integer("CRM_BIRTHDAY_DAYS_BEFORE", 1...60)
         if let text = environment["CRM_BIRTHDAY_REMINDER_TIME"] {
             let parts = text.split(separator: ":")

@@ -1,0 +1,4 @@
+import ServiceKit
+import SuppliersService
+
+await ServiceCommand<SuppliersService>.execute()
