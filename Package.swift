@@ -260,7 +260,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "Platform", "AnalyticsService", "ContactsService", "EventStore", "Kafka", "WireFormat", "WireSchema",
+                "Platform", "AnalyticsService", "ContactsService", "SuppliersService", "EventStore", "Kafka", "WireFormat", "WireSchema",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

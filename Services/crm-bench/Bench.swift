@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
         commandName: "crm-bench", abstract: "Benchmark helpers (see scripts/bench).",
         subcommands: [
             Produce.self, Consume.self, SQLiteRaw.self, Decode.self, PlatformReplay.self, AnalyticsProduce.self, AnalyticsSQLiteRaw.self,
-            AnalyticsSeed.self,
+            AnalyticsSeed.self, SuppliersProduce.self, SuppliersSeed.self,
         ])
 }
 

@@ -69,16 +69,7 @@ public enum Timestamp {
         // Hand-rolled: this runs once per applied event, and String(format:) is slow.
         var bytes = [UInt8]()
         bytes.reserveCapacity(24)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                bytes.append(UInt8(48 + (rest / divisor) % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
+        func digits(_ value: Int, _ width: Int) { appendDigits(value, width: width, to: &bytes) }
         digits(y, 4)
         bytes.append(45)
         digits(m, 2)
@@ -94,6 +85,18 @@ public enum Timestamp {
         digits(ms, 3)
         bytes.append(90)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `value`'s last `width` decimal digits, zero-padded, as ASCII.
+    static func appendDigits(_ value: Int, width: Int, to bytes: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            bytes.append(UInt8(48 + (rest / divisor) % 10))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// Milliseconds since the epoch, the unit of Kafka record timestamps.
@@ -161,7 +164,18 @@ public struct CalendarDate: Codable, Sendable, Hashable, Comparable, CustomStrin
         try container.encode(description)
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    /// `2026-03-14` (hand-rolled like `Timestamp.format`: stores write dates by the million).
+    public var description: String {
+        guard (0...9999).contains(year) else { return String(format: "%04d-%02d-%02d", year, month, day) }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(10)
+        Timestamp.appendDigits(year, width: 4, to: &bytes)
+        bytes.append(45)
+        Timestamp.appendDigits(month, width: 2, to: &bytes)
+        bytes.append(45)
+        Timestamp.appendDigits(day, width: 2, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)

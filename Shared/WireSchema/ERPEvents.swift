@@ -86,7 +86,9 @@ public struct ERPPurchaseEvent: Codable, Sendable, Equatable {
             throw WireFormatError("'eventId', 'purchaseOrderId' and 'supplierId' must not be empty")
         }
         for line in event.lines ?? [] {
-            if line.sku.isEmpty { throw WireFormatError("a line has an empty 'sku'") }
+            if line.sku.isEmpty || line.sku.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                throw WireFormatError("a line's 'sku' is empty or has control characters")
+            }
             if line.quantity.value < 0 || (line.rejectedQuantity?.value ?? 0) < 0 {
                 throw WireFormatError("line '\(line.sku)': quantities must not be negative")
             }

@@ -72,3 +72,31 @@ import WireFormat
         #expect(try WireDecoder.decode(Reminder.self, from: try ReminderEvent.due(reminder).encodeData()) == reminder)
     }
 }
+
+@Suite struct PriceListWriterTests {
+    static let parts = [
+        PriceList(
+            supplierId: "S-1", priceListId: "2027", currency: "EUR", validFrom: CalendarDate("2027-01-01"),
+            validTo: CalendarDate("2027-12-31"),
+            publicationId: "0194f0a0-0000-7000-8000-000000000001", publishedAt: Date(timeIntervalSince1970: 1_780_000_000.25), part: 2,
+            parts: 3, firstLine: 2001, lineCount: 4500,
+            items: [
+                PriceList.Item(sku: "STEEL \"1\"", packagingUnit: "t", price: Amount(Decimal(string: "820.5")!), minQuantity: 10),
+                PriceList.Item(sku: "PALLET", price: 15, returnablePackaging: true),
+                PriceList.Item(sku: "Ящик\tпустой", packagingUnit: "", price: 0, returnablePackaging: false),
+            ]),
+        PriceList(
+            supplierId: "S-2", priceListId: "p", currency: "RUB", validFrom: nil, validTo: nil, publicationId: nil, publishedAt: nil,
+            part: nil,
+            parts: nil, firstLine: nil, lineCount: nil, items: []),
+    ]
+
+    @Test(arguments: parts)
+    func writesTheSameBytesAsTheEncoder(_ part: PriceList) throws {
+        var writer = JSONWriter()
+        part.write(to: &writer)
+        let generic = Array(try WireEncoder.makeEncoder().encode(part))
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
+        #expect(try WireDecoder.decode(PriceList.self, from: writer.bytes) == part)
+    }
+}

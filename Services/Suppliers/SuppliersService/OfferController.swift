@@ -113,13 +113,14 @@ struct OfferController {
         _ db: Database, sku: String, on day: CalendarDate, quantity: Decimal?, currency: String?, window: ReliabilityWindow
     ) throws -> [Offer] {
         let date = day.description
-        // The best line per supplier first, then what is known of those suppliers.
+        // The best line per supplier first, then what is known of those suppliers. The item's lines
+        // drive the join (CROSS JOIN): SQLite would otherwise walk every current list's lines.
         var best: [String: (row: Row, price: Decimal, minimum: Decimal?)] = [:]
         let rows = try Row.fetchCursor(
             db.cachedStatement(
                 sql: """
                     SELECT l.supplier_id, l.price, l.min_quantity, l.packaging_unit, p.price_list_id, p.currency, p.valid_from, p.valid_to
-                    FROM price_line l JOIN price_publication p ON p.id = l.publication_id
+                    FROM price_line l CROSS JOIN price_publication p ON p.id = l.publication_id
                     WHERE l.sku = ?1 AND p.current = 1 AND (p.valid_from IS NULL OR p.valid_from <= ?2)
                         AND (p.valid_to IS NULL OR p.valid_to >= ?2)
                     """), arguments: [sku, date])
@@ -145,7 +146,8 @@ struct OfferController {
         let sums = try ReliabilityQueries.standardSums(db, supplierIds: ids, window: window)
         let supplier = try db.cachedStatement(
             sql: """
-                SELECT c.name, c.is_supplier, c.archived, c.merged_into, t.record, s.standing, s.blocked
+                SELECT c.name, c.is_supplier, c.archived, c.merged_into, t.promised_lead_time_days, t.minimum_order, t.currency,
+                    s.standing, s.blocked
                 FROM counterparty c LEFT JOIN supplier_terms t ON t.supplier_id = c.id LEFT JOIN supplier_standing s ON s.supplier_id = c.id
                 WHERE c.id = ?
                 """)
@@ -155,21 +157,23 @@ struct OfferController {
             // Only suppliers in business: a counterparty that lost the role, was archived or merged offers nothing.
             guard let info = try Row.fetchOne(supplier, arguments: [id]), info[1] as Bool, !(info[2] as Bool), info[3] as String? == nil
             else { continue }
-            let terms = try (info[4] as String?).map { try WireDecoder.decode(SupplierTerms.self, from: Array($0.utf8)) }
+            let promisedLeadTimeDays: Int? = info[4]
+            let termsCurrency: String? = info[6]
             let figures = (sums[id] ?? ReliabilitySums()).figures
             let offerCurrency: String = row[5]
             let total = quantity.map { $0 * price }
-            let minimumOrder = terms?.currency == nil || terms?.currency == offerCurrency ? terms?.minimumOrder?.value : nil
-            let leadDays = figures.meanLeadTimeDays ?? terms?.promisedLeadTimeDays.map { Decimal($0) }
+            let minimumOrder =
+                termsCurrency == nil || termsCurrency == offerCurrency ? (info[5] as String?).flatMap(ExactDecimal.parse) : nil
+            let leadDays = figures.meanLeadTimeDays ?? promisedLeadTimeDays.map { Decimal($0) }
             offers.append(
                 Offer(
                     supplierId: id, supplierName: info[0], priceListId: row[4], price: price, currency: offerCurrency,
                     packagingUnit: row[3],
                     minQuantity: minimum, validFrom: row[6], validTo: row[7], total: total, minimumOrder: minimumOrder,
                     belowMinimumOrder: total.flatMap { total in minimumOrder.map { total < $0 } } ?? false,
-                    promisedLeadTimeDays: terms?.promisedLeadTimeDays, meanLeadTimeDays: figures.meanLeadTimeDays,
-                    ordersDue: figures.ordersDue, score: figures.score, standing: (info[5] as String?).flatMap(SupplierStandingLevel.init),
-                    blocked: (info[6] as Bool?) ?? false, weightedPrice: weightedPrice(price, leadDays: leadDays, score: figures.score)))
+                    promisedLeadTimeDays: promisedLeadTimeDays, meanLeadTimeDays: figures.meanLeadTimeDays,
+                    ordersDue: figures.ordersDue, score: figures.score, standing: (info[7] as String?).flatMap(SupplierStandingLevel.init),
+                    blocked: (info[8] as Bool?) ?? false, weightedPrice: weightedPrice(price, leadDays: leadDays, score: figures.score)))
         }
         return offers.sorted { ($0.price, $0.supplierId) < ($1.price, $1.supplierId) }
     }
@@ -230,7 +234,7 @@ struct OfferController {
                 sql: """
                     SELECT p.price_list_id, p.id, p.published_at, p.valid_from, p.valid_to, p.current, l.price, p.currency, l.packaging_unit,
                         l.min_quantity
-                    FROM price_line l JOIN price_publication p ON p.id = l.publication_id
+                    FROM price_line l CROSS JOIN price_publication p ON p.id = l.publication_id
                     WHERE l.sku = ? AND l.supplier_id = ? AND p.complete = 1
                     ORDER BY COALESCE(p.valid_from, ''), p.published_at, p.id, l.line
                     """, arguments: [sku, id]

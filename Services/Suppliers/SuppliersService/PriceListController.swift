@@ -291,8 +291,10 @@ struct PriceListUpload {
     }
 
     static func decimal(_ text: String, _ name: String) throws -> Decimal {
-        // A decimal comma is common in spreadsheets exported with semicolons.
-        guard let value = ExactDecimal.parse(text.replacingOccurrences(of: ",", with: ".")) else {
+        // A decimal comma is common in spreadsheets exported with semicolons (and Foundation's
+        // replacingOccurrences cost a third of reading a large list when called on every price).
+        let decimal = text.utf8.contains(UInt8(ascii: ",")) ? String(text.map { $0 == "," ? "." : $0 }) : text
+        guard let value = ExactDecimal.parse(decimal) else {
             throw Problem.unprocessable("\(name) must be a decimal number (got '\(text)')")
         }
         return value

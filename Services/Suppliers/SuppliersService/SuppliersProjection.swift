@@ -43,13 +43,15 @@ public struct SuppliersProjection: Projection {
         case .supplier(.termsSet(let terms)):
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO supplier_terms(supplier_id, record, promised_lead_time_days, version, updated_at, updated_by, last_event_id)
-                    VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
-                    ON CONFLICT(supplier_id) DO UPDATE SET record = ?2, promised_lead_time_days = ?3, version = version + 1,
-                        updated_at = ?4, updated_by = ?5, last_event_id = ?6
+                    INSERT INTO supplier_terms(supplier_id, record, promised_lead_time_days, minimum_order, currency, version, updated_at,
+                        updated_by, last_event_id)
+                    VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8)
+                    ON CONFLICT(supplier_id) DO UPDATE SET record = ?2, promised_lead_time_days = ?3, minimum_order = ?4, currency = ?5,
+                        version = version + 1, updated_at = ?6, updated_by = ?7, last_event_id = ?8
                     """
             ).execute(arguments: [
-                terms.supplierId, try encodedRecord(terms), terms.promisedLeadTimeDays, stamp.time, stamp.actor, stamp.eventId,
+                terms.supplierId, try encodedRecord(terms), terms.promisedLeadTimeDays, terms.minimumOrder?.description, terms.currency,
+                stamp.time, stamp.actor, stamp.eventId,
             ])
         case .supplier(.priceListPublished(let part)): try PriceListParts.apply(part, stamp: stamp, db)
         case .supplier(.standingChanged(let standing)):
@@ -185,13 +187,10 @@ enum PurchaseOrders {
                 try insert.execute(arguments: [orderId, sku, ExactDecimal.format(quantity), price?.description])
             }
         case .goodsReceived:
-            let lines = (event.lines ?? []).map { line in
-                [line.sku, line.quantity.description, (line.rejectedQuantity ?? 0).description]
-            }
             try db.cachedStatement(
                 sql:
                     "INSERT INTO goods_receipt(event_id, order_id, supplier_id, received_at, lines) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            ).execute(arguments: [eventId, orderId, event.supplierId, time, String(decoding: try WireEncoder.encode(lines), as: UTF8.self)])
+            ).execute(arguments: [eventId, orderId, event.supplierId, time, ReceiptLines.encode(event.lines ?? [])])
         case .cancelled:
             order.cancelledAt = time
             order.cancelReason = event.reason
@@ -216,11 +215,10 @@ enum PurchaseOrders {
         let receipts = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT received_at, lines FROM goods_receipt WHERE order_id = ? ORDER BY received_at, event_id"),
             arguments: [order.id]
-        ).map { row -> OrderOutcome.Receipt in
-            let lines = try WireDecoder.decode([[String]].self, from: Array((row[1] as String).utf8))
-            return OrderOutcome.Receipt(
+        ).map { row in
+            OrderOutcome.Receipt(
                 date: CalendarDate(utc: Timestamp.parse(row[0] as String) ?? Date(timeIntervalSince1970: 0)),
-                lines: lines.map { ($0[0], ExactDecimal.parse($0[1]) ?? 0, ExactDecimal.parse($0[2]) ?? 0) })
+                lines: ReceiptLines.decode(row[1]))
         }
         let outcome = OrderOutcome(ordered: ordered, receipts: receipts)
         order.receipts = receipts.count
@@ -259,6 +257,22 @@ enum PurchaseOrders {
             ])
         }
         try db.cachedStatement(sql: "DELETE FROM supplier_month WHERE supplier_id = ? AND orders_due = 0").execute(arguments: [supplierId])
+    }
+}
+
+/// A receipt's lines as `goods_receipt.lines` keeps them: `sku␟received␟rejected`, joined by `␞`
+/// (ERP records with control characters in a SKU are refused), read back by every later event of
+/// the order, so cheaper than JSON.
+enum ReceiptLines {
+    static func encode(_ lines: [PurchaseLine]) -> String {
+        lines.map { "\($0.sku)\u{1F}\($0.quantity)\u{1F}\($0.rejectedQuantity ?? 0)" }.joined(separator: "\u{1E}")
+    }
+
+    static func decode(_ text: String) -> [(String, Decimal, Decimal)] {
+        text.split(separator: "\u{1E}").map { line in
+            let fields = line.split(separator: "\u{1F}", omittingEmptySubsequences: false)
+            return (String(fields[0]), ExactDecimal.parse(String(fields[1])) ?? 0, ExactDecimal.parse(String(fields[2])) ?? 0)
+        }
     }
 }
 

@@ -30,9 +30,10 @@ enum SuppliersStore {
                         ) WITHOUT ROWID;
                         CREATE INDEX counterparty_suppliers ON counterparty(is_supplier, id);
 
-                        -- A supplier's terms as last set (SupplierTermsSet), with their bookkeeping.
+                        -- A supplier's terms as last set (SupplierTermsSet), with their bookkeeping; what offers show beside them.
                         CREATE TABLE supplier_terms (
-                            supplier_id TEXT PRIMARY KEY, record TEXT NOT NULL, promised_lead_time_days INTEGER,
+                            supplier_id TEXT PRIMARY KEY, record TEXT NOT NULL, promised_lead_time_days INTEGER, minimum_order TEXT,
+                            currency TEXT,
                             version INTEGER NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT, last_event_id TEXT NOT NULL
                         ) WITHOUT ROWID;
 
@@ -86,7 +87,8 @@ enum SuppliersStore {
                             delivery_date TEXT, in_full INTEGER NOT NULL,
                             PRIMARY KEY (order_id, sku)
                         ) WITHOUT ROWID;
-                        -- Every receipt (a redelivered event id is kept out), also one before its order is known.
+                        -- Every receipt (a redelivered event id is kept out), also one before its order is known;
+                        -- lines as ReceiptLines writes them.
                         CREATE TABLE goods_receipt (
                             event_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, supplier_id TEXT NOT NULL, received_at TEXT NOT NULL,
                             lines TEXT NOT NULL
