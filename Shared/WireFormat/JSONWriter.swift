@@ -54,6 +54,19 @@ public struct JSONWriter {
         }
     }
 
+    /// A decimal as a JSON number, `null` for nil: figures a client computes with (rates, days),
+    /// not amounts (those are strings).
+    public mutating func field(_ name: StaticString, number value: Decimal?) {
+        key(name)
+        literal(value.map { ExactDecimal.format($0) } ?? "null")
+    }
+
+    /// `null` for nil.
+    public mutating func field(_ name: StaticString, nullable value: Int?) {
+        key(name)
+        literal(value.map { String($0) } ?? "null")
+    }
+
     public mutating func field(_ name: StaticString, _ value: Int?) {
         if let value {
             key(name)

@@ -14,7 +14,9 @@ struct OfferController {
         group.get("/suppliers/{id}/items/{sku}/price-history", use: priceHistory)
     }
 
-    struct Offer: Encodable, Sendable {
+    /// One supplier's offer. Written by hand (`JSONWriter`): a list of a thousand offers through
+    /// `JSONEncoder` cost more than finding them.
+    struct Offer: JSONWritable, Sendable {
         let supplierId: String
         let supplierName: String
         let priceListId: String
@@ -38,51 +40,28 @@ struct OfferController {
         /// What the recommendation compares (see `docs/suppliers.md`).
         let weightedPrice: Decimal
 
-        enum CodingKeys: String, CodingKey {
-            case supplierId, supplierName, priceListId, price, currency, packagingUnit, minQuantity, validFrom, validTo, total, minimumOrder
-            case belowMinimumOrder, promisedLeadTimeDays, meanLeadTimeDays, ordersDue, score, standing, blocked, weightedPrice
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(supplierId, forKey: .supplierId)
-            try container.encode(supplierName, forKey: .supplierName)
-            try container.encode(priceListId, forKey: .priceListId)
-            try container.encode(ExactDecimal.format(price), forKey: .price)
-            try container.encode(currency, forKey: .currency)
-            try container.encode(packagingUnit, forKey: .packagingUnit)
-            try container.encode(minQuantity.map { ExactDecimal.format($0) }, forKey: .minQuantity)
-            try container.encode(validFrom, forKey: .validFrom)
-            try container.encode(validTo, forKey: .validTo)
-            try container.encode(total.map { ExactDecimal.format($0) }, forKey: .total)
-            try container.encode(minimumOrder.map { ExactDecimal.format($0) }, forKey: .minimumOrder)
-            try container.encode(belowMinimumOrder, forKey: .belowMinimumOrder)
-            try container.encode(promisedLeadTimeDays, forKey: .promisedLeadTimeDays)
-            try container.encode(meanLeadTimeDays, forKey: .meanLeadTimeDays)
-            try container.encode(ordersDue, forKey: .ordersDue)
-            try container.encode(score, forKey: .score)
-            try container.encode(standing, forKey: .standing)
-            try container.encode(blocked, forKey: .blocked)
-            try container.encode(ExactDecimal.format(weightedPrice), forKey: .weightedPrice)
-        }
-    }
-
-    struct Offers: Encodable, Sendable {
-        let sku: String
-        let on: CalendarDate
-        let quantity: String?
-        let offers: [Offer]
-        let recommended: Offer?
-
-        enum CodingKeys: String, CodingKey { case sku, on, quantity, offers, recommended }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(sku, forKey: .sku)
-            try container.encode(on, forKey: .on)
-            try container.encode(quantity, forKey: .quantity)
-            try container.encode(offers, forKey: .offers)
-            try container.encode(recommended, forKey: .recommended)
+        func write(to writer: inout JSONWriter) {
+            writer.object { json in
+                json.field("belowMinimumOrder", belowMinimumOrder)
+                json.field("blocked", blocked)
+                json.field("currency", currency)
+                json.field("meanLeadTimeDays", number: meanLeadTimeDays)
+                json.field("minQuantity", nullable: minQuantity.map { ExactDecimal.format($0) })
+                json.field("minimumOrder", nullable: minimumOrder.map { ExactDecimal.format($0) })
+                json.field("ordersDue", ordersDue)
+                json.field("packagingUnit", nullable: packagingUnit)
+                json.field("price", ExactDecimal.format(price))
+                json.field("priceListId", priceListId)
+                json.field("promisedLeadTimeDays", nullable: promisedLeadTimeDays)
+                json.field("score", number: score)
+                json.field("standing", nullable: standing?.rawValue)
+                json.field("supplierId", supplierId)
+                json.field("supplierName", supplierName)
+                json.field("total", nullable: total.map { ExactDecimal.format($0) })
+                json.field("validFrom", nullable: validFrom)
+                json.field("validTo", nullable: validTo)
+                json.field("weightedPrice", ExactDecimal.format(weightedPrice))
+            }
         }
     }
 
@@ -101,28 +80,53 @@ struct OfferController {
         }
         let currency = query.get("currency").map { $0.uppercased() }
         let window = ReliabilityWindow.standard(today: today)
+        let windowSums = self.context.projection.windowSums
         let offers = try await self.context.read { db in
-            try Self.offers(db, sku: sku, on: day, quantity: quantity, currency: currency, window: window)
+            try Self.offers(db, sku: sku, on: day, quantity: quantity, currency: currency, window: window, windowSums: windowSums)
         }
         let recommended = Self.recommendation(offers)
-        return try jsonResponse(
-            Offers(sku: sku, on: day, quantity: quantity.map { ExactDecimal.format($0) }, offers: offers, recommended: recommended))
+        var writer = JSONWriter(capacity: 512 + 400 * offers.count)
+        writer.object { json in
+            json.field(
+                "offers",
+                array: { list in
+                    for offer in offers { offer.write(to: &list) }
+                })
+            json.field("on", day.description)
+            json.field("quantity", nullable: quantity.map { ExactDecimal.format($0) })
+            json.key("recommended")
+            if let recommended { recommended.write(to: &json) } else { json.value(.null) }
+            json.field("sku", sku)
+        }
+        return jsonResponse(bytes: writer.bytes)
     }
 
     static func offers(
-        _ db: Database, sku: String, on day: CalendarDate, quantity: Decimal?, currency: String?, window: ReliabilityWindow
+        _ db: Database, sku: String, on day: CalendarDate, quantity: Decimal?, currency: String?, window: ReliabilityWindow,
+        windowSums: WindowSums
     ) throws -> [Offer] {
         let date = day.description
-        // The best line per supplier first, then what is known of those suppliers. The item's lines
-        // drive the join (CROSS JOIN): SQLite would otherwise walk every current list's lines.
-        var best: [String: (row: Row, price: Decimal, minimum: Decimal?)] = [:]
+        // The best line of each supplier in business (a counterparty that lost the role, was archived
+        // or merged offers nothing), with what is known of it. The item's lines drive the joins
+        // (CROSS JOIN): SQLite would otherwise walk every current list's lines.
+        struct Line {
+            var row: Row
+            var price: Decimal
+            var minimum: Decimal?
+        }
+        var best: [String: Line] = [:]
         let rows = try Row.fetchCursor(
             db.cachedStatement(
                 sql: """
-                    SELECT l.supplier_id, l.price, l.min_quantity, l.packaging_unit, p.price_list_id, p.currency, p.valid_from, p.valid_to
+                    SELECT l.supplier_id, l.price, l.min_quantity, l.packaging_unit, p.price_list_id, p.currency, p.valid_from, p.valid_to,
+                        c.name, t.promised_lead_time_days, t.minimum_order, t.currency, s.standing, s.blocked
                     FROM price_line l CROSS JOIN price_publication p ON p.id = l.publication_id
+                        CROSS JOIN counterparty c ON c.id = l.supplier_id
+                        LEFT JOIN supplier_terms t ON t.supplier_id = l.supplier_id
+                        LEFT JOIN supplier_standing s ON s.supplier_id = l.supplier_id
                     WHERE l.sku = ?1 AND p.current = 1 AND (p.valid_from IS NULL OR p.valid_from <= ?2)
                         AND (p.valid_to IS NULL OR p.valid_to >= ?2)
+                        AND c.is_supplier = 1 AND c.archived = 0 AND c.merged_into IS NULL
                     """), arguments: [sku, date])
         while let row = try rows.next() {
             if let currency, (row[5] as String) != currency { continue }
@@ -140,51 +144,42 @@ struct OfferController {
                 }
                 if !better { continue }
             }
-            best[supplier] = (row.copy(), price, minimum)
+            best[supplier] = Line(row: row.copy(), price: price, minimum: minimum)
         }
         let ids = best.keys.sorted()
-        let sums = try ReliabilityQueries.standardSums(db, supplierIds: ids, window: window)
-        let supplier = try db.cachedStatement(
-            sql: """
-                SELECT c.name, c.is_supplier, c.archived, c.merged_into, t.promised_lead_time_days, t.minimum_order, t.currency,
-                    s.standing, s.blocked
-                FROM counterparty c LEFT JOIN supplier_terms t ON t.supplier_id = c.id LEFT JOIN supplier_standing s ON s.supplier_id = c.id
-                WHERE c.id = ?
-                """)
+        let sums = try windowSums.sums(window: window, ids: ids) ?? ReliabilityQueries.standardSums(db, supplierIds: ids, window: window)
         var offers: [Offer] = []
+        offers.reserveCapacity(ids.count)
         for id in ids {
-            guard let (row, price, minimum) = best[id] else { continue }
-            // Only suppliers in business: a counterparty that lost the role, was archived or merged offers nothing.
-            guard let info = try Row.fetchOne(supplier, arguments: [id]), info[1] as Bool, !(info[2] as Bool), info[3] as String? == nil
-            else { continue }
-            let promisedLeadTimeDays: Int? = info[4]
-            let termsCurrency: String? = info[6]
-            let figures = (sums[id] ?? ReliabilitySums()).figures
+            guard let line = best[id] else { continue }
+            let row = line.row
+            let promisedLeadTimeDays: Int? = row[9]
+            let termsCurrency: String? = row[11]
+            let (meanLeadTimeDays, score) = (sums[id] ?? ReliabilitySums()).leadTimeAndScore
             let offerCurrency: String = row[5]
-            let total = quantity.map { $0 * price }
+            let total = quantity.map { $0 * line.price }
             let minimumOrder =
-                termsCurrency == nil || termsCurrency == offerCurrency ? (info[5] as String?).flatMap(ExactDecimal.parse) : nil
-            let leadDays = figures.meanLeadTimeDays ?? promisedLeadTimeDays.map { Decimal($0) }
+                termsCurrency == nil || termsCurrency == offerCurrency ? (row[10] as String?).flatMap(ExactDecimal.parse) : nil
+            let leadDays = meanLeadTimeDays ?? promisedLeadTimeDays.map { Decimal($0) }
             offers.append(
                 Offer(
-                    supplierId: id, supplierName: info[0], priceListId: row[4], price: price, currency: offerCurrency,
-                    packagingUnit: row[3],
-                    minQuantity: minimum, validFrom: row[6], validTo: row[7], total: total, minimumOrder: minimumOrder,
-                    belowMinimumOrder: total.flatMap { total in minimumOrder.map { total < $0 } } ?? false,
-                    promisedLeadTimeDays: promisedLeadTimeDays, meanLeadTimeDays: figures.meanLeadTimeDays,
-                    ordersDue: figures.ordersDue, score: figures.score, standing: (info[7] as String?).flatMap(SupplierStandingLevel.init),
-                    blocked: (info[8] as Bool?) ?? false, weightedPrice: weightedPrice(price, leadDays: leadDays, score: figures.score)))
+                    supplierId: id, supplierName: row[8], priceListId: row[4], price: line.price, currency: offerCurrency,
+                    packagingUnit: row[3], minQuantity: line.minimum, validFrom: row[6], validTo: row[7], total: total,
+                    minimumOrder: minimumOrder, belowMinimumOrder: total.flatMap { total in minimumOrder.map { total < $0 } } ?? false,
+                    promisedLeadTimeDays: promisedLeadTimeDays, meanLeadTimeDays: meanLeadTimeDays, ordersDue: sums[id]?.ordersDue ?? 0,
+                    score: score, standing: (row[12] as String?).flatMap(SupplierStandingLevel.init), blocked: (row[13] as Bool?) ?? false,
+                    weightedPrice: weightedPrice(line.price, leadDays: leadDays, score: score)))
         }
         return offers.sorted { ($0.price, $0.supplierId) < ($1.price, $1.supplierId) }
     }
 
     /// The price weighed by lead time and reliability: + 1 % per day of lead time (the mean actual
     /// one, else the promised one; none known counts as none) and + 0.5 % per point of score below
-    /// 100 (a supplier with no order due yet counts as 50).
+    /// 100 (a supplier with no order due yet counts as 50). Multiplications only:
+    /// price × (100 + days) × (300 − score) / 20,000, and 1 / 20,000 is exactly 0.00005.
     static func weightedPrice(_ price: Decimal, leadDays: Decimal?, score: Decimal?) -> Decimal {
         let lead = max(leadDays ?? 0, 0)
-        let unreliability = 100 - (score ?? 50)
-        return rounded(price * (1 + lead / 100) * (1 + unreliability / 200))
+        return rounded(price * (100 + lead) * (300 - (score ?? 50)) * Decimal(sign: .plus, exponent: -5, significand: 5))
     }
 
     /// The offer with the lowest weighted price from a supplier that is not blocked, among offers in

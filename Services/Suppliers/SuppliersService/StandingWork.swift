@@ -25,8 +25,13 @@ struct StandingWork: ServiceLifecycle.Service {
                     let window = ReliabilityWindow.standard(today: today)
                     let everyone = window != comparedWindow
                     let after = everyone ? nil : touchedSeen
-                    let (changes, touchedUpTo) = try await context.read { db in
+                    let (changes, touchedUpTo, ids, sums) = try await context.read { db in
                         try Self.changes(db, window: window, today: today, touchedAfter: after)
+                    }
+                    if everyone {
+                        context.projection.windowSums.replaceAll(window: window, sums)
+                    } else {
+                        context.projection.windowSums.update(window: window, ids: ids, sums)
                     }
                     for start in stride(from: 0, to: changes.count, by: 1_000) {
                         let chunk = changes[start..<min(start + 1_000, changes.count)].map(SupplierEvent.standingChanged)
@@ -49,10 +54,11 @@ struct StandingWork: ServiceLifecycle.Service {
     }
 
     /// The standings that differ from the published ones: of every supplier (`touchedAfter` nil)
-    /// or of those touched after that sequence number; and the highest sequence number seen.
+    /// or of those touched after that sequence number; the highest sequence number seen, and the
+    /// suppliers compared with their sums.
     static func changes(
         _ db: Database, window: ReliabilityWindow, today: CalendarDate, touchedAfter: Int?
-    ) throws -> ([SupplierStanding], Int) {
+    ) throws -> ([SupplierStanding], Int, [String], [String: ReliabilitySums]) {
         let touchedUpTo = try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM supplier_touched") ?? 0
         var ids: [String]
         var published: [String: SupplierStandingLevel] = [:]
@@ -61,7 +67,7 @@ struct StandingWork: ServiceLifecycle.Service {
             ids = try String.fetchAll(
                 db, sql: "SELECT supplier_id FROM supplier_touched WHERE seq > ? AND seq <= ? ORDER BY supplier_id",
                 arguments: [touchedAfter, touchedUpTo])
-            if ids.isEmpty { return ([], touchedUpTo) }
+            if ids.isEmpty { return ([], touchedUpTo, [], [:]) }
             sums = try ReliabilityQueries.standardSums(db, supplierIds: ids, window: window)
             let statement = try db.cachedStatement(sql: "SELECT standing FROM supplier_standing WHERE supplier_id = ?")
             for id in ids {
@@ -88,6 +94,6 @@ struct StandingWork: ServiceLifecycle.Service {
                     inFullRate: figures.inFullRate.map(Amount.init), otifRate: figures.otifRate.map(Amount.init), asOf: today,
                     windowFrom: window.from, windowTo: window.to))
         }
-        return (changes, touchedUpTo)
+        return (changes, touchedUpTo, ids, sums)
     }
 }

@@ -20,6 +20,9 @@ public enum SuppliersEvent: Sendable {
 /// come out the same whatever the order they arrive in; the supplier's monthly sums are moved from
 /// the order's old contribution to its new one.
 public struct SuppliersProjection: Projection {
+    /// Kept beside the projection: the standing work fills it, the offers read it.
+    public let windowSums = WindowSums()
+
     public init() {}
 
     public var name: String { "suppliers" }
@@ -169,7 +172,7 @@ enum PurchaseOrders {
             order.promisedDate = event.promisedDate
             order.placedAt = time
             // A repeated placement (the ERP amended the order) replaces its lines.
-            try db.cachedStatement(sql: "DELETE FROM purchase_line WHERE order_id = ?").execute(arguments: [orderId])
+            if before != nil { try db.cachedStatement(sql: "DELETE FROM purchase_line WHERE order_id = ?").execute(arguments: [orderId]) }
             var ordered: [(String, Decimal, Amount?)] = []
             for line in event.lines ?? [] {
                 if let at = ordered.firstIndex(where: { $0.0 == line.sku }) {
@@ -196,7 +199,9 @@ enum PurchaseOrders {
             order.cancelReason = event.reason
         }
         order.lastEventId = eventId
-        try evaluate(&order, db)
+        // Only receipts and new lines change what the receipts made of the order; an order without
+        // receipts has nothing delivered (its lines were written so).
+        if event.type == .goodsReceived || (event.type == .placed && order.receipts > 0) { try evaluate(&order, db) }
         try order.save(db)
         try moveSums(order.supplierId, from: before?.contribution, to: order.contribution, db)
         try db.cachedStatement(
@@ -256,7 +261,10 @@ enum PurchaseOrders {
                 sums.leadSquareSum, sums.latenessSum,
             ])
         }
-        try db.cachedStatement(sql: "DELETE FROM supplier_month WHERE supplier_id = ? AND orders_due = 0").execute(arguments: [supplierId])
+        if let old {
+            try db.cachedStatement(sql: "DELETE FROM supplier_month WHERE supplier_id = ? AND month = ? AND orders_due = 0")
+                .execute(arguments: [supplierId, old.month])
+        }
     }
 }
 
