@@ -65,12 +65,6 @@ struct SuppliersProduce: ParsableCommand {
     @Option var suppliers = 1_000
 
     func run() throws {
-        var logger = Logger(label: "crm-bench")
-        logger.logLevel = .error
-        let producer = try KafkaProducer(
-            configuration: KafkaConfiguration(brokers: brokers, properties: ["linger.ms": "50", "compression.type": "lz4"]),
-            logger: logger)
-        defer { producer.close() }
         let generator = SyntheticPurchases(suppliers: suppliers)
         var records: [OutgoingRecord] = []
         var n = 0
@@ -80,14 +74,10 @@ struct SuppliersProduce: ParsableCommand {
             }
             n += 1
         }
-        let start = ContinuousClock.now
-        try producer.sendAllBlocking(records)
-        let elapsed = seconds(since: start)
-        let bytes = records.reduce(0) { $0 + ($1.value?.count ?? 0) }
+        let (elapsed, meanBytes) = try produceTimed(records, brokers: brokers)
         print(
             String(
-                format: "produced %d ERP purchase events of %d orders (%.0f B mean value) in %.2f s", records.count, n,
-                Double(bytes) / Double(records.count), elapsed))
+                format: "produced %d ERP purchase events of %d orders (%.0f B mean value) in %.2f s", records.count, n, meanBytes, elapsed))
     }
 }
 

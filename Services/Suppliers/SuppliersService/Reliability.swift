@@ -118,7 +118,7 @@ struct ReliabilitySums: Equatable, Sendable {
             // Population variance (n·Σx² − (Σx)²) / n², exact in integers; only the root is not.
             let n = Double(delivered)
             let variance = max(0, (n * Double(leadSquareSum) - Double(leadSum) * Double(leadSum)) / (n * n))
-            deviation = Decimal(sign: .plus, exponent: -2, significand: Decimal(Int((variance.squareRoot() * 100).rounded())))
+            deviation = hundredths(variance.squareRoot())
         }
         let standing = self.standing
         return ReliabilityFigures(
@@ -133,6 +133,13 @@ struct ReliabilitySums: Equatable, Sendable {
     var leadTimeAndScore: (meanLeadTimeDays: Decimal?, score: Decimal?) {
         (delivered == 0 ? nil : hundredths(leadSum, delivered), ordersDue == 0 ? nil : hundredths(scoreTimesOrders, ordersDue))
     }
+}
+
+/// A figure worked out in floating point (a root, a weighted price), rounded half away from zero
+/// to hundredths.
+func hundredths(_ value: Double) -> Decimal {
+    let magnitude = Int((abs(value) * 100).rounded())
+    return Decimal(sign: value < 0 && magnitude != 0 ? .minus : .plus, exponent: -2, significand: Decimal(magnitude))
 }
 
 /// numerator / denominator rounded half away from zero to hundredths, in integers (Foundation's
@@ -184,14 +191,6 @@ struct ReliabilityFigures: Encodable, Equatable, Sendable {
         try container.encode(standing, forKey: .standing)
         try container.encode(blocked, forKey: .blocked)
     }
-}
-
-/// Half away from zero, to hundredths.
-func rounded(_ value: Decimal) -> Decimal {
-    var input = value
-    var result = Decimal()
-    NSDecimalRound(&result, &input, 2, .plain)
-    return result
 }
 
 /// A window of promised dates, both ends inclusive.
