@@ -196,17 +196,9 @@ struct PriceListUpload {
             throw Problem.unprocessable("id must be 1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
         }
         self.id = id
-        self.currency = try currency.map(Self.currency)
+        self.currency = try currency.map(SupplierInput.currency)
         self.validFrom = validFrom
         self.validTo = validTo
-    }
-
-    static func currency(_ code: String) throws -> String {
-        let upper = code.uppercased()
-        guard upper.count == 3, upper.allSatisfy({ $0.isASCII && $0.isLetter }) else {
-            throw Problem.unprocessable("currency must be an ISO 4217 code such as EUR (got '\(code)')")
-        }
-        return upper
     }
 
     mutating func fail(_ line: Int, _ detail: String) {
@@ -234,7 +226,7 @@ struct PriceListUpload {
             return value.isEmpty ? nil : value
         }
         do {
-            try agree(&currency, cell("currency").map(Self.currency), "currency")
+            try agree(&currency, cell("currency").map(SupplierInput.currency), "currency")
             try agree(&validFrom, try cell("validFrom").map { try Self.date($0, "validFrom") }, "validFrom")
             try agree(&validTo, try cell("validTo").map { try Self.date($0, "validTo") }, "validTo")
             let returnable: Bool?

@@ -205,13 +205,7 @@ struct SupplierController {
             }
             deliveryDays = Self.weekdays.filter(chosen.contains)
         }
-        let currency = try draft.currency.map { code -> String in
-            let upper = code.uppercased()
-            guard upper.count == 3, upper.allSatisfy({ $0.isASCII && $0.isLetter }) else {
-                throw Problem.unprocessable("currency must be an ISO 4217 code such as EUR (got '\(code)')")
-            }
-            return upper
-        }
+        let currency = try draft.currency.map(SupplierInput.currency)
         return SupplierTerms(
             supplierId: supplierId, deliveryTerms: try Validation.optional(draft.deliveryTerms, "deliveryTerms", maxLength: 500),
             minimumOrder: try nonNegative(draft.minimumOrder, "minimumOrder"), deliveryDays: deliveryDays,

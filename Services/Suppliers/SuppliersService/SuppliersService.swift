@@ -85,6 +85,18 @@ extension ServiceContext where Service == SuppliersService {
     }
 }
 
+/// What terms and price lists accept alike.
+enum SupplierInput {
+    /// An ISO 4217 code, any case (stored in capitals).
+    static func currency(_ code: String) throws -> String {
+        let upper = code.uppercased()
+        guard upper.count == 3, upper.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw Problem.unprocessable("currency must be an ISO 4217 code such as EUR (got '\(code)')")
+        }
+        return upper
+    }
+}
+
 /// A supplier's name as the contacts service publishes it.
 struct SupplierName: Sendable {
     var id: String
