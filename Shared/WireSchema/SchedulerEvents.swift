@@ -341,3 +341,26 @@ public enum WebhookEvent: TopicEvents, Equatable {
         }
     }
 }
+
+extension Interaction {
+    /// The interaction a completed activity was (the contacts timeline and the analytics scorecards
+    /// count it as one, under the id `activity:<activity id>`): a call, meeting, e-mail or visit as such (a task as
+    /// `other`), made by its owner, when it was completed.
+    public init?(completing completion: ActivityOutcome) {
+        guard let activity = completion.activity, let counterpartyId = activity.counterpartyId else { return nil }
+        let kind: InteractionKind =
+            switch activity.kind {
+            case .call: .call
+            case .meeting: .meeting
+            case .email: .email
+            case .visit: .visit
+            case .task: .other
+            }
+        self.init(
+            id: "activity:\(activity.id)", counterpartyId: counterpartyId, kind: kind, direction: .outbound,
+            occurredAt: completion.completedAt ?? activity.startsAt,
+            durationMinutes: activity.endsAt.map { Int($0.timeIntervalSince(activity.startsAt) / 60) },
+            contactPersonId: activity.contactPersonId, staffId: activity.ownerId, subject: activity.subject,
+            outcome: completion.outcome, dealId: activity.dealId)
+    }
+}

@@ -36,6 +36,20 @@ import WireSchema
                     Interaction(id: id, counterpartyId: counterparty, kind: .call, occurredAt: time("2026-10-12T10:00:00Z"), staffId: staff)
                 ))
         }
+        // m2's call with c4 planned and completed in the scheduler is a contact too; m3's cancelled
+        // call and m2's task without a counterparty are not.
+        try feed.event(
+            ActivityEvent.self, "ActivityCompleted",
+            #"{"id": "a-1", "completedAt": "2026-10-14T11:00:00Z", "activity": {"id": "a-1", "kind": "call", "ownerId": "m2", "counterpartyId": "c4", "startsAt": "2026-10-14T10:00:00Z"}}"#
+        )
+        try feed.event(
+            ActivityEvent.self, "ActivityCancelled",
+            #"{"id": "a-2", "reason": "ill", "activity": {"id": "a-2", "kind": "call", "ownerId": "m3", "counterpartyId": "c4", "startsAt": "2026-10-14T10:00:00Z"}}"#
+        )
+        try feed.event(
+            ActivityEvent.self, "ActivityCompleted",
+            #"{"id": "a-3", "completedAt": "2026-10-14T11:00:00Z", "activity": {"id": "a-3", "kind": "task", "ownerId": "m2", "startsAt": "2026-10-14T10:00:00Z"}}"#
+        )
         // Completeness of m1's counterparties: k1 has 3 of 9 items (33 %), k2 1 of 9 (11 %): mean 22.
         try feed.event(
             CounterpartyEvent.registered(
@@ -75,7 +89,7 @@ import WireSchema
             #expect(m1["contactsWithBuyers"] as? Int == 2)
             #expect(m1["completeness"] as? Double == 22 && m1["counterparties"] as? Int == 2)
             let m2 = try #require(items["m2"])
-            #expect(m2["salesVolume"] as? String == "300" && m2["retentionRate"] is NSNull && m2["contactsWithBuyers"] as? Int == 1)
+            #expect(m2["salesVolume"] as? String == "300" && m2["retentionRate"] is NSNull && m2["contactsWithBuyers"] as? Int == 2)
             #expect((m2["ranks"] as? [String: Int])?["salesVolume"] == 1 && (m1["ranks"] as? [String: Int])?["salesVolume"] == 2)
             #expect((m1["ranks"] as? [String: Int])?["retentionRate"] == 1, "a manager without a cohort ranks after one with")
             let totals = card["totals"] as? [String: Any]

@@ -12,6 +12,7 @@ public enum AnalyticsEvent: Sendable {
     case counterparty(CounterpartyEvent)
     case staff(StaffEvent)
     case interaction(InteractionEvent)
+    case activity(ActivityEvent)
     case inquiry(InquiryEvent)
     case campaign(CampaignEvent)
     case deal(DealEvent)
@@ -32,7 +33,8 @@ public struct AnalyticsProjection: Projection {
     public var name: String { "analytics" }
     public var topics: [String] {
         [
-            Topics.erpOrders, Topics.counterparties, Topics.staff, Topics.interactions, Topics.inquiries, Topics.campaigns,
+            Topics.erpOrders, Topics.counterparties, Topics.staff, Topics.interactions, Topics.activities, Topics.inquiries,
+            Topics.campaigns,
             Topics.deals, Topics.segments, Topics.classificationRuns,
         ]
     }
@@ -52,6 +54,7 @@ public struct AnalyticsProjection: Projection {
             case Topics.counterparties: .counterparty(try CounterpartyEvent.decode(type: type, data: data))
             case Topics.staff: .staff(try StaffEvent.decode(type: type, data: data))
             case Topics.interactions: .interaction(try InteractionEvent.decode(type: type, data: data))
+            case Topics.activities: .activity(try ActivityEvent.decode(type: type, data: data))
             case Topics.inquiries: .inquiry(try InquiryEvent.decode(type: type, data: data))
             case Topics.campaigns: .campaign(try CampaignEvent.decode(type: type, data: data))
             case Topics.deals: .deal(try DealEvent.decode(type: type, data: data))
@@ -73,17 +76,11 @@ public struct AnalyticsProjection: Projection {
                     INSERT INTO staff(id, name, supervisor_id, active) VALUES (?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, supervisor_id = excluded.supervisor_id, active = excluded.active
                     """, arguments: [member.id, member.name, member.supervisorId, member.active ?? true])
-        case .interaction(let change):
-            let interaction = change.interaction
-            try db.execute(
-                sql: """
-                    INSERT INTO interaction(id, counterparty_id, staff_id, occurred_on) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET counterparty_id = excluded.counterparty_id, staff_id = excluded.staff_id,
-                        occurred_on = excluded.occurred_on
-                    """,
-                arguments: [
-                    interaction.id, interaction.counterpartyId, interaction.staffId, CalendarDate(utc: interaction.occurredAt).dayNumber,
-                ])
+        case .interaction(let change): try record(change.interaction, db)
+        case .activity(.completed(let completion)):
+            // A completed call or meeting in the scheduler is a contact like a logged one.
+            if let interaction = Interaction(completing: completion) { try record(interaction, db) }
+        case .activity: break
         case .inquiry(let change): try apply(change, db)
         case .campaign(let change): try apply(change, eventId: event.id, db)
         case .deal(let change): try apply(change, db)
@@ -100,6 +97,19 @@ public struct AnalyticsProjection: Projection {
                 ])
         case .run(let change): try apply(change, db)
         }
+    }
+
+    /// A contact with a counterparty, as the scorecards count it (by its staff member and day).
+    private func record(_ interaction: Interaction, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO interaction(id, counterparty_id, staff_id, occurred_on) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET counterparty_id = excluded.counterparty_id, staff_id = excluded.staff_id,
+                    occurred_on = excluded.occurred_on
+                """,
+            arguments: [
+                interaction.id, interaction.counterpartyId, interaction.staffId, CalendarDate(utc: interaction.occurredAt).dayNumber,
+            ])
     }
 
     /// Marks an id as someone an order, inquiry or deal names: a known client from then on.

@@ -41,25 +41,3 @@ extension ContactsProjection {
         _ = try StoredInteraction.insert(interaction, stamp: stamp, db)
     }
 }
-
-extension Interaction {
-    /// The interaction a completed activity was: a call, meeting, e-mail or visit as such (a task as
-    /// `other`), made by its owner, when it was completed.
-    init?(completing completion: ActivityOutcome) {
-        guard let activity = completion.activity, let counterpartyId = activity.counterpartyId else { return nil }
-        let kind: InteractionKind =
-            switch activity.kind {
-            case .call: .call
-            case .meeting: .meeting
-            case .email: .email
-            case .visit: .visit
-            case .task: .other
-            }
-        self.init(
-            id: "activity:\(activity.id)", counterpartyId: counterpartyId, kind: kind, direction: .outbound,
-            occurredAt: completion.completedAt ?? activity.startsAt,
-            durationMinutes: activity.endsAt.map { Int($0.timeIntervalSince(activity.startsAt) / 60) },
-            contactPersonId: activity.contactPersonId, staffId: activity.ownerId, subject: activity.subject,
-            outcome: completion.outcome, dealId: activity.dealId)
-    }
-}
