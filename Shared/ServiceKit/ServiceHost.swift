@@ -38,6 +38,8 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
     public let context: ServiceContext<Service>
     public let authenticator: any Authenticator
     public let logger: Logger
+    /// Where the store is: `GET /health/status` reports its size.
+    let storePath: String
 
     /// - Parameters:
     ///   - authenticator: who a request acts as; by default the static tokens of the configuration.
@@ -48,7 +50,8 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
     ) throws {
         self.configuration = configuration
         self.logger = logger
-        store = try Service.openStore(path: storePath ?? configuration.storePath, logger: logger)
+        self.storePath = storePath ?? configuration.storePath
+        store = try Service.openStore(path: self.storePath, logger: logger)
         let projection = Service.makeProjection(settings: settings)
         let timeoutMs = configuration.commandTimeout.milliseconds
         // A command gives up when its delivery does: the broker being away answers 503, not a hang.
@@ -79,7 +82,8 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
         let router = Router(context: CRMRequestContext.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
-        HealthController(status: projector.status, registry: registry, serviceName: Service.name).addRoutes(to: router)
+        HealthController(status: projector.status, registry: registry, serviceName: Service.name, storePath: storePath)
+            .addRoutes(to: router)
         let api = router.group().add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         if let document = Service.openAPIDocument {
             api.get("/openapi.yaml") { _, _ in

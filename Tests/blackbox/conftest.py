@@ -83,7 +83,7 @@ class ServiceSpec:
 CONTACTS = ServiceSpec("contacts", 8081, ("crm.counterparties.v1", "crm.interactions.v1", "crm.staff.v1", "crm.activities.v1"))
 
 ANALYTICS = ServiceSpec("analytics", 8085, (
-    "erp.orders.v1", "crm.counterparties.v1", "crm.staff.v1", "crm.interactions.v1", "crm.inquiries.v1",
+    "erp.orders.v1", "crm.counterparties.v1", "crm.staff.v1", "crm.interactions.v1", "crm.activities.v1", "crm.inquiries.v1",
     "crm.campaigns.v1", "crm.deals.v1", "crm.segments.v1", "crm.classification-runs.v1"))
 
 DEALS = ServiceSpec("deals", 8083, (

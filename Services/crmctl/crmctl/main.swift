@@ -10,8 +10,8 @@ import ServiceKit
 struct CRMCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
-        abstract: "Operate the CRM: run the dev broker, create topics on a cluster.",
-        subcommands: [DevBrokerCommand.self, Topics.self, ImportCommand.self])
+        abstract: "Operate the CRM: run the dev broker, create topics on a cluster, check the services, load a demo company.",
+        subcommands: [DevBrokerCommand.self, Topics.self, ImportCommand.self, StatusCommand.self, DemoCommand.self])
 }
 
 func writeLine(_ text: String) {
@@ -213,4 +213,81 @@ struct ImportCommand: AsyncParsableCommand {
 /// A failure reported by the service (not a usage mistake: no usage text).
 struct ImportFailure: Error, CustomStringConvertible {
     let description: String
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Health, readiness, consumer lag per topic, store size and memory of every service.",
+        discussion: "Exits with 1 when a service is down or not ready (still replaying, or failed).")
+
+    @Option(help: "Host the services listen on (ports 8081-8085, or the CRM_<SERVICE>_PORT variables).") var host = "127.0.0.1"
+    @Flag(help: "Print the services' status documents as JSON.") var json = false
+
+    func run() async throws {
+        let report = await StatusReport.collect(ServiceEndpoint.defaults(host: host))
+        if json {
+            var all: [String: Any] = [:]
+            for entry in report.entries { all[entry.endpoint.name] = entry.status ?? ["state": "down", "reason": entry.unreachable ?? ""] }
+            let data = try JSONSerialization.data(withJSONObject: all, options: [.prettyPrinted, .sortedKeys])
+            writeLine(String(decoding: data, as: UTF8.self))
+        } else {
+            FileHandle.standardOutput.write(Data(report.rendered().utf8))
+        }
+        if !report.allReady { throw ExitCode(1) }
+    }
+}
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Fill a running system with a demo trading company (deterministic by --seed; a second run adds nothing).",
+        discussion: """
+            12 staff in three teams, 5,000 counterparties (clients of every kind, prospects, 40 suppliers) with \
+            contact persons and contacts, two years of ERP orders and purchases (published onto erp.orders.v1 and \
+            erp.purchases.v1 as the ERP would), supplier terms and price lists, campaigns, inquiries, deals at every \
+            stage, sales-condition rules, two published classification runs and the coming week's activities.
+            """)
+
+    @Option(help: "Seed of the generated company.") var seed: UInt64 = 1
+    @Option(help: "Host the services listen on (ports 8081-8085, or the CRM_<SERVICE>_PORT variables).") var host = "127.0.0.1"
+    @Option(help: "Kafka bootstrap servers (default CRM_KAFKA_BROKERS, else the dev broker of ./data/logs/dev-broker.out).")
+    var brokers: String?
+    @Option(help: "Seconds to wait for every service to be ready.") var waitSeconds = 600
+
+    func run() async throws {
+        RuntimeBootstrap.bootstrap(logLevel: .warning)
+        var kafka = try KafkaConfiguration.fromEnvironment()
+        if let brokers = try brokers ?? ProcessInfo.processInfo.environment["CRM_KAFKA_BROKERS"] ?? Self.devBroker() {
+            kafka.properties["bootstrap.servers"] = brokers
+        }
+        let endpoints = ServiceEndpoint.defaults(host: host)
+        let deadline = Date().addingTimeInterval(Double(waitSeconds))
+        var report = await StatusReport.collect(endpoints)
+        while !report.allReady {
+            guard Date() < deadline else {
+                FileHandle.standardError.write(Data(report.rendered().utf8))
+                throw ValidationError("the services are not all ready (crmctl status shows why)")
+            }
+            try await Task.sleep(for: .seconds(1))
+            report = await StatusReport.collect(endpoints)
+        }
+        let started = Date()
+        let company = DemoCompany(seed: seed)
+        progress(
+            String(
+                format: "demo company (seed %llu): %d counterparties, %d ERP order records, %d purchase records; generated in %.1f s",
+                seed, company.counterparties.count, company.orders.count, company.purchases.count, Date().timeIntervalSince(started)))
+        try await DemoLoader(company: company, endpoints: endpoints, kafka: kafka, report: progress).run()
+    }
+
+    static func devBroker() throws -> String? {
+        let data = ProcessInfo.processInfo.environment["CRM_DATA_DIR"] ?? "./data"
+        guard let text = try? String(contentsOfFile: data + "/logs/dev-broker.out", encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first.map(String.init)
+    }
+}
+
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
