@@ -94,7 +94,7 @@ struct DevBrokerCommand: ParsableCommand {
 struct Topics: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The topic contract (topics/asyncapi.yaml).",
-        subcommands: [Apply.self, List.self])
+        subcommands: [Apply.self, List.self, Diagram.self])
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -139,6 +139,24 @@ struct Topics: ParsableCommand {
                 }
             }
             if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Diagram: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the flow of topics between the services as a Mermaid flowchart.",
+            discussion: "With --update, rewrite it in place in a Markdown file between its markers (docs/architecture.md).")
+        @Option(help: "The topic contract.") var topics: String = TopicContract.defaultPath
+        @Option(help: "A Markdown file whose diagram to rewrite.") var update: String?
+
+        func run() throws {
+            let diagram = TopicDiagram.mermaid(try TopicContract.load(path: topics))
+            guard let update else { return FileHandle.standardOutput.write(Data(diagram.utf8)) }
+            let document = try String(contentsOfFile: update, encoding: .utf8)
+            guard let rewritten = TopicDiagram.replacing(in: document, with: diagram) else {
+                throw ValidationError("\(update) has no diagram markers (\(TopicDiagram.beginMarker))")
+            }
+            try rewritten.write(toFile: update, atomically: true, encoding: .utf8)
         }
     }
 
