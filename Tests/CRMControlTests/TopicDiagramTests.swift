@@ -22,6 +22,6 @@ import Testing
             #expect(diagram.contains("[[\"\(topic.spec.name)\"]]"))
         }
         #expect(diagram.contains("erp --> t_erp_orders_v1") && diagram.contains("t_erp_orders_v1 --> analytics"))
-        #expect(diagram.contains("t_crm_segments_v1 -.-> analytics"), "a writer reading its topic back is dotted")
+        #expect(diagram.contains("t_crm_classification_runs_v1 -.-> analytics"), "a writer reading its topic back is dotted")
     }
 }

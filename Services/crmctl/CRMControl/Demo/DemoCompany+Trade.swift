@@ -178,7 +178,7 @@ extension DemoCompany {
                 sequence += 1
                 let cancelled = client.archetype == .potential || random.chance(6)
                 let completed = addOrder(
-                    String(format: "SO-%06d", sequence), client: client, day: day, amount: client.scale * percent / 100,
+                    "SO-" + Self.padded(sequence, 6), client: client, day: day, amount: client.scale * percent / 100,
                     cancelled: cancelled)
                 if completed && clients[index].firstSaleDay == nil { clients[index].firstSaleDay = day }
                 _ = order
@@ -231,9 +231,12 @@ extension DemoCompany {
         return closedDay < 0 && !cancelled
     }
 
-    static func json(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    static func padded(_ number: Int, _ width: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
+
+    static func json(_ object: [String: Any]) -> [UInt8] { CompactJSON.encode(object) }
 
     // MARK: Deals, rules, activities
 

@@ -27,7 +27,7 @@ public struct DemoLoader: Sendable {
     public func run() async throws {
         let started = ContinuousClock.now
         try await send("staff", company.staff, concurrency: 1)
-        try await send("counterparties, contact persons and contacts", company.counterparties, concurrency: 8)
+        try await send("counterparties, contact persons and contacts", company.counterparties, concurrency: 32)
         try await send("supplier terms and price lists", company.supplierTerms, concurrency: 4)
         let lastPurchase = company.purchases.last!.key
         try await publish(
@@ -39,8 +39,8 @@ public struct DemoLoader: Sendable {
             "orders", company.orders,
             alreadyThere: { try await contains(lastOrder.key, in: "deals", "/counterparties/\(lastCustomer)/orders?limit=500") })
         try await send("campaigns and their costs", company.campaigns, concurrency: 4)
-        try await send("inquiries", company.inquiries, concurrency: 8)
-        try await send("deals", company.deals, concurrency: 8)
+        try await send("inquiries", company.inquiries, concurrency: 16)
+        try await send("deals", company.deals, concurrency: 16)
         try await send("sales-condition rules", [company.salesConditionRules], concurrency: 1)
         try await waitForOrders()
         try await classify()
