@@ -32,7 +32,9 @@ public struct DemoLoader: Sendable {
         let lastPurchase = company.purchases.last!.key
         try await publish(
             "purchase orders and receipts", company.purchases,
-            alreadyThere: { try await contains(lastPurchase, in: "suppliers", "/suppliers/\(supplier(of: lastPurchase))/purchase-orders") })
+            alreadyThere: {
+                try await contains(lastPurchase, in: "suppliers", "/suppliers/\(supplier(of: lastPurchase))/purchase-orders?limit=1000")
+            })
         let lastOrder = company.orders.last!
         let lastCustomer = try customer(of: lastOrder)
         try await publish(
