@@ -151,6 +151,11 @@ enum HelloService: ServiceDefinition {
             try expectProblem(try await service.client.send(.get, "/greetings/g1"), .unauthorized)
             try expectProblem(try await service.client.send(.get, "/greetings/nobody", headers: auth), .notFound)
             #expect(try await service.client.send(.get, "/health/ready").status == .ok)
+            let status = try object(try await service.client.send(.get, "/health/status"))
+            #expect(status["service"] as? String == "hello" && status["state"] as? String == "ready" && status["ready"] as? Bool == true)
+            #expect(status["appliedRecords"] as? Int == 2 && status["deadLetters"] as? Int == 1, "the repeated greeting was dead-lettered")
+            #expect((status["storeBytes"] as? Int ?? 0) > 0 && status["failure"] == nil)
+            #expect((status["lag"] as? [String: Int])?.values.allSatisfy { $0 == 0 } == true)
             #expect(
                 String(buffer: try await service.client.send(.get, "/metrics").body).contains(
                     #"crm_records_applied_total{service="hello"} 2"#))
