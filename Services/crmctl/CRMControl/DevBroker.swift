@@ -89,8 +89,11 @@ public final class DevBroker: Sendable {
             }
             return
         }
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConfiguration(brokers: bootstrapServers), name: "dev-broker-journal", logger: logger)
+        // Journaling may trail by a fraction of a second (a stop drains it to the high watermarks);
+        // the services' 3 ms fetch wait would keep the idle broker busy answering this consumer.
+        var configuration = KafkaConfiguration(brokers: bootstrapServers)
+        configuration.properties["fetch.wait.max.ms"] = "100"
+        let consumer = try KafkaConsumer(configuration: configuration, name: "dev-broker-journal", logger: logger)
         defer { consumer.close() }
         var starts: [TopicPartition: Int64?] = [:]
         for tp in partitions { starts[tp] = journal.counts[tp] ?? 0 }
