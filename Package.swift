@@ -238,6 +238,8 @@ let package = Package(
             name: "CRMControl",
             dependencies: [
                 "Kafka",
+                "Platform",
+                "WireFormat",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

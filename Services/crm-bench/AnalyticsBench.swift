@@ -5,25 +5,13 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
+import Platform
 import WireFormat
 import WireSchema
 
 // Benchmark helpers for `scripts/bench-analytics`: a synthetic ERP order stream, the raw SQLite
 // reference for its ingest, and a store loaded directly with a large book of business for
 // classification runs and scorecards.
-
-/// A deterministic generator (SplitMix64): every run writes the same records.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// One synthetic ERP order event: the n-th order of the stream is placed, then completed (nine in
 /// ten) or cancelled, over 24 months to 2026-10-31, for `clients` customers and 50 managers.
@@ -34,7 +22,7 @@ struct SyntheticOrders {
 
     /// The two events of order `n` as (order id, JSON value).
     func events(ofOrder n: Int) -> [(key: String, value: [UInt8], eventId: String)] {
-        var random = SplitMix(state: UInt64(n) &* 0x2545_F491_4F6C_DD1D)
+        var random = SplitMix64(seed: UInt64(n) &* 0x2545_F491_4F6C_DD1D)
         let orderId = String(format: "ORD-%09d", n)
         let customer = String(format: "CL-%07d", random.below(clients))
         let manager = String(format: "M-%02d", random.below(50))
@@ -185,7 +173,7 @@ struct AnalyticsSeed: ParsableCommand {
                     VALUES (?, ?, ?, 'completed', ?, ?, ?, ?, ?)
                     """)
             for n in 0..<clients {
-                var random = SplitMix(state: UInt64(n) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+                var random = SplitMix64(seed: UInt64(n) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
                 let id = String(format: "CL-%07d", n)
                 let manager = String(format: "M-%02d", random.below(50))
                 try client.execute(arguments: [id, manager])

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Kafka
 import Logging
+import Platform
 import SuppliersService
 import WireFormat
 import WireSchema
@@ -18,7 +19,7 @@ struct SyntheticPurchases {
     static let firstDay = CalendarDate("2026-01-01")!.dayNumber
 
     func events(ofOrder n: Int) -> [(key: String, value: [UInt8])] {
-        var random = SplitMix(state: UInt64(n) &* 0x2545_F491_4F6C_DD1D &+ 7)
+        var random = SplitMix64(seed: UInt64(n) &* 0x2545_F491_4F6C_DD1D &+ 7)
         let order = String(format: "PO-%09d", n)
         let supplier = String(format: "SUP-%05d", random.below(suppliers))
         let day = CalendarDate(dayNumber: Self.firstDay + random.below(330))
@@ -107,7 +108,7 @@ struct SuppliersSeed: ParsableCommand {
                         VALUES (?, ?, ?, ?, 'box', ?, NULL, 0)
                         """)
                 for s in first..<min(first + 50, suppliers) {
-                    var random = SplitMix(state: UInt64(s) &* 0x9E37_79B9_7F4A_7C15 &+ 3)
+                    var random = SplitMix64(seed: UInt64(s) &* 0x9E37_79B9_7F4A_7C15 &+ 3)
                     let id = String(format: "SUP-%05d", s)
                     try db.execute(
                         sql: "INSERT INTO counterparty(id, name, legal_name, is_supplier) VALUES (?, ?, ?, 1)",

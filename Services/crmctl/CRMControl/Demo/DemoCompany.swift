@@ -1,4 +1,6 @@
 import Foundation
+import Platform
+import WireFormat
 
 /// One request of the demo to a service's API. It names its own id, so a second run is answered
 /// `409` (or `412`) and changes nothing; `then` (contact persons, costs, a deal's close) is sent
@@ -60,7 +62,7 @@ public struct DemoCompany: @unchecked Sendable {
     /// The dates of the classification runs the demo makes: a month ago, and today.
     public var classificationDates: [String] { [Self.date(day(-30)), Self.date(today)] }
 
-    var random: DemoRandom
+    var random: SplitMix64
     var clients: [Client] = []
     var salesManagers: [String] = []
     let catalog: [(sku: String, unit: String, cost: Kopecks)]
@@ -70,8 +72,8 @@ public struct DemoCompany: @unchecked Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         today = calendar.startOfDay(for: now)
-        random = DemoRandom(seed: seed)
-        var catalogRandom = DemoRandom(seed: seed ^ 0xC0FFEE)
+        random = SplitMix64(seed: seed)
+        var catalogRandom = SplitMix64(seed: seed ^ 0xC0FFEE)
         let families = [("STEEL", "t"), ("PIPE", "m"), ("SHEET", "pc"), ("WIRE", "kg"), ("BOLT", "box"), ("PAINT", "l"), ("CEMENT", "bag")]
         catalog = (0..<210).map { index in
             let family = families[index % families.count]
@@ -94,34 +96,13 @@ public struct DemoCompany: @unchecked Sendable {
 
     func day(_ offset: Int) -> Date { today.addingTimeInterval(Double(offset) * 86_400) }
 
-    /// `yyyy-MM-dd` (UTC). Written out by hand: a formatter per call costs more than the whole
-    /// generation otherwise.
+    /// `yyyy-MM-dd` (UTC).
     static func date(_ date: Date) -> String {
-        let (year, month, day) = civil(Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
-        return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
+        CalendarDate(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down))).description
     }
 
-    /// RFC 3339 in UTC, to the second.
-    static func time(_ date: Date) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let inDay = ((seconds % 86_400) + 86_400) % 86_400
-        let (hour, minute, second) = (inDay / 3600, inDay / 60 % 60, inDay % 60)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(Self.date(date))T\(two(hour)):\(two(minute)):\(two(second))Z"
-    }
-
-    /// The proleptic Gregorian date of a day number (days since 1970-01-01; H. Hinnant's algorithm).
-    static func civil(_ dayNumber: Int) -> (year: Int, month: Int, day: Int) {
-        let z = dayNumber + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
+    /// RFC 3339 in UTC, as the services write it.
+    static func time(_ date: Date) -> String { Timestamp.format(date) }
 
     /// A moment of working hours on day `offset` (06:00–14:00 UTC: the working day of every team's zone).
     mutating func workingMoment(_ offset: Int) -> Date {

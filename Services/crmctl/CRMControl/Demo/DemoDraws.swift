@@ -1,18 +1,7 @@
-/// SplitMix64: a small, fast generator whose sequence depends on its seed alone, on every platform
-/// (the system generator is not seedable), so one seed always makes the same demo company.
-struct DemoRandom: RandomNumberGenerator {
-    private var state: UInt64
+import Platform
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// The demo's draws, over the shared seeded generator (one seed, one company).
+extension SplitMix64 {
     /// A uniformly chosen integer in `range`.
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
 
