@@ -186,11 +186,14 @@ extension DemoCompany {
             // The people a client deals with: a few contacts in the last four months for active clients.
             let recent = days.contains { $0.day > -120 } || client.archetype == .potential && random.chance(30)
             if recent { logContacts(index, on: (0..<random.int(1...4)).map { _ in random.int(-120 ... -1) }.sorted()) }
-            // New clients came from an inquiry a few weeks before their first purchase.
-            if client.archetype == .new, let first = clients[index].firstSaleDay {
-                inquiry("INQ-\(client.id)", client: client, on: first - random.int(10...40))
-            } else if client.archetype == .potential, random.chance(20) {
-                inquiry("INQ-\(client.id)", client: client, on: random.int(-200 ... -1))
+            // New clients, and some of the others, came from an inquiry a few weeks before their
+            // first purchase (through the campaign running then, if any): every campaign shows
+            // what it brought.
+            if let first = clients[index].firstSaleDay, client.archetype == .new || first > -700 && random.chance(40) {
+                inquiry("INQ-\(client.id)", client: client, on: first - random.int(5...40))
+            } else if client.archetype == .potential, random.chance(25) {
+                // Prospects that asked and never bought: no campaign converts everyone.
+                inquiry("INQ-\(client.id)", client: client, on: random.int(-720 ... -1))
             }
         }
         for number in 1...100 {
