@@ -34,6 +34,7 @@ public struct ServiceClient: Sendable {
     /// What a service answered that the caller did not expect.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public let base: URL

@@ -285,7 +285,7 @@ struct DemoCommand: AsyncParsableCommand {
         while !report.allReady {
             guard Date() < deadline else {
                 FileHandle.standardError.write(Data(report.rendered().utf8))
-                throw ValidationError("the services are not all ready (crmctl status shows why)")
+                throw ServiceClient.Failure(description: "the services are not all ready (the table above shows why)")
             }
             try await Task.sleep(for: .seconds(1))
             report = await StatusReport.collect(endpoints)
