@@ -35,7 +35,7 @@ def start(data_dir, demo, **extra_env):
     return proc, ports, offset
 
 
-def status(ports, env_dir):
+def status(ports):
     env = dict(os.environ, **{f"CRM_{n.upper()}_PORT": str(p) for n, p in ports.items()})
     result = subprocess.run([BIN + "/crmctl", "status", "--json"], env=env, capture_output=True, text=True)
     return result.returncode, json.loads(result.stdout) if result.stdout.strip() else {}
@@ -115,7 +115,7 @@ BIN = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cap
 with tempfile.TemporaryDirectory() as empty_dir:
     proc, ports, offset = start(empty_dir, demo=False)
     started = wait_running(proc, empty_dir, offset)
-    while status(ports, empty_dir)[0] != 0:
+    while status(ports)[0] != 0:
         time.sleep(0.1)
     empty_seconds = time.monotonic() - started
     stop(proc)
@@ -124,7 +124,7 @@ with tempfile.TemporaryDirectory() as demo_dir:
     proc, ports, offset = start(demo_dir, demo=True)
     started = wait_running(proc, demo_dir, offset)
     demo_seconds = time.monotonic() - started
-    code, report = status(ports, demo_dir)
+    code, report = status(ports)
     assert code == 0, report
     print(f"start-up (from the end of the build step), empty system, until every service is ready: {empty_seconds:.1f} s (reference)")
     print(f"start-up with the demo company loaded (scripts/run --demo): {demo_seconds:.1f} s "
@@ -143,5 +143,5 @@ with tempfile.TemporaryDirectory() as demo_dir:
     proc, ports, offset = start(demo_dir, demo=False, CRM_KAFKA_FETCH_WAIT_MAX_MS="500")
     wait_running(proc, demo_dir, offset)
     time.sleep(10)
-    idle(status(ports, demo_dir)[1], "the same with CRM_KAFKA_FETCH_WAIT_MAX_MS=500")
+    idle(status(ports)[1], "the same with CRM_KAFKA_FETCH_WAIT_MAX_MS=500")
     stop(proc)

@@ -276,7 +276,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         RuntimeBootstrap.bootstrap(logLevel: .warning)
         var kafka = try KafkaConfiguration.fromEnvironment()
-        if let brokers = try brokers ?? ProcessInfo.processInfo.environment["CRM_KAFKA_BROKERS"] ?? Self.devBroker() {
+        if let brokers = brokers ?? ProcessInfo.processInfo.environment["CRM_KAFKA_BROKERS"] ?? Self.devBroker() {
             kafka.properties["bootstrap.servers"] = brokers
         }
         let endpoints = ServiceEndpoint.defaults(host: host)
@@ -299,7 +299,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await DemoLoader(company: company, endpoints: endpoints, kafka: kafka, report: progress).run()
     }
 
-    static func devBroker() throws -> String? {
+    static func devBroker() -> String? {
         let data = ProcessInfo.processInfo.environment["CRM_DATA_DIR"] ?? "./data"
         guard let text = try? String(contentsOfFile: data + "/logs/dev-broker.out", encoding: .utf8) else { return nil }
         return text.split(separator: "\n").first.map(String.init)

@@ -174,14 +174,13 @@ extension DemoCompany {
                 if random.chance(15) { days.append((random.int(-300 ... -10), 100)) }
             }
             days.sort { $0.day < $1.day }
-            for (order, (day, percent)) in days.enumerated() {
+            for (day, percent) in days {
                 sequence += 1
                 let cancelled = client.archetype == .potential || random.chance(6)
                 let completed = addOrder(
                     "SO-" + Self.padded(sequence, 6), client: client, day: day, amount: client.scale * percent / 100,
                     cancelled: cancelled)
                 if completed && clients[index].firstSaleDay == nil { clients[index].firstSaleDay = day }
-                _ = order
             }
             // The people a client deals with: a few contacts in the last four months for active clients.
             let recent = days.contains { $0.day > -120 } || client.archetype == .potential && random.chance(30)
