@@ -136,8 +136,9 @@ struct AnalyticsSeed: ParsableCommand {
         commandName: "analytics-seed",
         abstract: """
             Write an analytics store directly (no Kafka): CLIENTS clients with monthly sums over MONTHS months \
-            to 2026-10, 50 managers under 5 supervisors, and each client's sales of the last two quarters as \
-            orders with their sums per manager and day (what the scorecard reads).
+            to 2026-10, 50 managers under 5 supervisors, each client's sales of the last two quarters as \
+            orders with their sums per manager and day, its counterparty record and contact persons, and \
+            interactions (what the scorecard reads).
             """)
     @Option var clients = 100_000
     @Option var months = 24
@@ -152,6 +153,8 @@ struct AnalyticsSeed: ParsableCommand {
         let start = ContinuousClock.now
         var monthRows = 0
         var orderRows = 0
+        var personRows = 0
+        var interactionRows = 0
         // The scorecard's sums per manager and day, as the projection keeps them.
         var managerDays: [String: (revenue: Int, grossProfit: Int, orders: Int)] = [:]
         try store.database.write { db in
@@ -164,7 +167,15 @@ struct AnalyticsSeed: ParsableCommand {
                     sql: "INSERT INTO staff(id, name, supervisor_id) VALUES (?, ?, ?)",
                     arguments: [String(format: "M-%02d", manager), "Manager \(manager)", "S-\(manager % 5)"])
             }
-            let client = try db.makeStatement(sql: "INSERT INTO client(id, mentioned, order_manager_id) VALUES (?, 1, ?)")
+            let client = try db.makeStatement(
+                sql: """
+                    INSERT INTO client(id, mentioned, order_manager_id, registered, is_client_role, name, responsible_manager_id, record)
+                    VALUES (?, 1, ?, 1, 1, ?, ?, ?)
+                    """)
+            let person = try db.makeStatement(sql: "INSERT INTO contact_person(id, counterparty_id, record) VALUES (?, ?, ?)")
+            let interaction = try db.makeStatement(
+                sql: "INSERT INTO interaction(id, counterparty_id, staff_id, occurred_on) VALUES (?, ?, ?, ?)")
+            let stale = try db.makeStatement(sql: "INSERT INTO client_completeness_stale(id) VALUES (?)")
             let month = try db.makeStatement(
                 sql: "INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?, ?, ?, ?, ?)")
             let order = try db.makeStatement(
@@ -176,7 +187,31 @@ struct AnalyticsSeed: ParsableCommand {
                 var random = SplitMix64(seed: UInt64(n) &* 0x9E37_79B9_7F4A_7C15 &+ 1)
                 let id = String(format: "CL-%07d", n)
                 let manager = String(format: "M-%02d", random.below(50))
-                try client.execute(arguments: [id, manager])
+                // Registered as a counterparty, with what completeness checks filled or not, and a
+                // contact person or two: the scorecard's completeness covers them all.
+                let record = CounterpartyRecord(
+                    id: id, kind: .organization, roles: [.customer], legalName: "Client \(n)",
+                    taxId: random.below(4) == 0 ? nil : String(format: "77%08d", n), phones: ["+7 495 \(100 + n % 900) 00 00"],
+                    emails: random.below(3) == 0 ? [] : ["office@client\(n).example"], responsibleManagerId: manager,
+                    source: random.below(2) == 0 ? "exhibition" : nil)
+                try client.execute(arguments: [
+                    id, manager, record.legalName, manager, String(decoding: try WireEncoder.encode(record), as: UTF8.self),
+                ])
+                try stale.execute(arguments: [id])
+                for p in 0..<random.below(3) {
+                    let contact = ContactPerson(
+                        id: "\(id)-P\(p)", counterpartyId: id, name: "Person \(p)",
+                        phones: random.below(2) == 0 ? [] : ["+7 900 000 00 0\(p)"],
+                        birthday: random.below(2) == 0 ? nil : "1980-05-0\(p + 1)")
+                    try person.execute(arguments: [contact.id, id, String(decoding: try WireEncoder.encode(contact), as: UTF8.self)])
+                    personRows += 1
+                }
+                // A few contacts by the manager over the last two quarters.
+                for i in 0..<random.below(5) {
+                    let day = PeriodKind.month.firstDay(ofPeriod: lastMonth - 5) + random.below(183)
+                    try interaction.execute(arguments: ["\(id)-I\(i)", id, manager, day])
+                    interactionRows += 1
+                }
                 // A mix: some buy nearly every month, some now and then, some stopped a year ago.
                 let kind = random.below(10)
                 let probability = kind < 4 ? 90 : kind < 8 ? 25 : 50
@@ -213,9 +248,15 @@ struct AnalyticsSeed: ParsableCommand {
                     arguments: [String(parts[0]), Int(parts[1])!, String(sums.revenue), String(sums.grossProfit), sums.orders])
             }
         }
+        // Completeness as the projection computes it at the end of a bulk load.
+        let completenessStart = ContinuousClock.now
+        try store.database.write { db in try AnalyticsProjection().finishBulkLoad(in: db) }
+        let completenessSeconds = seconds(since: completenessStart)
         try store.close()
         print(
             String(
-                format: "seeded %d clients, %d client-months, %d orders in %.1f s", clients, monthRows, orderRows, seconds(since: start)))
+                format:
+                    "seeded %d clients, %d client-months, %d orders, %d contact persons, %d interactions in %.1f s (completeness of all: %.2f s)",
+                clients, monthRows, orderRows, personRows, interactionRows, seconds(since: start), completenessSeconds))
     }
 }

@@ -81,3 +81,94 @@ public struct RawStatement {
         return Int(sqlite3_changes(connection))
     }
 }
+
+extension RawStatement {
+    /// Steps a query to its end, handing `body` each row while it is current (bind first). For
+    /// reports that read hundreds of thousands of small rows, where GRDB's `Row` costs more than
+    /// SQLite's own work.
+    public func forEachRow(_ body: (RawRow) throws -> Void) throws {
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)),
+                    sql: String(cString: sqlite3_sql(handle)))
+            }
+            try body(RawRow(handle: handle))
+        }
+    }
+}
+
+/// The current row of `RawStatement.forEachRow`, its columns by 0-based index.
+public struct RawRow {
+    fileprivate let handle: OpaquePointer
+
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    /// The column as text; nil when NULL.
+    public func text(_ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// The column's UTF-8 bytes, valid while the row is current; nil when NULL.
+    public func utf8(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        return UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
+    }
+}
+
+/// Text as a dictionary key that is cheap to make, copy and hash: up to 15 UTF-8 bytes (most ids)
+/// are kept in two words with their length, and longer text is numbered by the `TextKeys` that made
+/// the key. For reports that count hundreds of thousands of ids read by `RawRow`, where making and
+/// hashing a `String` per row was most of the time.
+public struct TextKey: Hashable, Sendable {
+    fileprivate var low: UInt64 = 0
+    fileprivate var high: UInt64 = 0  // its last byte: the length, or 0xFF for a numbered long text
+}
+
+/// Makes `TextKey`s and turns them back into text.
+public struct TextKeys {
+    private var numbers: [String: UInt64] = [:]
+    private var texts: [String] = []
+
+    public init() {}
+
+    public mutating func key(_ bytes: UnsafeBufferPointer<UInt8>) -> TextKey {
+        var key = TextKey()
+        if bytes.count <= 15 {
+            withUnsafeMutableBytes(of: &key) { packed in
+                packed.copyMemory(from: UnsafeRawBufferPointer(bytes))
+                packed[15] = UInt8(bytes.count)
+            }
+            return key
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let number = numbers[text] {
+            key.low = number
+        } else {
+            key.low = UInt64(texts.count)
+            numbers[text] = key.low
+            texts.append(text)
+        }
+        key.high = 0xFF << 56
+        return key
+    }
+
+    public mutating func key(_ text: String) -> TextKey {
+        var text = text
+        return text.withUTF8 { key($0) }
+    }
+
+    public func text(_ key: TextKey) -> String {
+        if key.high >> 56 == 0xFF { return texts[Int(key.low)] }
+        return withUnsafeBytes(of: key) { packed in String(decoding: packed.prefix(Int(packed[15])), as: UTF8.self) }
+    }
+}

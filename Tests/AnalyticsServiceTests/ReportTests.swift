@@ -116,6 +116,55 @@ import WireSchema
         }
     }
 
+    /// Completeness is kept per counterparty as its record, its persons and its merges change; each
+    /// step's figures by hand (a counterparty's percent is whole: 3 of 9 items is 33).
+    @Test func completenessFollowsContactPersonsAndMerges() async throws {
+        try await withService(AnalyticsService.self) { service in
+            try await service.feed(try Self.feed())
+            func m1() async throws -> (completeness: Double?, counterparties: Int?) {
+                let card = try object(
+                    try await service.client.send(.get, "/managers/scorecard?from=2026-10-01&to=2026-10-31&managerId=m1"))
+                let item = (card["items"] as? [[String: Any]])?.first
+                return (item?["completeness"] as? Double, item?["counterparties"] as? Int)
+            }
+            func step(_ events: [CounterpartyEvent]) async throws {
+                var feed = TopicFeed()
+                for event in events { try feed.event(event) }
+                try await service.feed(feed)
+            }
+            #expect(try await m1() == (22, 2))  // k1 33, k2 11
+
+            // A reachable person with a birthday gives k2 three more items: 44.
+            let p1 = ContactPerson(id: "p1", counterpartyId: "k2", name: "Pavel", phones: ["+79001112233"], birthday: "1980-02-03")
+            try await step([.contactPersonAdded(p1)])
+            #expect(try await m1() == (38.5, 2))
+
+            // k4 (m1's too), with a reachable person, merged into k1: k1 gains two items (56); k4 is
+            // merged away and counts no more.
+            try await step([
+                .registered(
+                    CounterpartyRecord(id: "k4", kind: .organization, roles: [.customer], legalName: "K4", responsibleManagerId: "m1")),
+                .contactPersonAdded(ContactPerson(id: "p2", counterpartyId: "k4", name: "Vera", emails: ["vera@k4.example"])),
+                .merged(CounterpartyMerge(mergedId: "k4", survivorId: "k1")),
+            ])
+            #expect(try await m1() == (50, 2))
+
+            // p1 moves from k2 to k1: k2 is back to 11, k1 has a birthday too (67).
+            var moved = p1
+            moved.counterpartyId = "k1"
+            try await step([.contactPersonUpdated(moved)])
+            #expect(try await m1() == (39, 2))
+
+            // p1 removed: k1 56 again.
+            try await step([.contactPersonRemoved(ContactPersonReference(id: "p1", counterpartyId: "k1"))])
+            #expect(try await m1() == (33.5, 2))
+
+            // The merge undone: k1 33, and k4 counts again with its own person (33).
+            try await step([.mergeUndone(CounterpartyMerge(mergedId: "k4", survivorId: "k1"))])
+            #expect(try await m1() == (25.7, 3))
+        }
+    }
+
     @Test func campaignsAndInquiriesConvertOnTheirCohort() async throws {
         try await withService(AnalyticsService.self) { service in
             try await service.feed(try Self.feed())

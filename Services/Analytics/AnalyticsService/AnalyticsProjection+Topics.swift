@@ -24,10 +24,14 @@ extension AnalyticsProjection {
                 record.id, isClient, record.shortName ?? record.legalName, record.responsibleManagerId, record.source,
                 record.archived, String(decoding: try WireEncoder.encode(record), as: UTF8.self),
             ])
+            try markCompletenessDirty(record.id, db)
         case .archived(let reference), .unarchived(let reference):
             let archived = if case .archived = change { true } else { false }
             try db.cachedStatement(sql: "UPDATE client SET archived = ? WHERE id = ?").execute(arguments: [archived, reference.id])
         case .contactPersonAdded(let person), .contactPersonUpdated(let person):
+            // A person moved to another counterparty leaves its former one less complete.
+            if let former = try personOwner(person.id, db), former != person.counterpartyId { try markCompletenessDirty(former, db) }
+            try markCompletenessDirty(person.counterpartyId, db)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO contact_person(id, counterparty_id, record) VALUES (?1, ?2, ?3)
@@ -35,15 +39,24 @@ extension AnalyticsProjection {
                     """
             ).execute(arguments: [person.id, person.counterpartyId, String(decoding: try WireEncoder.encode(person), as: UTF8.self)])
         case .contactPersonRemoved(let reference):
+            if let owner = try personOwner(reference.id, db) { try markCompletenessDirty(owner, db) }
             try db.cachedStatement(sql: "DELETE FROM contact_person WHERE id = ?").execute(arguments: [reference.id])
         case .merged(let merge):
             try db.cachedStatement(sql: "INSERT INTO client(id) VALUES (?) ON CONFLICT(id) DO NOTHING").execute(arguments: [merge.mergedId])
             try db.cachedStatement(sql: "UPDATE client SET merged_into = ? WHERE id = ?").execute(arguments: [
                 merge.survivorId, merge.mergedId,
             ])
+            try markCompletenessDirty(merge.mergedId, db)
+            try markCompletenessDirty(merge.survivorId, db)
         case .mergeUndone(let merge):
             try db.cachedStatement(sql: "UPDATE client SET merged_into = NULL WHERE id = ?").execute(arguments: [merge.mergedId])
+            try markCompletenessDirty(merge.mergedId, db)
+            try markCompletenessDirty(merge.survivorId, db)
         }
+    }
+
+    private func personOwner(_ personId: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT counterparty_id FROM contact_person WHERE id = ?"), arguments: [personId])
     }
 
     func apply(_ change: InquiryEvent, _ db: Database) throws {

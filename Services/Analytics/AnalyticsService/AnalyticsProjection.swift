@@ -42,7 +42,8 @@ public struct AnalyticsProjection: Projection {
     /// Indexes only queries use: a bulk load builds them once at the end.
     public var bulkLoadDeferredIndexes: [String] {
         [
-            "erp_order_sales", "erp_order_completed_on", "erp_order_cancelled_on", "client_manager", "interaction_staff",
+            "erp_order_sales", "erp_order_sale_day", "erp_order_cancelled_on", "client_scorecard", "client_not_buyer", "client_merged_into",
+            "interaction_day",
             "inquiry_received", "campaign_cost_campaign", "contact_person_owner", "classification_result_client",
         ]
     }
@@ -101,6 +102,11 @@ public struct AnalyticsProjection: Projection {
 
     /// A contact with a counterparty, as the scorecards count it (by its staff member and day).
     private func record(_ interaction: Interaction, _ db: Database) throws {
+        // Every counterparty contacted has a client row, a bare one until its record arrives, so that
+        // the scorecard finds who is no buyer in a small index.
+        try db.cachedStatement(sql: "INSERT INTO client(id) VALUES (?) ON CONFLICT(id) DO NOTHING").execute(arguments: [
+            interaction.counterpartyId
+        ])
         try db.execute(
             sql: """
                 INSERT INTO interaction(id, counterparty_id, staff_id, occurred_on) VALUES (?, ?, ?, ?)

@@ -7,12 +7,16 @@ import ServiceKit
 /// summed in Swift (`Decimal`), never by SQLite (which would sum them as binary floats).
 enum AnalyticsStore {
     /// Bump when the projection's tables or the way events fill them change: the store rebuilds itself.
-    static let projectionVersion = 1
+    /// 2: each registered client's completeness is kept in `client.completeness`.
+    static let projectionVersion = 2
 
     static func open(path: String, logger: Logger) throws -> ServiceStore {
-        try ServiceStore(path: path, projectionVersion: projectionVersion, logger: logger) { migrator in
-            for (identifier, migrate) in migrations { migrator.registerMigration(identifier, migrate: migrate) }
-        }
+        try ServiceStore(
+            path: path, projectionVersion: projectionVersion, logger: logger,
+            prepareConnection: { db in try db.execute(sql: AnalyticsProjection.completenessDirtyTable) },
+            migrations: { migrator in
+                for (identifier, migrate) in migrations { migrator.registerMigration(identifier, migrate: migrate) }
+            })
     }
 
     /// In the order they run; never edited once shipped.
@@ -124,6 +128,34 @@ enum AnalyticsStore {
                         CREATE INDEX classification_result_client ON classification_result(client_id, run_id);
                         """)
             }
-        )
+        ),
+        (
+            "analytics-v2",
+            { db in
+                try db.execute(
+                    sql: """
+                        -- Completeness per registered client, kept as its record, its contact persons or its
+                        -- merges change (AnalyticsProjection+Completeness): a scorecard decodes nothing.
+                        ALTER TABLE client ADD COLUMN completeness INTEGER;
+                        CREATE INDEX client_merged_into ON client(merged_into) WHERE merged_into IS NOT NULL;
+                        -- Clients whose completeness a bulk load has still to compute.
+                        CREATE TABLE client_completeness_stale (id TEXT PRIMARY KEY) WITHOUT ROWID;
+
+                        -- The scorecard reads each of these indexes alone, never the rows behind them (a row
+                        -- lookup per sale or per client was most of its time): who sold to whom by day (with
+                        -- `state` in it, SQLite looks up no order: 30 ms, not 0.3 s, for 230,000 sales), who
+                        -- contacted whom by day, each manager's counterparties with their completeness, and
+                        -- the counterparties that are not buyers (every one an interaction names has a row).
+                        DROP INDEX erp_order_completed_on;
+                        CREATE INDEX erp_order_sale_day ON erp_order(completed_on, manager_id, customer_id, state)
+                            WHERE state = 'completed';
+                        DROP INDEX interaction_staff;
+                        CREATE INDEX interaction_day ON interaction(occurred_on, staff_id, counterparty_id);
+                        DROP INDEX client_manager;
+                        CREATE INDEX client_scorecard ON client(responsible_manager_id, registered, archived, merged_into, completeness);
+                        CREATE INDEX client_not_buyer ON client(id) WHERE is_client_role = 0 AND mentioned = 0;
+                        """)
+            }
+        ),
     ]
 }

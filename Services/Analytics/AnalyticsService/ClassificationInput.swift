@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import GRDB
 import WireFormat
@@ -85,6 +86,13 @@ struct Merges {
     }
 
     var isEmpty: Bool { mergedInto.isEmpty }
+
+    /// Each merged id's survivor, as keys for counting rows read by `RawRow`.
+    func survivorKeys(_ keys: inout TextKeys) -> [TextKey: TextKey] {
+        var survivors: [TextKey: TextKey] = [:]
+        for id in mergedInto.keys { survivors[keys.key(id)] = keys.key(resolve(id)) }
+        return survivors
+    }
 
     /// The id a client's sales count under: itself, or the survivor of the merges it went through.
     func resolve(_ id: String) -> String {
