@@ -74,6 +74,16 @@ public struct JSONWriter {
         }
     }
 
+    /// A finite binary float as `JSONEncoder` writes it: its shortest round-trip text, without a
+    /// trailing `.0`. Nothing for nil. For figures shown for reading (shares, coefficients).
+    public mutating func field(_ name: StaticString, _ value: Double?) {
+        guard let value, value.isFinite else { return }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        key(name)
+        literal(text)
+    }
+
     public mutating func field(_ name: StaticString, _ value: Bool?) {
         if let value { field(name, value) }
     }

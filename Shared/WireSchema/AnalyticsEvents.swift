@@ -116,6 +116,42 @@ public struct ClientRunResult: Codable, Sendable, Equatable {
     }
 }
 
+extension ClientRunResult: JSONWritable {
+    /// Keys in sorted order, as `WireEncoder` writes them: a run records a result per client (100,000
+    /// in `scripts/bench-analytics`), and `JSONEncoder` took a quarter of the run.
+    public func write(to writer: inout JSONWriter) {
+        writer.object { json in
+            json.field("abcClass", abcClass)
+            json.field("clientId", clientId)
+            json.field("cumulativeShareBefore", cumulativeShareBefore)
+            json.field("cv", cv)
+            json.field("managerId", managerId)
+            json.field("measure", measure)
+            json.field("previousAbcClass", previousAbcClass)
+            json.field("previousStatus", previousStatus)
+            json.field("previousXyzClass", previousXyzClass)
+            json.field("sales", sales)
+            json.field("share", share)
+            json.field("status", status.rawValue)
+            json.field("xyzClass", xyzClass)
+        }
+    }
+}
+
+extension ClassificationRunResults: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { json in
+            json.field(
+                "clients",
+                array: { clients in
+                    for client in self.clients { client.write(to: &clients) }
+                })
+            json.field("part", part)
+            json.field("runId", runId)
+        }
+    }
+}
+
 /// `crm.classification-runs.v1`: `ClassificationRunResultsRecorded`, one part of a run's results.
 public struct ClassificationRunResults: Codable, Sendable, Equatable {
     public var runId: String

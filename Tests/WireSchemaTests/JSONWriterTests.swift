@@ -100,3 +100,35 @@ import WireFormat
         #expect(try WireDecoder.decode(PriceList.self, from: writer.bytes) == part)
     }
 }
+
+@Suite struct ClassificationResultsWriterTests {
+    static let parts = [
+        ClassificationRunResults(
+            runId: "0194f0a0-0000-7000-8000-000000000001", part: 3,
+            clients: [
+                ClientRunResult(
+                    clientId: "C-\"1\"", managerId: "M-1", abcClass: "A", xyzClass: "X", status: .regular,
+                    measure: Amount(Decimal(string: "1234.5")!), share: 12.345678, cumulativeShareBefore: 0, cv: 9.999999, sales: 12,
+                    previousAbcClass: "B", previousXyzClass: "Y", previousStatus: "one-time"),
+                ClientRunResult(
+                    clientId: "Клиент", managerId: nil, abcClass: "C", xyzClass: nil, status: .oneTime, measure: 1, share: 0.00001,
+                    cumulativeShareBefore: 99.5, cv: nil, sales: 1, previousAbcClass: nil, previousXyzClass: nil, previousStatus: nil),
+                ClientRunResult(
+                    clientId: "lost", managerId: nil, abcClass: nil, xyzClass: nil, status: .lost, measure: 0, share: nil,
+                    cumulativeShareBefore: nil, cv: nil, sales: 0, previousAbcClass: nil, previousXyzClass: nil, previousStatus: "regular"),
+                ClientRunResult(
+                    clientId: "big", managerId: "M-2", abcClass: "A", xyzClass: "Z", status: .regular, measure: 5, share: 100,
+                    cumulativeShareBefore: 1e-7, cv: 123456789.125, sales: 40, previousAbcClass: nil, previousXyzClass: nil,
+                    previousStatus: nil),
+            ]),
+        ClassificationRunResults(runId: "r", part: 0, clients: []),
+    ]
+
+    @Test(arguments: parts)
+    func writesTheSameBytesAsTheEncoder(_ part: ClassificationRunResults) throws {
+        let generic = Array(try WireEncoder.makeEncoder().encode(part))
+        let written = try ClassificationRunEvent.resultsRecorded(part).encodeData()
+        #expect(String(decoding: written, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
+        #expect(try WireDecoder.decode(ClassificationRunResults.self, from: written) == part)
+    }
+}
