@@ -8,53 +8,80 @@ import WireSchema
 /// counted under their survivor) with its sales over the window, and what the segments topic
 /// holds for each.
 enum ClassificationInput {
-    static func load(_ db: Database, window: AnalysisWindow, measure: Measure) throws -> [ClientSales] {
+    /// Every known client's sales over the window, its amounts read as `Number`s. Throws
+    /// `ArithmeticOverflow` when an amount does not fit them.
+    static func load<Number: ClassificationNumber>(_ db: Database, window: AnalysisWindow, measure: Measure, as: Number.Type) throws
+        -> SalesBook<Number>
+    {
         let clients = try KnownClients(db)
-        var sales: [String: ClientSales] = [:]
+        var book = SalesBook<Number>()
+        var scale = 0  // apart from the book: reading an amount may rescale the book
+        var position: [String: Int] = [:]
         for id in clients.ids {
-            sales[id] = ClientSales(
-                clientId: id, managerId: clients.manager[id] ?? nil, values: Array(repeating: 0, count: window.count), sales: 0,
-                hadSalesBefore: false)
+            position[id] = book.clients.count
+            book.clients.append(ClientSales(clientId: id, managerId: clients.manager[id] ?? nil, periods: window.count))
         }
-        func add(customer: String, period: Int, revenue: String, grossProfit: String, count: Int) {
+        func client(_ customer: String) -> Int {
             let id = clients.resolve(customer)
-            if sales[id] == nil {
-                sales[id] = ClientSales(
-                    clientId: id, managerId: clients.manager[id] ?? nil, values: Array(repeating: 0, count: window.count), sales: 0,
-                    hadSalesBefore: false)
+            if let known = position[id] { return known }
+            position[id] = book.clients.count
+            book.clients.append(ClientSales(clientId: id, managerId: clients.manager[id] ?? nil, periods: window.count))
+            return book.clients.count - 1
+        }
+        /// Brings every amount read so far to a finer scale.
+        func rescale(_ factor: Number) throws(ArithmeticOverflow) {
+            for index in book.clients.indices {
+                for period in 0..<window.count {
+                    book.clients[index].values[period] = try Number.product(book.clients[index].values[period], factor)
+                }
             }
-            guard let position = window.position(ofPeriod: period) else {
-                if period < window.firstPeriod { sales[id]!.hadSalesBefore = true }
+        }
+        func add(_ amount: Number, count: Int, to index: Int, period: Int) throws(ArithmeticOverflow) {
+            guard let slot = window.position(ofPeriod: period) else {
+                if period < window.firstPeriod { book.clients[index].hadSalesBefore = true }
                 return
             }
-            sales[id]!.values[position] += Decimals.parse(measure == .revenue ? revenue : grossProfit)
-            sales[id]!.sales += count
+            book.clients[index].values[slot] = try Number.sum(book.clients[index].values[slot], amount)
+            book.clients[index].sales += count
         }
         switch window.kind {
         case .month, .quarter:
-            // Monthly sums; a quarter is three of them.
+            // Monthly sums, a quarter being three of them, read in key order: the customer is looked
+            // up once per run of its months, not once per row.
             let endMonth = window.kind == .month ? window.endPeriod : window.endPeriod * 3
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT client_id, month, revenue, gross_profit, sales FROM client_month WHERE month < ?", arguments: [endMonth])
-            while let row = try rows.next() {
-                add(customer: row[0], period: window.kind.index(ofMonth: row[1]), revenue: row[2], grossProfit: row[3], count: row[4])
+            let rows = try RawStatement(
+                db,
+                sql: "SELECT client_id, month, \(measure == .revenue ? "revenue" : "gross_profit"), sales FROM client_month WHERE month < ?"
+            )
+            rows.bind(1, Int64(endMonth))
+            var current: (customer: [UInt8], index: Int)?
+            try rows.forEachRow { row in
+                guard let customer = row.utf8(0), let amount = row.utf8(2) else { return }
+                if current == nil || !current!.customer.elementsEqual(customer) {
+                    current = (Array(customer), client(String(decoding: customer, as: UTF8.self)))
+                }
+                let value = try Number.read(amount, scale: &scale, rescale: rescale)
+                try add(value, count: Int(row.int64(3)), to: current!.index, period: window.kind.index(ofMonth: Int(row.int64(1))))
             }
         case .week:
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT customer_id, completed_on, revenue, cost FROM erp_order
-                    WHERE state = 'completed' AND completed_on <= ?
-                    """, arguments: [window.lastDay])
-            while let row = try rows.next() {
-                let revenue = Decimals.parse(row[2])
-                let grossProfit = revenue - Decimals.parse(row[3])
-                add(
-                    customer: row[0], period: PeriodKind.week.index(ofDay: row[1]), revenue: row[2],
-                    grossProfit: Decimals.text(grossProfit), count: 1)
+            let rows = try RawStatement(
+                db, sql: "SELECT customer_id, completed_on, revenue, cost FROM erp_order WHERE state = 'completed' AND completed_on <= ?")
+            rows.bind(1, Int64(window.lastDay))
+            try rows.forEachRow { row in
+                guard let customer = row.text(0), let revenueText = row.utf8(2), let costText = row.utf8(3) else { return }
+                var amount = try Number.read(revenueText, scale: &scale, rescale: rescale)
+                if measure == .grossProfit {
+                    let cost = try Number.read(costText, scale: &scale, rescale: rescale)
+                    // The revenue may have been read at a coarser scale than the cost: read it again.
+                    amount = try Number.sum(
+                        try Number.read(revenueText, scale: &scale, rescale: rescale), try Number.product(Number(-1), cost))
+                }
+                try add(amount, count: 1, to: client(customer), period: PeriodKind.week.index(ofDay: Int(row.int64(1))))
             }
         }
-        return sales.values.sorted { $0.clientId.utf8.lexicographicallyPrecedes($1.clientId.utf8) }
+        book.scale = scale
+        book.clients.sort { $0.clientId.utf8.lexicographicallyPrecedes($1.clientId.utf8) }
+        return book
     }
 
     /// What `crm.segments.v1` holds, per client.

@@ -41,11 +41,22 @@ struct ClassificationRunner {
         }
 
         let window = AnalysisWindow(asOf: asOf, kind: parameters.periodKind, count: parameters.periods)
-        let (clients, prior) = try await context.read { db in
-            (try ClassificationInput.load(db, window: window, measure: parameters.measure), try ClassificationInput.segments(db))
+        let prior = try await context.read { db in try ClassificationInput.segments(db) }
+        var results: [ClientRunResult]
+        do {
+            let book = try await context.read { db in
+                try ClassificationInput.load(db, window: window, measure: parameters.measure, as: Int128.self)
+            }
+            lap("loadMs")
+            results = try Classifier.classify(book, parameters: parameters, prior: prior)
+        } catch is ArithmeticOverflow {
+            // Amounts too large or too finely divided for Int128: the same in Decimal.
+            let book = try await context.read { db in
+                try ClassificationInput.load(db, window: window, measure: parameters.measure, as: Decimal.self)
+            }
+            lap("loadMs")
+            results = try Classifier.classify(book, parameters: parameters, prior: prior)
         }
-        lap("loadMs")
-        let results = Classifier.classify(clients, parameters: parameters, prior: prior)
         lap("classifyMs")
 
         let runId = TimeOrderedID.make()
