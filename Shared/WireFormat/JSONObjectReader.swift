@@ -215,6 +215,85 @@ public struct JSONObjectReader: ~Copyable {
         return flag
     }
 
+    /// A number's text as it stands in the document; nil for null.
+    public mutating func optionalNumberText(_ field: JSONFieldName) throws -> String? {
+        defer { valueRead() }
+        if skipNull() { return nil }
+        guard case .number(let text) = try parser.parseValue() else { throw mismatch(field, "a number") }
+        return text
+    }
+
+    /// A whole number; nil for null.
+    public mutating func optionalInt(_ field: JSONFieldName) throws -> Int? {
+        guard let text = try optionalNumberText(field) else { return nil }
+        guard let value = Int(text) else { throw WireFormatError("'\(name(field))': expected a whole number, found \(text)") }
+        return value
+    }
+
+    /// A binary float (figures shown for reading, never amounts); nil for null.
+    public mutating func optionalDouble(_ field: JSONFieldName) throws -> Double? {
+        guard let text = try optionalNumberText(field) else { return nil }
+        guard let value = Double(text) else { throw WireFormatError("'\(name(field))': expected a number, found \(text)") }
+        return value
+    }
+
+    /// A list of objects, each read by `body`; null is empty.
+    @inlinable
+    public mutating func objects<T>(_ field: JSONFieldName, _ body: (inout JSONObjectReader) throws -> T) throws -> [T] {
+        var elements: [T] = []
+        guard try beginArray(field) else { return elements }
+        while var nested = try nextElement(field, index: elements.count) {
+            elements.append(try body(&nested))
+            try endElement(nested)
+        }
+        return elements
+    }
+
+    /// Enters the member's array; false (the value read) for null.
+    @usableFromInline
+    mutating func beginArray(_ field: JSONFieldName) throws -> Bool {
+        if skipNull() {
+            valueRead()
+            return false
+        }
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "[") else {
+            throw mismatch(field, "an array")
+        }
+        try parser.enter()
+        parser.index += 1
+        return true
+    }
+
+    /// A reader of the array's next element; nil (the array left, the value read) after the last.
+    @usableFromInline
+    mutating func nextElement(_ field: JSONFieldName, index: Int) throws -> JSONObjectReader? {
+        parser.skipWhitespace()
+        guard parser.index < parser.bytes.count else { throw parser.fail("unterminated array") }
+        if parser.bytes[parser.index] == UInt8(ascii: "]") {
+            parser.index += 1
+            parser.leave()
+            valueRead()
+            return nil
+        }
+        if index > 0 {
+            guard parser.bytes[parser.index] == UInt8(ascii: ",") else { throw parser.fail("expected ',' or ']'") }
+            parser.index += 1
+            parser.skipWhitespace()
+            // A comma must be followed by an element.
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] != UInt8(ascii: "]") else {
+                throw parser.fail("expected a value after ','")
+            }
+        }
+        return JSONObjectReader(parser.bytes, at: parser.index, path: "\(name(field))[\(index)]")
+    }
+
+    /// Continues after an array element once its reader is done with it.
+    @usableFromInline
+    mutating func endElement(_ nested: consuming JSONObjectReader) throws {
+        try nested.finish()
+        parser.index = nested.parser.index
+    }
+
     /// One of an enumeration's raw values; nil for null.
     @inlinable
     public mutating func optionalEnumeration<T: RawRepresentable & CaseIterable>(_ field: JSONFieldName, _ type: T.Type) throws -> T?

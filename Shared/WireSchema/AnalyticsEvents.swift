@@ -138,6 +138,74 @@ extension ClientRunResult: JSONWritable {
     }
 }
 
+extension ClientRunResult: JSONReadable {
+    public init(reading object: inout JSONObjectReader) throws {
+        var clientId: String?
+        var managerId: String?
+        var abcClass: String?
+        var xyzClass: String?
+        var status: ClientClassification.Status?
+        var measure: Amount?
+        var share: Double?
+        var cumulativeShareBefore: Double?
+        var cv: Double?
+        var sales: Int?
+        var previousAbcClass: String?
+        var previousXyzClass: String?
+        var previousStatus: String?
+        while let field = try object.nextField() {
+            switch field {
+            case "clientId": clientId = try object.optionalString(field)
+            case "managerId": managerId = try object.optionalString(field)
+            case "abcClass": abcClass = try object.optionalString(field)
+            case "xyzClass": xyzClass = try object.optionalString(field)
+            case "status": status = try object.optionalEnumeration(field, ClientClassification.Status.self)
+            case "measure":
+                if let text = try object.optionalString(field) {
+                    guard let amount = Amount(text) else { throw WireFormatError("'measure': '\(text)' is not an exact decimal") }
+                    measure = amount
+                }
+            case "share": share = try object.optionalDouble(field)
+            case "cumulativeShareBefore": cumulativeShareBefore = try object.optionalDouble(field)
+            case "cv": cv = try object.optionalDouble(field)
+            case "sales": sales = try object.optionalInt(field)
+            case "previousAbcClass": previousAbcClass = try object.optionalString(field)
+            case "previousXyzClass": previousXyzClass = try object.optionalString(field)
+            case "previousStatus": previousStatus = try object.optionalString(field)
+            default: try object.skip()
+            }
+        }
+        guard let clientId else { throw object.missing("clientId") }
+        guard let status else { throw object.missing("status") }
+        guard let measure else { throw object.missing("measure") }
+        guard let sales else { throw object.missing("sales") }
+        self.init(
+            clientId: clientId, managerId: managerId, abcClass: abcClass, xyzClass: xyzClass, status: status, measure: measure,
+            share: share, cumulativeShareBefore: cumulativeShareBefore, cv: cv, sales: sales, previousAbcClass: previousAbcClass,
+            previousXyzClass: previousXyzClass, previousStatus: previousStatus)
+    }
+}
+
+/// Read by hand for the same reason it is written so: 100,000 results a run.
+extension ClassificationRunResults: JSONReadable {
+    public init(reading object: inout JSONObjectReader) throws {
+        var runId: String?
+        var part: Int?
+        var clients: [ClientRunResult] = []
+        while let field = try object.nextField() {
+            switch field {
+            case "runId": runId = try object.optionalString(field)
+            case "part": part = try object.optionalInt(field)
+            case "clients": clients = try object.objects(field) { try ClientRunResult(reading: &$0) }
+            default: try object.skip()
+            }
+        }
+        guard let runId else { throw object.missing("runId") }
+        guard let part else { throw object.missing("part") }
+        self.init(runId: runId, part: part, clients: clients)
+    }
+}
+
 extension ClassificationRunResults: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.object { json in
@@ -229,7 +297,7 @@ public enum ClassificationRunEvent: TopicEvents, Equatable {
 
     public static func decode(_ message: Message, data: [UInt8]) throws -> ClassificationRunEvent {
         switch message {
-        case .resultsRecorded: .resultsRecorded(try WireDecoder.decode(ClassificationRunResults.self, from: data))
+        case .resultsRecorded: .resultsRecorded(try ClassificationRunResults.read(data))
         case .runRecorded: .runRecorded(try WireDecoder.decode(ClassificationRun.self, from: data))
         }
     }

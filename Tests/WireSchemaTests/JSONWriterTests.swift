@@ -130,5 +130,31 @@ import WireFormat
         let written = try ClassificationRunEvent.resultsRecorded(part).encodeData()
         #expect(String(decoding: written, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
         #expect(try WireDecoder.decode(ClassificationRunResults.self, from: written) == part)
+        #expect(try ClassificationRunEvent.decode(.resultsRecorded, data: written) == .resultsRecorded(part))
+    }
+
+    @Test func badResultsAreRefusedNamingTheField() throws {
+        func reason(_ json: String) -> String {
+            do {
+                _ = try ClassificationRunEvent.decode(.resultsRecorded, data: Array(json.utf8))
+                return "read"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(
+            reason(#"{"runId": "r", "part": 1, "clients": [{"clientId": "c", "status": "regular", "measure": "1"}]}"#)
+                .contains("missing field 'clients[0].sales'"))
+        #expect(reason(#"{"runId": "r", "part": "1", "clients": []}"#).contains("'part': expected a number"))
+        #expect(
+            reason(#"{"runId": "r", "part": 1, "clients": [{"clientId": "c", "status": "regular", "measure": "1", "sales": 1.5}]}"#)
+                .contains("'clients[0].sales': expected a whole number"))
+        let valid = #"{"clientId": "c", "status": "regular", "measure": "1", "sales": 1}"#
+        #expect(reason(#"{"runId": "r", "part": 1, "clients": [\#(valid), ]}"#).contains("expected a value after ','"))
+        #expect(reason(#"{"runId": "r", "part": 1, "clients": [\#(valid) \#(valid)]}"#).contains("expected ',' or ']'"))
+        #expect(reason(#"{"runId": "r", "part": 1, "clients": [\#(valid), \#(valid)]}"#) == "read")
+        #expect(reason(#"{"runId": "r", "part": 1, "clients": [ ]}"#) == "read")
+        #expect(reason(#"{"runId": "r", "part": 1, "clients": {}}"#).contains("'clients': expected an array"))
+        #expect(reason(#"{"runId": "r", "part": 1, "clients": null, "x": [1, {"a": [2]}]}"#) == "read")
     }
 }
