@@ -124,16 +124,22 @@ extension AnalyticsProjection {
     func apply(_ change: ClassificationRunEvent, _ db: Database) throws {
         switch change {
         case .resultsRecorded(let part):
-            let insert = try db.cachedStatement(
+            // A run records a row per client (100,000 in `scripts/bench-analytics`): bound directly.
+            let insert = try RawStatement(
+                db,
                 sql: """
                     INSERT INTO classification_result(run_id, client_id, manager_id, abc_class, xyz_class, status, changed, record)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                     """)
             for result in part.clients {
-                try insert.execute(arguments: [
-                    part.runId, result.clientId, result.managerId, result.abcClass, result.xyzClass, result.status.rawValue,
-                    result.isTransition, String(decoding: try WireEncoder.encode(result), as: UTF8.self),
-                ])
+                insert.bind(1, part.runId)
+                insert.bind(2, result.clientId)
+                insert.bind(3, result.managerId)
+                insert.bind(4, result.abcClass)
+                insert.bind(5, result.xyzClass)
+                insert.bind(6, result.status.rawValue)
+                insert.bind(7, result.isTransition)
+                try insert.execute(bindingUTF8: try WireEncoder.encode(result), at: 8)
             }
         case .runRecorded(let run):
             try db.cachedStatement(

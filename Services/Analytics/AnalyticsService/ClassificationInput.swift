@@ -36,11 +36,14 @@ enum ClassificationInput {
                 }
             }
         }
-        func add(_ amount: Number, count: Int, to index: Int, period: Int) throws(ArithmeticOverflow) {
-            guard let slot = window.position(ofPeriod: period) else {
-                if period < window.firstPeriod { book.clients[index].hadSalesBefore = true }
-                return
-            }
+        /// Where a period's amounts go in a client's values; nil outside the window (noting a sale
+        /// before it), so that amounts outside it are not even read.
+        func slot(_ period: Int, of index: Int) -> Int? {
+            let slot = window.position(ofPeriod: period)
+            if slot == nil && period < window.firstPeriod { book.clients[index].hadSalesBefore = true }
+            return slot
+        }
+        func add(_ amount: Number, count: Int, to index: Int, slot: Int) throws(ArithmeticOverflow) {
             book.clients[index].values[slot] = try Number.sum(book.clients[index].values[slot], amount)
             book.clients[index].sales += count
         }
@@ -57,11 +60,12 @@ enum ClassificationInput {
             var current: (customer: [UInt8], index: Int)?
             try rows.forEachRow { row in
                 guard let customer = row.utf8(0), let amount = row.utf8(2) else { return }
-                if current == nil || !current!.customer.elementsEqual(customer) {
+                if current == nil || !current!.customer.withUnsafeBufferPointer({ $0.elementsEqual(customer) }) {
                     current = (Array(customer), client(String(decoding: customer, as: UTF8.self)))
                 }
-                let value = try Number.read(amount, scale: &scale, rescale: rescale)
-                try add(value, count: Int(row.int64(3)), to: current!.index, period: window.kind.index(ofMonth: Int(row.int64(1))))
+                let index = current!.index
+                guard let slot = slot(window.kind.index(ofMonth: Int(row.int64(1))), of: index) else { return }
+                try add(try Number.read(amount, scale: &scale, rescale: rescale), count: Int(row.int64(3)), to: index, slot: slot)
             }
         case .week:
             let rows = try RawStatement(
@@ -69,6 +73,8 @@ enum ClassificationInput {
             rows.bind(1, Int64(window.lastDay))
             try rows.forEachRow { row in
                 guard let customer = row.text(0), let revenueText = row.utf8(2), let costText = row.utf8(3) else { return }
+                let index = client(customer)
+                guard let slot = slot(PeriodKind.week.index(ofDay: Int(row.int64(1))), of: index) else { return }
                 var amount = try Number.read(revenueText, scale: &scale, rescale: rescale)
                 if measure == .grossProfit {
                     let cost = try Number.read(costText, scale: &scale, rescale: rescale)
@@ -76,11 +82,13 @@ enum ClassificationInput {
                     amount = try Number.sum(
                         try Number.read(revenueText, scale: &scale, rescale: rescale), try Number.product(Number(-1), cost))
                 }
-                try add(amount, count: 1, to: client(customer), period: PeriodKind.week.index(ofDay: Int(row.int64(1))))
+                try add(amount, count: 1, to: index, slot: slot)
             }
         }
         book.scale = scale
-        book.clients.sort { $0.clientId.utf8.lexicographicallyPrecedes($1.clientId.utf8) }
+        // In id order: the known clients come in it, so a sort is rarely needed.
+        let inOrder = { (a: ClientSales<Number>, b: ClientSales<Number>) in a.clientId.utf8.lexicographicallyPrecedes(b.clientId.utf8) }
+        if zip(book.clients, book.clients.dropFirst()).contains(where: { !inOrder($0, $1) }) { book.clients.sort(by: inOrder) }
         return book
     }
 
@@ -139,25 +147,27 @@ struct KnownClients {
     private(set) var merges = Merges(mergedInto: [:])
 
     init(_ db: Database) throws {
-        let rows = try Row.fetchCursor(
+        let rows = try RawStatement(
             db,
             sql: """
                 SELECT id, merged_into, COALESCE(responsible_manager_id, order_manager_id), is_client_role OR mentioned FROM client
                 """)
         var candidates: [String] = []
         var mergedInto: [String: String] = [:]
-        while let row = try rows.next() {
-            let id: String = row[0]
-            if let survivor: String = row[1] {
+        try rows.forEachRow { row in
+            guard let id = row.text(0) else { return }
+            if let survivor = row.text(1) {
                 mergedInto[id] = survivor
             } else {
-                manager[id] = row[2] as String?
+                manager[id] = row.text(2)
             }
-            if row[3] as Bool { candidates.append(id) }
+            if row.int64(3) != 0 { candidates.append(id) }
         }
         merges = Merges(mergedInto: mergedInto)
-        // A merged client counts under its survivor, which is then a client too.
-        ids = Array(Set(candidates.map(merges.resolve)))
+        // A merged client counts under its survivor, which is then a client too. In id order (the
+        // table's) but for survivors of merges.
+        var seen = Set<String>()
+        ids = candidates.map(merges.resolve).filter { seen.insert($0).inserted }
     }
 
     func resolve(_ id: String) -> String { merges.resolve(id) }

@@ -54,7 +54,10 @@ extension Int128: ClassificationNumber {
     /// `-?digits(.digits)?` as whole units of its last fraction digit, and how many fraction digits
     /// it has; nil for any other text (an exponent) or more digits than fit.
     static func units(_ text: UnsafeBufferPointer<UInt8>) -> (Int128, Int)? {
+        // Digits gather in 64 bits while they fit (18 digits): Int128 arithmetic costs more.
         var units: Int128 = 0
+        var pending: UInt64 = 0
+        var pendingDigits = 0
         var digits = 0
         var fractionDigits: Int?
         var negative = false
@@ -67,16 +70,29 @@ extension Int128: ClassificationNumber {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 digits += 1
                 guard digits <= 37 else { return nil }
-                units = units * 10 + Int128(byte - UInt8(ascii: "0"))
+                pending = pending * 10 + UInt64(byte - UInt8(ascii: "0"))
+                pendingDigits += 1
+                if pendingDigits == 18 {
+                    units = units * powersOfTen[18] + Int128(pending)
+                    (pending, pendingDigits) = (0, 0)
+                }
                 if let fraction = fractionDigits { fractionDigits = fraction + 1 }
             default: return nil
             }
         }
         guard digits > 0 else { return nil }
+        units = units * powersOfTen[pendingDigits] + Int128(pending)
         return (negative ? -units : units, fractionDigits ?? 0)
     }
 
+    /// 10^0 … 10^38, all that Int128 holds.
+    private static let powersOfTen: [Int128] = (0...38).reduce(into: []) { powers, n in powers.append(n == 0 ? 1 : powers[n - 1] * 10) }
+
     static func power(of base: Int128, _ exponent: Int) throws(ArithmeticOverflow) -> Int128 {
+        if base == 10 {
+            guard exponent < powersOfTen.count else { throw ArithmeticOverflow() }
+            return powersOfTen[exponent]
+        }
         var result: Int128 = 1
         for _ in 0..<exponent { result = try product(result, base) }
         return result

@@ -41,12 +41,14 @@ struct ClassificationRunner {
         }
 
         let window = AnalysisWindow(asOf: asOf, kind: parameters.periodKind, count: parameters.periods)
-        let prior = try await context.read { db in try ClassificationInput.segments(db) }
+        // What the segments topic holds, read on a connection of its own beside the sales.
+        async let segments = context.read { db in try ClassificationInput.segments(db) }
         var results: [ClientRunResult]
         do {
             let book = try await context.read { db in
                 try ClassificationInput.load(db, window: window, measure: parameters.measure, as: Int128.self)
             }
+            let prior = try await segments
             lap("loadMs")
             results = try Classifier.classify(book, parameters: parameters, prior: prior)
         } catch is ArithmeticOverflow {
@@ -54,10 +56,12 @@ struct ClassificationRunner {
             let book = try await context.read { db in
                 try ClassificationInput.load(db, window: window, measure: parameters.measure, as: Decimal.self)
             }
+            let prior = try await segments
             lap("loadMs")
             results = try Classifier.classify(book, parameters: parameters, prior: prior)
         }
         lap("classifyMs")
+        let prior = try await segments
 
         let runId = TimeOrderedID.make()
         let parts = stride(from: 0, to: results.count, by: Self.partSize).enumerated().map { part, start in
