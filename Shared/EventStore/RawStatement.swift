@@ -132,10 +132,13 @@ public struct RawRow {
 public struct TextKey: Hashable, Sendable {
     fileprivate var low: UInt64 = 0
     fileprivate var high: UInt64 = 0  // its last byte: the length, or 0xFF for a numbered long text
+
+    /// A long text, numbered by its `TextKeys`: only they can tell its text.
+    public var isNumbered: Bool { high >> 56 == 0xFF }
 }
 
 /// Makes `TextKey`s and turns them back into text.
-public struct TextKeys {
+public struct TextKeys: Sendable {
     private var numbers: [String: UInt64] = [:]
     private var texts: [String] = []
 
@@ -168,7 +171,7 @@ public struct TextKeys {
     }
 
     public func text(_ key: TextKey) -> String {
-        if key.high >> 56 == 0xFF { return texts[Int(key.low)] }
+        if key.isNumbered { return texts[Int(key.low)] }
         return withUnsafeBytes(of: key) { packed in String(decoding: packed.prefix(Int(packed[15])), as: UTF8.self) }
     }
 }

@@ -113,6 +113,17 @@ import WireSchema
                 try await service.client.send(.get, "/managers/scorecard?from=2026-10-01&to=2026-10-31&managerId=m1"))
             let m1Merged = (merged["items"] as? [[String: Any]])?.first
             #expect(m1Merged?["cohortClients"] as? Int == 1 && m1Merged?["retainedClients"] as? Int == 1)
+
+            // Ids longer than 15 bytes are counted by number, each period numbering its own: m3 sold
+            // to two such clients in September and to one of them again in October.
+            var long = TopicFeed()
+            long.sale("o-6", customer: "a-customer-with-a-long-id-1", on: "2026-09-10", amount: "5", manager: "m3")
+            long.sale("o-7", customer: "a-customer-with-a-long-id-2", on: "2026-09-11", amount: "5", manager: "m3")
+            long.sale("o-8", customer: "a-customer-with-a-long-id-2", on: "2026-10-11", amount: "5", manager: "m3")
+            try await service.feed(long)
+            let m3 = try object(try await service.client.send(.get, "/managers/scorecard?from=2026-10-01&to=2026-10-31&managerId=m3"))
+            let m3Item = (m3["items"] as? [[String: Any]])?.first
+            #expect(m3Item?["cohortClients"] as? Int == 2 && m3Item?["retainedClients"] as? Int == 1)
         }
     }
 
