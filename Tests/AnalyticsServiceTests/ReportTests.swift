@@ -173,6 +173,23 @@ import WireSchema
             // The merge undone: k1 33, and k4 counts again with its own person (33).
             try await step([.mergeUndone(CounterpartyMerge(mergedId: "k4", survivorId: "k1"))])
             #expect(try await m1() == (25.7, 3))
+
+            // Merged again, with a person moved to k2: a rebuild (a bulk load, which computes every
+            // client's completeness in one pass at its end) gives what the batches kept.
+            var p3 = ContactPerson(id: "p3", counterpartyId: "k4", name: "Ilya", phones: ["+79004445566"], birthday: "1990-01-01")
+            try await step([.contactPersonAdded(p3), .merged(CounterpartyMerge(mergedId: "k4", survivorId: "k1"))])
+            p3.counterpartyId = "k2"
+            try await step([.contactPersonUpdated(p3)])
+            nonisolated(unsafe) var served: [String] = []
+            try AnalyticsService.dump(service.host.configuration) { served.append($0) }
+            var rebuilt = service.host.configuration
+            rebuilt.dataDirectory += "-rebuilt"
+            defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
+            _ = try await AnalyticsService.rebuild(rebuilt, settings: AnalyticsSettings(), logger: quietLogger)
+            nonisolated(unsafe) var dumped: [String] = []
+            try AnalyticsService.dump(rebuilt) { dumped.append($0) }
+            #expect(dumped == served, "a rebuilt store dumps identically")
+            #expect(served.contains { $0.contains(#""completeness":44"#) && $0.contains(#""id":"k2""#) }, "k2 gained p3's three items")
         }
     }
 
