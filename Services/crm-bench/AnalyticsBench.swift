@@ -175,7 +175,6 @@ struct AnalyticsSeed: ParsableCommand {
             let person = try db.makeStatement(sql: "INSERT INTO contact_person(id, counterparty_id, record) VALUES (?, ?, ?)")
             let interaction = try db.makeStatement(
                 sql: "INSERT INTO interaction(id, counterparty_id, staff_id, occurred_on) VALUES (?, ?, ?, ?)")
-            let stale = try db.makeStatement(sql: "INSERT INTO client_completeness_stale(id) VALUES (?)")
             let month = try db.makeStatement(
                 sql: "INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?, ?, ?, ?, ?)")
             let order = try db.makeStatement(
@@ -197,7 +196,6 @@ struct AnalyticsSeed: ParsableCommand {
                 try client.execute(arguments: [
                     id, manager, record.legalName, manager, String(decoding: try WireEncoder.encode(record), as: UTF8.self),
                 ])
-                try stale.execute(arguments: [id])
                 for p in 0..<random.below(3) {
                     let contact = ContactPerson(
                         id: "\(id)-P\(p)", counterpartyId: id, name: "Person \(p)",

@@ -138,8 +138,6 @@ enum AnalyticsStore {
                         -- merges change (AnalyticsProjection+Completeness): a scorecard decodes nothing.
                         ALTER TABLE client ADD COLUMN completeness INTEGER;
                         CREATE INDEX client_merged_into ON client(merged_into) WHERE merged_into IS NOT NULL;
-                        -- Clients whose completeness a bulk load has still to compute.
-                        CREATE TABLE client_completeness_stale (id TEXT PRIMARY KEY) WITHOUT ROWID;
 
                         -- The scorecard reads each of these indexes alone, never the rows behind them (a row
                         -- lookup per sale or per client was most of its time): who sold to whom by day (with
