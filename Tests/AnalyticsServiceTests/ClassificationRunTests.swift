@@ -57,14 +57,7 @@ import WireSchema
             #expect(latest["id"] as? String == third["id"] as? String)
 
             // A rebuild restores every run and publishes nothing.
-            nonisolated(unsafe) var served: [String] = []
-            try AnalyticsService.dump(service.host.configuration) { served.append($0) }
-            var rebuilt = service.host.configuration
-            rebuilt.dataDirectory += "-rebuilt"
-            defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
-            _ = try await AnalyticsService.rebuild(rebuilt, settings: AnalyticsSettings(), logger: quietLogger)
-            nonisolated(unsafe) var dumped: [String] = []
-            try AnalyticsService.dump(rebuilt) { dumped.append($0) }
+            let (served, dumped, _) = try await service.dumpsServedAndRebuilt(settings: AnalyticsSettings())
             #expect(dumped == served, "a rebuilt store dumps identically")
             #expect(dumped.filter { $0.hasPrefix(#"{"classification_run""#) }.count == 4)
             #expect(try segmentRecords(service) == 11)

@@ -180,14 +180,7 @@ import WireSchema
             try await step([.contactPersonAdded(p3), .merged(CounterpartyMerge(mergedId: "k4", survivorId: "k1"))])
             p3.counterpartyId = "k2"
             try await step([.contactPersonUpdated(p3)])
-            nonisolated(unsafe) var served: [String] = []
-            try AnalyticsService.dump(service.host.configuration) { served.append($0) }
-            var rebuilt = service.host.configuration
-            rebuilt.dataDirectory += "-rebuilt"
-            defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
-            _ = try await AnalyticsService.rebuild(rebuilt, settings: AnalyticsSettings(), logger: quietLogger)
-            nonisolated(unsafe) var dumped: [String] = []
-            try AnalyticsService.dump(rebuilt) { dumped.append($0) }
+            let (served, dumped, _) = try await service.dumpsServedAndRebuilt(settings: AnalyticsSettings())
             #expect(dumped == served, "a rebuilt store dumps identically")
             #expect(served.contains { $0.contains(#""completeness":44"#) && $0.contains(#""id":"k2""#) }, "k2 gained p3's three items")
         }

@@ -280,14 +280,7 @@ func contactsFeed(counterparties: [String] = ["c1", "c2", "c3"]) throws -> Topic
                 #"{"stages": [{"id": "lead", "name": "Lead", "probability": 5}, {"id": "proposal", "name": "Proposal", "probability": 40}]}"#
             )
 
-            nonisolated(unsafe) var served: [String] = []
-            try DealsService.dump(service.host.configuration) { served.append($0) }
-            var rebuilt = service.host.configuration
-            rebuilt.dataDirectory += "-rebuilt"
-            defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
-            _ = try await DealsService.rebuild(rebuilt, settings: NoSettings(), logger: quietLogger)
-            nonisolated(unsafe) var dumped: [String] = []
-            try DealsService.dump(rebuilt) { dumped.append($0) }
+            let (served, dumped, _) = try await service.dumpsServedAndRebuilt(settings: NoSettings())
             #expect(dumped == served, "a rebuilt store dumps identically")
             #expect(dumped.contains { $0.hasPrefix(#"{"deal""#) })
         }

@@ -304,14 +304,7 @@ func referencePurchases() -> TopicFeed {
             try await eventually("s1's standing is published") {
                 try object(try await client.send(.get, "/suppliers/s1"))["standing"] as? String == "poor"
             }
-            nonisolated(unsafe) var served: [String] = []
-            try SuppliersService.dump(service.host.configuration) { served.append($0) }
-            var rebuilt = service.host.configuration
-            rebuilt.dataDirectory += "-rebuilt"
-            defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
-            _ = try await SuppliersService.rebuild(rebuilt, settings: SuppliersSettings(), logger: quietLogger)
-            nonisolated(unsafe) var dumped: [String] = []
-            try SuppliersService.dump(rebuilt) { dumped.append($0) }
+            let (served, dumped, _) = try await service.dumpsServedAndRebuilt(settings: SuppliersSettings())
             #expect(dumped == served, "a rebuilt store dumps identically")
             #expect(dumped.contains { $0.hasPrefix(#"{"supplier_month""#) } && dumped.contains { $0.hasPrefix(#"{"supplier_standing""#) })
         }

@@ -39,6 +39,24 @@ public struct ServiceUnderTest<Service: ServiceDefinition>: Sendable {
     public let cluster: MockCluster
 }
 
+extension ServiceUnderTest {
+    /// The running store's canonical dump, and that of a store rebuilt from the topics beside it
+    /// (removed afterwards), with the rebuild's report: a test expects the two dumps equal.
+    public func dumpsServedAndRebuilt(settings: Service.Settings) async throws -> (
+        served: [String], rebuilt: [String], report: RebuildReport
+    ) {
+        nonisolated(unsafe) var served: [String] = []
+        try Service.dump(host.configuration) { served.append($0) }
+        var rebuilt = host.configuration
+        rebuilt.dataDirectory += "-rebuilt"
+        defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
+        let report = try await Service.rebuild(rebuilt, settings: settings, logger: quietLogger)
+        nonisolated(unsafe) var dumped: [String] = []
+        try Service.dump(rebuilt) { dumped.append($0) }
+        return (served, dumped, report)
+    }
+}
+
 /// Runs `body` against `Service` as `buildApplication` makes it (the same router, middleware,
 /// producer and projector as `serve`), on a mock cluster with every topic its projection reads,
 /// a store in a temporary directory, and the caught-up projector. The events it publishes are
