@@ -237,6 +237,13 @@ public struct JSONObjectReader: ~Copyable {
         return value
     }
 
+    /// Any value, parsed whole (for members whose shape the type leaves open); nil for null.
+    public mutating func optionalValue(_ field: JSONFieldName) throws -> JSONValue? {
+        defer { valueRead() }
+        if skipNull() { return nil }
+        return try parser.parseValue()
+    }
+
     /// A list of objects, each read by `body`; null is empty.
     @inlinable
     public mutating func objects<T>(_ field: JSONFieldName, _ body: (inout JSONObjectReader) throws -> T) throws -> [T] {

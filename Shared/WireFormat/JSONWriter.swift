@@ -122,8 +122,9 @@ public struct JSONWriter {
         value.write(to: &self)
     }
 
-    /// Any parsed value, compactly (numbers keep their source text).
-    public mutating func value(_ value: JSONValue) {
+    /// Any parsed value, compactly (numbers keep their source text). With `sortingKeys`, object
+    /// members are written in the order `WireEncoder` gives them (by their names' UTF-8 bytes).
+    public mutating func value(_ value: JSONValue, sortingKeys: Bool = false) {
         switch value {
         case .null: literal("null")
         case .bool(let flag): literal(flag ? "true" : "false")
@@ -133,16 +134,17 @@ public struct JSONWriter {
             separate()
             bytes.append(UInt8(ascii: "["))
             needsComma = false
-            for element in elements { self.value(element) }
+            for element in elements { self.value(element, sortingKeys: sortingKeys) }
             bytes.append(UInt8(ascii: "]"))
             needsComma = true
         case .object(let members):
+            let ordered = sortingKeys ? members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } : members
             object { json in
-                for (name, member) in members {
+                for (name, member) in ordered {
                     json.string(name)
                     json.bytes.append(UInt8(ascii: ":"))
                     json.needsComma = false
-                    json.value(member)
+                    json.value(member, sortingKeys: sortingKeys)
                 }
             }
         }

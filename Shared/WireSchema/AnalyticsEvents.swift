@@ -36,6 +36,72 @@ public struct ClientClassification: Codable, Sendable, Equatable {
     }
 }
 
+extension ClientClassification: JSONWritable {
+    /// Keys in sorted order, as `WireEncoder` writes them: the first published run sends a
+    /// classification per client (100,000 in `scripts/bench-analytics`), and `JSONEncoder` took
+    /// most of that run.
+    public func write(to writer: inout JSONWriter) {
+        writer.object { json in
+            json.field("abcClass", nullable: abcClass)
+            json.field("asOf", asOf.description)
+            json.field("clientId", clientId)
+            if let parameters {
+                json.key("parameters")
+                json.value(parameters, sortingKeys: true)
+            }
+            json.field("previousAbcClass", nullable: previousAbcClass)
+            json.field("previousStatus", nullable: previousStatus)
+            json.field("previousXyzClass", nullable: previousXyzClass)
+            json.field("runId", runId)
+            json.field("status", status.rawValue)
+            json.field("xyzClass", nullable: xyzClass)
+        }
+    }
+}
+
+/// Read by hand for the same reason: the analytics, deals and scheduler services each apply every one.
+extension ClientClassification: JSONReadable {
+    public init(reading object: inout JSONObjectReader) throws {
+        var clientId: String?
+        var runId: String?
+        var asOf: CalendarDate?
+        var abcClass: String?
+        var xyzClass: String?
+        var status: Status?
+        var previousAbcClass: String?
+        var previousXyzClass: String?
+        var previousStatus: String?
+        var parameters: JSONValue?
+        while let field = try object.nextField() {
+            switch field {
+            case "clientId": clientId = try object.optionalString(field)
+            case "runId": runId = try object.optionalString(field)
+            case "asOf":
+                if let text = try object.optionalString(field) {
+                    guard let date = CalendarDate(text) else { throw WireFormatError("'asOf': '\(text)' is not a date (YYYY-MM-DD)") }
+                    asOf = date
+                }
+            case "abcClass": abcClass = try object.optionalString(field)
+            case "xyzClass": xyzClass = try object.optionalString(field)
+            case "status": status = try object.optionalEnumeration(field, Status.self)
+            case "previousAbcClass": previousAbcClass = try object.optionalString(field)
+            case "previousXyzClass": previousXyzClass = try object.optionalString(field)
+            case "previousStatus": previousStatus = try object.optionalString(field)
+            case "parameters": parameters = try object.optionalValue(field)
+            default: try object.skip()
+            }
+        }
+        guard let clientId else { throw object.missing("clientId") }
+        guard let runId else { throw object.missing("runId") }
+        guard let asOf else { throw object.missing("asOf") }
+        guard let status else { throw object.missing("status") }
+        self.init(
+            clientId: clientId, runId: runId, asOf: asOf, abcClass: abcClass, xyzClass: xyzClass, status: status,
+            previousAbcClass: previousAbcClass, previousXyzClass: previousXyzClass, previousStatus: previousStatus,
+            parameters: parameters)
+    }
+}
+
 /// `crm.classification-runs.v1`: `ClassificationRunRecorded`, the run once its results are recorded.
 public struct ClassificationRun: Codable, Sendable, Equatable {
     public var id: String
@@ -257,7 +323,7 @@ public enum SegmentEvent: TopicEvents, Equatable {
 
     public static func decode(_ message: Message, data: [UInt8]) throws -> SegmentEvent {
         switch message {
-        case .clientClassified: .clientClassified(try WireDecoder.decode(ClientClassification.self, from: data))
+        case .clientClassified: .clientClassified(try ClientClassification.read(data))
         }
     }
 

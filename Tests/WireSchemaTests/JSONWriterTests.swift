@@ -158,3 +158,57 @@ import WireFormat
         #expect(reason(#"{"runId": "r", "part": 1, "clients": null, "x": [1, {"a": [2]}]}"#) == "read")
     }
 }
+
+@Suite struct ClientClassificationWriterTests {
+    static let classifications = [
+        ClientClassification(
+            clientId: "C-\"1\"", runId: "0194f0a0-0000-7000-8000-000000000001", asOf: CalendarDate("2026-11-15")!, abcClass: "A",
+            xyzClass: "X", status: .regular, previousAbcClass: "B", previousXyzClass: nil, previousStatus: "one-time",
+            // As a run records them, not in sorted order: the writer sorts, as the encoder does.
+            parameters: .object([
+                ("measure", .string("revenue")), ("periodKind", .string("month")), ("periods", .number("12")),
+                ("oneTimeMax", .number("1")), ("abcCuts", .array([.number("80"), .number("95.5")])),
+                ("xyzCuts", .object([("Z", .null), ("_", .bool(true)), ("a", .string("Ä"))])),
+            ])),
+        ClientClassification(
+            clientId: "Клиент", runId: "r", asOf: CalendarDate("2024-02-29")!, abcClass: nil, xyzClass: nil, status: .potential,
+            previousAbcClass: nil, previousXyzClass: nil, previousStatus: nil, parameters: nil),
+    ]
+
+    @Test(arguments: classifications)
+    func writesTheSameBytesAsTheEncoder(_ classification: ClientClassification) throws {
+        let generic = Array(try WireEncoder.makeEncoder().encode(classification))
+        let written = try SegmentEvent.clientClassified(classification).encodeData()
+        #expect(String(decoding: written, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
+        // Read back by hand and by Codable alike, and written again to the same bytes (objects keep
+        // their members' order, so the sorted parameters differ from the unsorted original).
+        let read = try SegmentEvent.decode(.clientClassified, data: written)
+        #expect(read == .clientClassified(try WireDecoder.decode(ClientClassification.self, from: written)))
+        #expect(try read.encodeData() == written)
+        guard case .clientClassified(var back) = read else { return }
+        for name in ["measure", "periodKind", "periods", "oneTimeMax", "abcCuts", "xyzCuts"] {
+            #expect(back.parameters?[name] == classification.parameters?[name])
+        }
+        back.parameters = classification.parameters
+        #expect(back == classification)
+    }
+
+    @Test func badClassificationsAreRefusedNamingTheField() throws {
+        func reason(_ json: String) -> String {
+            do {
+                _ = try SegmentEvent.decode(.clientClassified, data: Array(json.utf8))
+                return "read"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-11-15", "status": "regular"}"#) == "read")
+        #expect(reason(#"{"clientId": "c", "runId": "r", "status": "regular"}"#).contains("missing field 'asOf'"))
+        #expect(reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-02-30", "status": "regular"}"#).contains("'asOf': '2026-02-30'"))
+        #expect(
+            reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-11-15", "status": "vip"}"#).contains("'status': 'vip' is not one of"))
+        #expect(reason(#"{"clientId": 7, "runId": "r", "asOf": "2026-11-15", "status": "lost"}"#).contains("'clientId': expected a string"))
+        #expect(
+            reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-11-15", "status": "lost", "parameters": {"periods": }}"#) != "read")
+    }
+}

@@ -86,12 +86,14 @@ public struct AnalyticsProjection: Projection {
         case .campaign(let change): try apply(change, eventId: event.id, db)
         case .deal(let change): try apply(change, db)
         case .segment(.clientClassified(let segment)):
-            try db.execute(
+            // A first published run sends one per client: the statement is prepared once.
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO segment(client_id, run_id, as_of, abc_class, xyz_class, status) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT(client_id) DO UPDATE SET run_id = excluded.run_id, as_of = excluded.as_of,
                         abc_class = excluded.abc_class, xyz_class = excluded.xyz_class, status = excluded.status
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     segment.clientId, segment.runId, segment.asOf.description, segment.abcClass, segment.xyzClass,
                     segment.status.rawValue,
