@@ -237,6 +237,28 @@ public struct JSONObjectReader: ~Copyable {
         return value
     }
 
+    /// An exact decimal, as `Amount` decodes one: a string (whitespace around it ignored) or a
+    /// number; nil for null.
+    public mutating func optionalAmount(_ field: JSONFieldName) throws -> Amount? {
+        let text: String
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") {
+            guard let string = try optionalString(field) else { return nil }
+            text = string.trimmingWhitespace()
+        } else {
+            guard let number = try optionalNumberText(field) else { return nil }
+            text = number
+        }
+        guard let amount = Amount(text) else { throw WireFormatError("'\(name(field))': '\(text)' is not a decimal number") }
+        return amount
+    }
+
+    /// An RFC 3339 time, as `WireDecoder` reads times; nil for null.
+    public mutating func optionalTime(_ field: JSONFieldName) throws -> Date? {
+        guard let text = try optionalString(field) else { return nil }
+        guard let time = Timestamp.parse(text) else { throw WireFormatError("'\(name(field))': '\(text)' is not an RFC 3339 time") }
+        return time
+    }
+
     /// Any value, parsed whole (for members whose shape the type leaves open); nil for null.
     public mutating func optionalValue(_ field: JSONFieldName) throws -> JSONValue? {
         defer { valueRead() }
@@ -247,8 +269,14 @@ public struct JSONObjectReader: ~Copyable {
     /// A list of objects, each read by `body`; null is empty.
     @inlinable
     public mutating func objects<T>(_ field: JSONFieldName, _ body: (inout JSONObjectReader) throws -> T) throws -> [T] {
+        try optionalObjects(field, body) ?? []
+    }
+
+    /// A list of objects, each read by `body`; nil for null (where an empty list means something else).
+    @inlinable
+    public mutating func optionalObjects<T>(_ field: JSONFieldName, _ body: (inout JSONObjectReader) throws -> T) throws -> [T]? {
         var elements: [T] = []
-        guard try beginArray(field) else { return elements }
+        guard try beginArray(field) else { return nil }
         while var nested = try nextElement(field, index: elements.count) {
             elements.append(try body(&nested))
             try endElement(nested)

@@ -64,6 +64,45 @@ import WireFormat
         #expect(order.type == .placed)
     }
 
+    /// The hand reader takes exactly what `Codable` takes, with the field named when it refuses.
+    @Test func erpOrderReaderAgreesWithCodable() throws {
+        let documents = [
+            #"{"eventId":"e1","type":"OrderPlaced","occurredAt":"2026-03-14T09:30:00.125Z","orderId":"SO-1","customerId":"C-1","managerId":"M-1","currency":"EUR","dealId":"D-1","lines":[{"sku":"A","quantity":2,"price":" 100.10 ","cost":70.05,"extra":[1,{"x":null}]}]}"#,
+            #"{"eventId":"e2","type":"OrderCompleted","occurredAt":"2026-03-15T09:30:00+03:00","orderId":"SO-1","customerId":"C-1","lines":null,"managerId":null}"#,
+            #"{"eventId":"e3","type":"OrderCancelled","occurredAt":"2026-03-16T09:30:00Z","orderId":"SO-1","customerId":"C-1","reason":"price","lines":[]}"#,
+        ]
+        for document in documents {
+            let codable = try WireDecoder.decode(ERPOrderEvent.self, from: Array(document.utf8))
+            #expect(try ERPOrderEvent.read(Array(document.utf8)) == codable)
+        }
+        #expect(try ERPOrderEvent.read(Array(documents[1].utf8)).lines == nil, "null lines keep the stored amounts")
+        #expect(try ERPOrderEvent.read(Array(documents[2].utf8)).lines == [], "an empty list is no lines")
+
+        func reason(_ json: String) -> String {
+            do {
+                _ = try ERPOrderEvent.decode(Array(json.utf8))
+                return "read"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let head = #""eventId":"e","type":"OrderCompleted","orderId":"o","customerId":"c""#
+        #expect(reason("{\(head),\"occurredAt\":\"2026-03-14T09:30:00Z\"}") == "read")
+        #expect(reason("{\(head)}") == "missing field 'occurredAt'")
+        #expect(reason("{\(head),\"occurredAt\":\"yesterday\"}").contains("'occurredAt': 'yesterday' is not an RFC 3339 time"))
+        #expect(
+            reason(#"{"eventId":"e","type":"OrderShipped","orderId":"o","customerId":"c","occurredAt":"2026-03-14T09:30:00Z"}"#)
+                .contains("'type': 'OrderShipped' is not one of OrderPlaced, OrderCompleted, OrderCancelled"))
+        #expect(
+            reason("{\(head),\"occurredAt\":\"2026-03-14T09:30:00Z\",\"lines\":[{\"sku\":\"A\",\"quantity\":\"two\",\"price\":1}]}")
+                .contains("'lines[0].quantity': 'two' is not a decimal number"))
+        #expect(
+            reason("{\(head),\"occurredAt\":\"2026-03-14T09:30:00Z\",\"lines\":[{\"sku\":\"A\",\"quantity\":1}]}")
+                == "missing field 'lines[0].price'")
+        #expect(reason("{\(head),\"occurredAt\":\"2026-03-14T09:30:00Z\",\"lines\":{}}").contains("'lines': expected an array"))
+        #expect(reason("{\(head),\"occurredAt\":\"2026-03-14T09:30:00Z\"} x").contains("unexpected data after the document"))
+    }
+
     @Test func erpOrderPlacedNeedsLines() {
         let json = #"{"eventId":"e1","type":"OrderPlaced","occurredAt":"2026-03-14T09:30:00Z","orderId":"SO-1","customerId":"C-1"}"#
         #expect(throws: WireFormatError.self) { try ERPOrderEvent.decode(Array(json.utf8)) }
