@@ -41,6 +41,9 @@ public protocol Projection: Sendable {
     var topics: [String] { get }
     func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<Event>
     func apply(_ event: ProjectedEvent<Event>, in db: Database) throws
+    /// What the projector calls: `apply(_:in:)` unless the projection leaves derived data (sums a
+    /// later scan can compute at once) to `finishBulkLoad` while a bulk load fills an empty store.
+    func apply(_ event: ProjectedEvent<Event>, in db: Database, bulkLoading: Bool) throws
     /// Indexes that only serve queries (never `apply`): a bulk load builds them once at the end
     /// instead of updating them row by row.
     var bulkLoadDeferredIndexes: [String] { get }
@@ -60,6 +63,7 @@ public struct ProjectionRejection: Error, Sendable, CustomStringConvertible {
 
 extension Projection {
     public var bulkLoadDeferredIndexes: [String] { [] }
+    public func apply(_ event: ProjectedEvent<Event>, in db: Database, bulkLoading: Bool) throws { try apply(event, in: db) }
     public func finishBatch(in db: Database, bulkLoading: Bool) throws {}
     public func finishBulkLoad(in db: Database) throws {}
 

@@ -118,7 +118,7 @@ extension Projector {
                     let applied = try AppliedEventGuard(db)
                     for items in batches {
                         for item in items {
-                            try write(item, careful: careful, applied: applied, db, &outcome)
+                            try write(item, careful: careful, bulkLoading: bulkLoading, applied: applied, db, &outcome)
                         }
                     }
                     try projection.finishBatch(in: db, bulkLoading: bulkLoading)
@@ -144,14 +144,16 @@ extension Projector {
 
     /// Applies one item inside the batch transaction. Careful mode gives each event a savepoint, so
     /// a refused one is dead-lettered alone; otherwise a refusal restarts the batch in careful mode.
-    func write(_ item: Item, careful: Bool, applied: AppliedEventGuard, _ db: Database, _ outcome: inout BatchOutcome) throws {
+    func write(
+        _ item: Item, careful: Bool, bulkLoading: Bool, applied: AppliedEventGuard, _ db: Database, _ outcome: inout BatchOutcome
+    ) throws {
         switch item {
         case .event(let event):
             if careful {
                 do {
                     try db.inSavepoint {
                         if try applied.markNew(event.appliedKey) {
-                            try projection.apply(event, in: db)
+                            try projection.apply(event, in: db, bulkLoading: bulkLoading)
                             outcome.applied += 1
                         } else {
                             outcome.duplicates += 1
@@ -164,7 +166,7 @@ extension Projector {
                 }
             } else if try applied.markNew(event.appliedKey) {
                 do {
-                    try projection.apply(event, in: db)
+                    try projection.apply(event, in: db, bulkLoading: bulkLoading)
                 } catch let error where Self.isRejection(error) {
                     throw RetryCarefully()
                 }

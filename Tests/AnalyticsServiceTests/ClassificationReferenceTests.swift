@@ -114,6 +114,27 @@ import WireSchema
         }
     }
 
+    /// A bulk load leaves the monthly and daily sums to one pass over the orders at its end: it
+    /// must give what the batches kept sale by sale, reversals, redeliveries and refusals included.
+    @Test func aBulkLoadComputesTheSumsTheBatchesKeep() async throws {
+        try await withService(AnalyticsService.self) { service in
+            var feed = try Self.referenceFeed()
+            // Two more sales in one month and one day for one customer and manager, one reversed,
+            // one with a cost; and an order completed twice (the second is refused and dead-lettered).
+            feed.sale("t1-3", customer: "t1", on: "2026-02-20", amount: "12.5", manager: "m1")
+            feed.sale("t1-4", customer: "t1", on: "2026-02-20", amount: "0.75", manager: "m1")
+            feed.order("OrderCancelled", "t1-4", customer: "t1", at: "2026-02-21T10:00:00Z", reason: "returned")
+            feed.order("OrderPlaced", "g-1", customer: "g", at: "2026-02-01T10:00:00Z", lines: [("3", "33.33", "20.1")])
+            feed.order("OrderCompleted", "g-1", customer: "g", at: "2026-02-20T11:00:00Z", manager: "m1")
+            feed.order("OrderCompleted", "g-1", customer: "g", at: "2026-02-22T11:00:00Z")
+            try await service.feed(feed)
+            let (served, rebuilt, report) = try await service.dumpsServedAndRebuilt(settings: AnalyticsSettings(), bulkLoading: true)
+            #expect(report.deadLettered == 1)
+            #expect(rebuilt == served, "a bulk load dumps what the batches kept")
+            #expect(served.contains { $0.contains(#""client_id":"t1""#) && $0.contains(#""revenue":"62.5""#) }, "50 + 12.5 in February")
+        }
+    }
+
     @Test func grossProfitCoefficientsOfExactlyTenAndTwentyFivePercentAndQuarters() async throws {
         try await withService(AnalyticsService.self) { service in
             var feed = TopicFeed()

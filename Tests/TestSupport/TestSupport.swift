@@ -41,16 +41,19 @@ public struct ServiceUnderTest<Service: ServiceDefinition>: Sendable {
 
 extension ServiceUnderTest {
     /// The running store's canonical dump, and that of a store rebuilt from the topics beside it
-    /// (removed afterwards), with the rebuild's report: a test expects the two dumps equal.
-    public func dumpsServedAndRebuilt(settings: Service.Settings) async throws -> (
+    /// (removed afterwards), with the rebuild's report: a test expects the two dumps equal. A test's
+    /// few events rebuild batch by batch; `bulkLoading` rebuilds as a bulk load instead.
+    public func dumpsServedAndRebuilt(settings: Service.Settings, bulkLoading: Bool = false) async throws -> (
         served: [String], rebuilt: [String], report: RebuildReport
     ) {
+        var options = Service.projectorOptions
+        if bulkLoading { options.bulkLoadThreshold = 1 }
         nonisolated(unsafe) var served: [String] = []
         try Service.dump(host.configuration) { served.append($0) }
         var rebuilt = host.configuration
         rebuilt.dataDirectory += "-rebuilt"
         defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
-        let report = try await Service.rebuild(rebuilt, settings: settings, logger: quietLogger)
+        let report = try await Service.rebuild(rebuilt, settings: settings, options: options, logger: quietLogger)
         nonisolated(unsafe) var dumped: [String] = []
         try Service.dump(rebuilt) { dumped.append($0) }
         return (served, dumped, report)

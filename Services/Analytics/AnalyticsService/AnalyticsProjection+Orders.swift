@@ -33,8 +33,9 @@ enum Decimals {
 
 extension AnalyticsProjection {
     /// One ERP order event. What an order's own earlier events contradict (a second completion, an
-    /// event after its cancellation) is refused and dead-lettered with the reason.
-    func apply(_ event: ERPOrderEvent, eventId: String, _ db: Database) throws {
+    /// event after its cancellation) is refused and dead-lettered with the reason. Without
+    /// `keepingSums` (a bulk load), the monthly and daily sums are left to `recomputeSums`.
+    func apply(_ event: ERPOrderEvent, eventId: String, keepingSums: Bool, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
         let existing = try StoredOrder.fetch(db, id: event.orderId)
         let amounts = event.lines.map(OrderAmounts.init(lines:)) ?? existing?.amounts ?? OrderAmounts()
@@ -49,7 +50,9 @@ extension AnalyticsProjection {
         case .completed:
             try write(
                 event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
-            try addSale(customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts, sign: 1, db)
+            if keepingSums {
+                try addSale(customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts, sign: 1, db)
+            }
         case .cancelled:
             // Failed before completion: the order was never a sale; its lines say what was lost.
             try write(
@@ -58,7 +61,9 @@ extension AnalyticsProjection {
             // Cancelled after completion: the sale is reversed where it was counted.
             guard let existing, let completedOn = existing.completedOn else { return }
             try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
-            try addSale(customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts, sign: -1, db)
+            if keepingSums {
+                try addSale(customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts, sign: -1, db)
+            }
         }
         // The customer is a known client, and its latest order's manager is noted, in one statement.
         try db.cachedStatement(
@@ -129,6 +134,55 @@ extension AnalyticsProjection {
                     ON CONFLICT(\(keyColumn), \(periodColumn)) DO UPDATE SET revenue = ?3, gross_profit = ?4, \(countColumn) = ?5
                     """
             ).execute(arguments: [key, period, Decimals.text(revenue), Decimals.text(grossProfit), count])
+        }
+    }
+
+    /// The monthly and daily sums from the orders as they stand: what `addSale` keeps event by
+    /// event, since a completed order is a sale of its customer's month and its manager's day and
+    /// no other state counts (a reversal takes back exactly what the completion added). A bulk load
+    /// computes them once at its end instead of reading and rewriting two rows per sale.
+    static func recomputeSums(_ db: Database) throws {
+        struct Sum {
+            var revenue: Decimal = 0
+            var grossProfit: Decimal = 0
+            var count = 0
+            mutating func add(_ amounts: OrderAmounts) {
+                revenue += amounts.revenue
+                grossProfit += amounts.grossProfit
+                count += 1
+            }
+        }
+        struct Key: Hashable, Comparable {
+            var id: String
+            var period: Int
+            static func < (a: Key, b: Key) -> Bool { (a.id, a.period) < (b.id, b.period) }
+        }
+        var months: [Key: Sum] = [:]
+        var days: [Key: Sum] = [:]
+        let sales = try RawStatement(
+            db, sql: "SELECT customer_id, manager_id, completed_on, revenue, cost FROM erp_order WHERE state = 'completed'")
+        try sales.forEachRow { row in
+            guard let customer = row.text(0), !row.isNull(2) else { return }
+            let day = Int(row.int64(2))
+            let amounts = OrderAmounts(revenue: Decimals.parse(row.text(3)), cost: Decimals.parse(row.text(4)))
+            months[Key(id: customer, period: PeriodKind.month.index(ofDay: day)), default: Sum()].add(amounts)
+            if let manager = row.text(1) { days[Key(id: manager, period: day), default: Sum()].add(amounts) }
+        }
+        for (table, keyColumn, periodColumn, countColumn, sums) in [
+            ("client_month", "client_id", "month", "sales", months), ("manager_day", "manager_id", "day", "orders", days),
+        ] {
+            try db.execute(sql: "DELETE FROM \(table)")
+            let insert = try RawStatement(
+                db, sql: "INSERT INTO \(table)(\(keyColumn), \(periodColumn), revenue, gross_profit, \(countColumn)) VALUES (?, ?, ?, ?, ?)"
+            )
+            for (key, sum) in sums.sorted(by: { $0.key < $1.key }) {
+                insert.bind(1, key.id)
+                insert.bind(2, Int64(key.period))
+                insert.bind(3, Decimals.text(sum.revenue))
+                insert.bind(4, Decimals.text(sum.grossProfit))
+                insert.bind(5, Int64(sum.count))
+                try insert.execute()
+            }
         }
     }
 }

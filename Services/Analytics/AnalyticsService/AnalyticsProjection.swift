@@ -48,6 +48,13 @@ public struct AnalyticsProjection: Projection {
         ]
     }
 
+    /// A bulk load fills an empty store (or resumes filling it): what batches keep row by row, the
+    /// sales sums and each client's completeness, is computed once at its end.
+    public func finishBulkLoad(in db: Database) throws {
+        try Self.recomputeSums(db)
+        try recomputeCompleteness(db)
+    }
+
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<AnalyticsEvent> {
         if record.topic == Topics.erpOrders { return try decodeERPOrder(record, AnalyticsEvent.order) }
         return try decodeCloudEvent(record) { type, data -> AnalyticsEvent in
@@ -67,8 +74,12 @@ public struct AnalyticsProjection: Projection {
     }
 
     public func apply(_ event: ProjectedEvent<AnalyticsEvent>, in db: Database) throws {
+        try apply(event, in: db, bulkLoading: false)
+    }
+
+    public func apply(_ event: ProjectedEvent<AnalyticsEvent>, in db: Database, bulkLoading: Bool) throws {
         switch event.event {
-        case .order(let order): try apply(order, eventId: event.id, db)
+        case .order(let order): try apply(order, eventId: event.id, keepingSums: !bulkLoading, db)
         case .counterparty(let change): try apply(change, db)
         case .staff(let change):
             let member = change.member
