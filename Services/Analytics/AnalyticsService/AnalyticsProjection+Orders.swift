@@ -14,14 +14,18 @@ struct StoredOrder {
     var amounts: OrderAmounts
 
     static func fetch(_ db: Database, id: String) throws -> StoredOrder? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT customer_id, manager_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?"),
-                arguments: [id])
-        else { return nil }
-        return StoredOrder(
-            customerId: row[0], managerId: row[1], state: State(rawValue: row[2]) ?? .placed, completedOn: row[3],
-            amounts: OrderAmounts(revenue: Decimals.parse(row[4]), cost: Decimals.parse(row[5])))
+        // Read for every ERP event (a replay's hot path): with the C API, not GRDB's `Row`.
+        let select = try RawStatement(
+            db, sql: "SELECT customer_id, manager_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?")
+        select.bind(1, id)
+        var order: StoredOrder?
+        try select.forEachRow { row in
+            order = StoredOrder(
+                customerId: row.text(0) ?? "", managerId: row.text(1), state: row.text(2).flatMap(State.init(rawValue:)) ?? .placed,
+                completedOn: row.isNull(3) ? nil : Int(row.int64(3)),
+                amounts: OrderAmounts(revenue: Decimals.parse(row.text(4)), cost: Decimals.parse(row.text(5))))
+        }
+        return order
     }
 }
 
@@ -66,12 +70,15 @@ extension AnalyticsProjection {
             }
         }
         // The customer is a known client, and its latest order's manager is noted, in one statement.
-        try db.cachedStatement(
+        let client = try RawStatement(
+            db,
             sql: """
                 INSERT INTO client(id, mentioned, order_manager_id) VALUES (?1, 1, ?2)
                 ON CONFLICT(id) DO UPDATE SET mentioned = 1, order_manager_id = COALESCE(?2, order_manager_id)
-                """
-        ).execute(arguments: [event.customerId, event.managerId])
+                """)
+        client.bind(1, event.customerId)
+        client.bind(2, event.managerId)
+        try client.execute()
     }
 
     private func write(
@@ -79,7 +86,8 @@ extension AnalyticsProjection {
         placedOn: Int? = nil, completedOn: Int? = nil, cancelledOn: Int? = nil
     ) throws {
         // Columns an event does not speak to keep what earlier events set (COALESCE with the stored value).
-        try db.cachedStatement(
+        let upsert = try RawStatement(
+            db,
             sql: """
                 INSERT INTO erp_order(id, customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on,
                     reason, revenue, cost, last_event_id)
@@ -89,12 +97,21 @@ extension AnalyticsProjection {
                     placed_on = COALESCE(?7, placed_on), completed_on = COALESCE(?8, completed_on),
                     cancelled_on = COALESCE(?9, cancelled_on), reason = COALESCE(?10, reason), revenue = ?11, cost = ?12,
                     last_event_id = ?13
-                """
-        ).execute(arguments: [
-            event.orderId, event.customerId, event.managerId, event.dealId, event.currency, state.rawValue, placedOn, completedOn,
-            cancelledOn, event.type == .cancelled ? event.reason : nil, Decimals.text(amounts.revenue), Decimals.text(amounts.cost),
-            eventId,
-        ])
+                """)
+        upsert.bind(1, event.orderId)
+        upsert.bind(2, event.customerId)
+        upsert.bind(3, event.managerId)
+        upsert.bind(4, event.dealId)
+        upsert.bind(5, event.currency)
+        upsert.bind(6, state.rawValue)
+        upsert.bind(7, placedOn)
+        upsert.bind(8, completedOn)
+        upsert.bind(9, cancelledOn)
+        upsert.bind(10, event.type == .cancelled ? event.reason : nil)
+        upsert.bind(11, Decimals.text(amounts.revenue))
+        upsert.bind(12, Decimals.text(amounts.cost))
+        upsert.bind(13, eventId)
+        try upsert.execute()
     }
 
     /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month and its manager's day.
