@@ -276,6 +276,62 @@ extension SalesConditions: JSONWritable {
     }
 }
 
+/// Read by hand for the same reason: the deals service applies every one it publishes, and other
+/// systems' consumers read them by the hundred thousand.
+extension SalesConditions: JSONReadable {
+    public init(reading object: inout JSONObjectReader) throws {
+        var clientId: String?
+        var rank: String?
+        var priceType: String?
+        var discountPercent: Amount?
+        var prepaymentPercent: Amount?
+        var deferralDays: Int?
+        var reservationAllowed: Bool?
+        var reservationDays: Int?
+        var creditLimit: Amount?
+        var abcClass: String?
+        var xyzClass: String?
+        var status: String?
+        var source: ConditionsSource?
+        var ruleIndex: Int?
+        var overrideUntil: Date?
+        while let field = try object.nextField() {
+            switch field {
+            case "clientId": clientId = try object.optionalString(field)
+            case "rank": rank = try object.optionalString(field)
+            case "priceType": priceType = try object.optionalString(field)
+            case "discountPercent": discountPercent = try object.optionalAmount(field)
+            case "prepaymentPercent": prepaymentPercent = try object.optionalAmount(field)
+            case "deferralDays": deferralDays = try object.optionalInt(field)
+            case "reservationAllowed": reservationAllowed = try object.optionalBool(field)
+            case "reservationDays": reservationDays = try object.optionalInt(field)
+            case "creditLimit": creditLimit = try object.optionalAmount(field)
+            case "abcClass": abcClass = try object.optionalString(field)
+            case "xyzClass": xyzClass = try object.optionalString(field)
+            case "status": status = try object.optionalString(field)
+            case "source": source = try object.optionalEnumeration(field, ConditionsSource.self)
+            case "ruleIndex": ruleIndex = try object.optionalInt(field)
+            case "overrideUntil": overrideUntil = try object.optionalTime(field)
+            default: try object.skip()
+            }
+        }
+        guard let clientId else { throw object.missing("clientId") }
+        guard let priceType else { throw object.missing("priceType") }
+        self.init(
+            clientId: clientId, rank: nil,
+            conditions: Conditions(
+                priceType: priceType, discountPercent: discountPercent, prepaymentPercent: prepaymentPercent, deferralDays: deferralDays,
+                reservationAllowed: reservationAllowed, reservationDays: reservationDays, creditLimit: creditLimit),
+            source: .rule, ruleIndex: ruleIndex, overrideUntil: overrideUntil)
+        // As published, not as a rank would label them.
+        self.rank = rank
+        self.abcClass = abcClass
+        self.xyzClass = xyzClass
+        self.status = status
+        self.source = source
+    }
+}
+
 /// `crm.deal-settings.v1`: `PipelineDefined`, the open stages of a deal in order.
 public struct Pipeline: Codable, Sendable, Equatable {
     public struct Stage: Codable, Sendable, Equatable {
@@ -549,7 +605,7 @@ public enum SalesConditionsEvent: TopicEvents, Equatable {
 
     public static func decode(_ message: Message, data: [UInt8]) throws -> SalesConditionsEvent {
         switch message {
-        case .assigned: .assigned(try WireDecoder.decode(SalesConditions.self, from: data))
+        case .assigned: .assigned(try SalesConditions.read(data))
         }
     }
 

@@ -52,6 +52,28 @@ import WireFormat
         let generic = Array(try WireEncoder.makeEncoder().encode(assignment))
         #expect(String(decoding: writer.bytes, as: UTF8.self) == String(decoding: generic, as: UTF8.self))
         #expect(try WireDecoder.decode(SalesConditions.self, from: writer.bytes) == assignment)
+        #expect(try SalesConditionsEvent.decode(.assigned, data: writer.bytes) == .assigned(assignment))
+    }
+
+    @Test func theReaderTakesWhatCodableTakesAndNamesWhatItRefuses() throws {
+        let loose = #"{"clientId":"c","priceType":"p","discountPercent":" 2.50 ","creditLimit":1e3,"rank":null,"extra":{"a":[1]}}"#
+        #expect(try SalesConditions.read(Array(loose.utf8)) == WireDecoder.decode(SalesConditions.self, from: Array(loose.utf8)))
+        func reason(_ json: String) -> String {
+            do {
+                _ = try SalesConditionsEvent.decode(.assigned, data: Array(json.utf8))
+                return "read"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(reason(#"{"clientId":"c"}"#) == "missing field 'priceType'")
+        #expect(
+            reason(#"{"clientId":"c","priceType":"p","source":"luck"}"#).contains("'source': 'luck' is not one of rule, override, default"))
+        #expect(reason(#"{"clientId":"c","priceType":"p","deferralDays":1.5}"#).contains("'deferralDays': expected a whole number"))
+        #expect(
+            reason(#"{"clientId":"c","priceType":"p","overrideUntil":"soon"}"#).contains("'overrideUntil': 'soon' is not an RFC 3339 time"))
+        #expect(
+            reason(#"{"clientId":"c","priceType":"p","reservationAllowed":"yes"}"#).contains("'reservationAllowed': expected a boolean"))
     }
 }
 

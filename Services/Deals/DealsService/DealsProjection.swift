@@ -89,24 +89,33 @@ public struct DealsProjection: Projection {
             ])
             try Self.markPending(classification.clientId, db)
         case .conditions(.assigned(let conditions)):
-            // Kept as published (the record's own bytes), with the key the reconciler compares by.
-            let record = event.record.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            try db.cachedStatement(
+            // Kept as published (the record's own bytes, checked by the JSON reader), with the key the
+            // reconciler compares by. A rules change assigns by the hundred thousand: bound directly.
+            let record = event.record.value ?? []
+            let current = try RawStatement(
+                db,
                 sql: """
                     INSERT INTO conditions_assigned(client_id, record, conditions, source, assigned_at, event_id)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                     ON CONFLICT(client_id) DO UPDATE SET record = ?2, conditions = ?3, source = ?4, assigned_at = ?5, event_id = ?6
-                    """
-            ).execute(arguments: [
-                conditions.clientId, record, EffectiveConditions.key(conditions.conditions), (conditions.source ?? .rule).rawValue,
-                stamp.time, stamp.eventId,
-            ])
-            try db.cachedStatement(
+                    """)
+            current.bind(1, conditions.clientId)
+            current.bind(3, EffectiveConditions.key(conditions.conditions))
+            current.bind(4, (conditions.source ?? .rule).rawValue)
+            current.bind(5, stamp.time)
+            current.bind(6, stamp.eventId)
+            try current.execute(bindingUTF8: record, at: 2)
+            let history = try RawStatement(
+                db,
                 sql: """
                     INSERT INTO conditions_history(client_id, assigned_at, event_id, record, assigned_by) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT DO NOTHING
-                    """
-            ).execute(arguments: [conditions.clientId, stamp.time, stamp.eventId, record, stamp.actor])
+                    """)
+            history.bind(1, conditions.clientId)
+            history.bind(2, stamp.time)
+            history.bind(3, stamp.eventId)
+            history.bind(5, stamp.actor)
+            try history.execute(bindingUTF8: record, at: 4)
         case .settings(let change): try apply(change, stamp: stamp, db)
         }
     }
