@@ -23,7 +23,8 @@ public struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -156,6 +157,16 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// A string `body` writes straight into the bytes: only characters JSON needs no escape for
+    /// (digits, letters, ASCII punctuation other than `"` and `\`), as in times and dates.
+    public mutating func plainString(_ body: (inout [UInt8]) -> Void) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        body(&bytes)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     public mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
@@ -206,5 +217,5 @@ extension Amount: JSONWritable {
 
 extension Date: JSONWritable {
     /// As `WireEncoder` writes times: RFC 3339, UTC, milliseconds.
-    public func write(to writer: inout JSONWriter) { writer.string(Timestamp.format(self)) }
+    public func write(to writer: inout JSONWriter) { writer.plainString { Timestamp.append(self, to: &$0) } }
 }

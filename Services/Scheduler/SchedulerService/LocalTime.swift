@@ -37,22 +37,39 @@ struct LocalTime: Sendable {
     /// zone's offsets and changes fall on quarter hours), for pages of many times: Foundation
     /// takes microseconds to find an offset.
     func format(_ instant: Date, offsets: inout [Int: Int]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(25)
+        append(instant, offsets: &offsets, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `format(_:offsets:)`'s text appended to `bytes`: a team plan writes tens of thousands.
+    func append(_ instant: Date, offsets: inout [Int: Int], to bytes: inout [UInt8]) {
         let quarter = Int((instant.timeIntervalSince1970 / 900).rounded(.down))
-        if let offset = offsets[quarter] { return format(instant, offset: offset) }
-        let offset = zone.secondsFromGMT(for: instant)
-        offsets[quarter] = offset
-        return format(instant, offset: offset)
+        let offset: Int
+        if let known = offsets[quarter] {
+            offset = known
+        } else {
+            offset = zone.secondsFromGMT(for: instant)
+            offsets[quarter] = offset
+        }
+        append(instant, offset: offset, to: &bytes)
     }
 
     private func format(_ instant: Date, offset: Int) -> String {
-        let shifted = Timestamp.format(instant.addingTimeInterval(TimeInterval(offset)))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(25)
+        append(instant, offset: offset, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func append(_ instant: Date, offset: Int, to bytes: inout [UInt8]) {
+        Timestamp.appendSeconds(instant.addingTimeInterval(TimeInterval(offset)), to: &bytes)
         let minutes = abs(offset) / 60
-        let digits = Array("0123456789".utf8)
-        var suffix: [UInt8] = [offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")]
-        suffix += [
-            digits[minutes / 600 % 10], digits[minutes / 60 % 10], UInt8(ascii: ":"), digits[minutes % 60 / 10], digits[minutes % 10],
-        ]
-        return String(shifted.prefix(19)) + String(decoding: suffix, as: UTF8.self)
+        bytes.append(offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+        Timestamp.appendDigits(minutes / 60, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        Timestamp.appendDigits(minutes % 60, width: 2, to: &bytes)
     }
 }
 
