@@ -13,6 +13,7 @@ public final class KafkaProducer: @unchecked Sendable {
     private let contextPointer: UnsafeMutableRawPointer
     private let running = RunFlag()
     private let pollThreadDone = DispatchSemaphore(value: 0)
+    private let topicsLookedUp = DispatchSemaphore(value: 0)
     private let closed = Mutex(false)
     public let logger: Logger
 
@@ -35,7 +36,11 @@ public final class KafkaProducer: @unchecked Sendable {
         "queue.buffering.max.kbytes": "1048576",
     ]
 
-    public init(configuration: KafkaConfiguration, name: String = "producer", logger: Logger) throws {
+    /// `topics`: the topics it will write to, whose partitions it looks up at once on a thread of
+    /// its own. Otherwise librdkafka learns a topic's partitions only after its first record, from
+    /// a scan it runs once a second, and that record and all sent with it wait up to a second
+    /// (0.7 s for a scheduler's first 10,000 reminders; `docs/benchmarks.md`).
+    public init(configuration: KafkaConfiguration, name: String = "producer", topics: [String] = [], logger: Logger) throws {
         self.logger = logger
         let properties = configuration.withDefaults(Self.defaultProperties).merging(Self.requiredProperties).properties
         (handle, contextPointer) = try makeClient(type: RD_KAFKA_PRODUCER, properties: properties, name: name, logger: logger) { conf in
@@ -52,6 +57,18 @@ public final class KafkaProducer: @unchecked Sendable {
                 rd_kafka_poll(pollHandle.pointer, 50)
             }
             pollThreadDone.signal()
+        }
+        startThread(name: "producer-topics") { [running, topicsLookedUp] in
+            for topic in topics where running.isRunning {
+                guard let topicHandle = rd_kafka_topic_new(pollHandle.pointer, topic, nil) else { continue }
+                // The answer lands in librdkafka's metadata cache, where the first record finds it.
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                if rd_kafka_metadata(pollHandle.pointer, 0, topicHandle, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                    rd_kafka_metadata_destroy(metadata)
+                }
+                rd_kafka_topic_destroy(topicHandle)
+            }
+            topicsLookedUp.signal()
         }
     }
 
@@ -127,6 +144,8 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         running.stop()
         pollThreadDone.wait()
+        // At most one lookup's timeout when the brokers are away.
+        topicsLookedUp.wait()
         // Undelivered records get their failure callbacks during destroy.
         rd_kafka_destroy(handle)
         releaseContext(contextPointer)

@@ -56,7 +56,10 @@ public final class ServiceHost<Service: ServiceDefinition>: Sendable {
         let timeoutMs = configuration.commandTimeout.milliseconds
         // A command gives up when its delivery does: the broker being away answers 503, not a hang.
         let producerConfiguration = configuration.kafka.withDefaults(["message.timeout.ms": String(max(1000, timeoutMs))])
-        producer = try KafkaProducer(configuration: producerConfiguration, name: "\(Service.name)-producer", logger: logger)
+        // A service reads back every topic it writes to (a command waits for its event to be
+        // applied), so its projection's topics are the ones its producer looks up at start.
+        producer = try KafkaProducer(
+            configuration: producerConfiguration, name: "\(Service.name)-producer", topics: projection.topics, logger: logger)
         projector = Projector(
             projection: projection, store: store, consumerConfiguration: configuration.kafka, deadLetterProducer: producer,
             logger: logger, options: projectorOptions)

@@ -84,6 +84,19 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         }
     }
 
+    /// A producer told its topics looks them up at start, one missing among them, and still sends
+    /// to the others and closes.
+    @Test func aProducerLooksUpItsTopicsAtStart() async throws {
+        let cluster = try MockCluster(brokers: 3, logger: quietLogger)
+        try cluster.createTopic("known", partitions: 4)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(brokers: cluster.bootstrapServers), topics: ["known", "nowhere"], logger: quietLogger)
+        let report = try await producer.send(OutgoingRecord(topic: "known", key: "k", value: [1]))
+        #expect(report.partition == KafkaPartitioner.partition(of: "k", partitions: 4) && report.offset == 0)
+        producer.close()
+        #expect(try cluster.watermarks(TopicPartition("known", report.partition)).high == 1)
+    }
+
     @Test func bulkSendDeliversEverythingInOrderPerPartition() throws {
         let cluster = try MockCluster(brokers: 3, logger: quietLogger)
         try cluster.createTopic("bulk", partitions: 8)
