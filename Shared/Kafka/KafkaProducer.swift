@@ -58,17 +58,20 @@ public final class KafkaProducer: @unchecked Sendable {
             }
             pollThreadDone.signal()
         }
-        startThread(name: "producer-topics") { [running, topicsLookedUp] in
-            for topic in topics where running.isRunning {
-                guard let topicHandle = rd_kafka_topic_new(pollHandle.pointer, topic, nil) else { continue }
-                // The answer lands in librdkafka's metadata cache, where the first record finds it.
-                var metadata: UnsafePointer<rd_kafka_metadata>?
-                if rd_kafka_metadata(pollHandle.pointer, 0, topicHandle, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
-                    rd_kafka_metadata_destroy(metadata)
-                }
-                rd_kafka_topic_destroy(topicHandle)
+        startThread(name: "producer-topics") { [topicsLookedUp] in
+            defer { topicsLookedUp.signal() }
+            guard !topics.isEmpty else { return }
+            // The whole cluster's metadata, naming no topic (a broker that creates the topics a
+            // request names would otherwise create a missing one with its defaults); the answer
+            // fills librdkafka's metadata cache, from which a topic handle made now takes its
+            // partitions.
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            guard rd_kafka_metadata(pollHandle.pointer, 1, nil, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return }
+            let existing = Set((0..<Int(metadata.pointee.topic_cnt)).map { String(cString: metadata.pointee.topics[$0].topic) })
+            rd_kafka_metadata_destroy(metadata)
+            for topic in topics where existing.contains(topic) {
+                if let topicHandle = rd_kafka_topic_new(pollHandle.pointer, topic, nil) { rd_kafka_topic_destroy(topicHandle) }
             }
-            topicsLookedUp.signal()
         }
     }
 
@@ -144,7 +147,7 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         running.stop()
         pollThreadDone.wait()
-        // At most one lookup's timeout when the brokers are away.
+        // At most the lookup's timeout when the brokers are away.
         topicsLookedUp.wait()
         // Undelivered records get their failure callbacks during destroy.
         rd_kafka_destroy(handle)
