@@ -78,14 +78,7 @@ import WireFormat
         #expect(try ERPOrderEvent.read(Array(documents[1].utf8)).lines == nil, "null lines keep the stored amounts")
         #expect(try ERPOrderEvent.read(Array(documents[2].utf8)).lines == [], "an empty list is no lines")
 
-        func reason(_ json: String) -> String {
-            do {
-                _ = try ERPOrderEvent.decode(Array(json.utf8))
-                return "read"
-            } catch {
-                return "\(error)"
-            }
-        }
+        func reason(_ json: String) -> String { refusal(json) { _ = try ERPOrderEvent.decode($0) } }
         let head = #""eventId":"e","type":"OrderCompleted","orderId":"o","customerId":"c""#
         #expect(reason("{\(head),\"occurredAt\":\"2026-03-14T09:30:00Z\"}") == "read")
         #expect(reason("{\(head)}") == "missing field 'occurredAt'")

@@ -58,14 +58,7 @@ import WireFormat
     @Test func theReaderTakesWhatCodableTakesAndNamesWhatItRefuses() throws {
         let loose = #"{"clientId":"c","priceType":"p","discountPercent":" 2.50 ","creditLimit":1e3,"rank":null,"extra":{"a":[1]}}"#
         #expect(try SalesConditions.read(Array(loose.utf8)) == WireDecoder.decode(SalesConditions.self, from: Array(loose.utf8)))
-        func reason(_ json: String) -> String {
-            do {
-                _ = try SalesConditionsEvent.decode(.assigned, data: Array(json.utf8))
-                return "read"
-            } catch {
-                return "\(error)"
-            }
-        }
+        func reason(_ json: String) -> String { refusal(json) { _ = try SalesConditionsEvent.decode(.assigned, data: $0) } }
         #expect(reason(#"{"clientId":"c"}"#) == "missing field 'priceType'")
         #expect(
             reason(#"{"clientId":"c","priceType":"p","source":"luck"}"#).contains("'source': 'luck' is not one of rule, override, default"))
@@ -156,14 +149,7 @@ import WireFormat
     }
 
     @Test func badResultsAreRefusedNamingTheField() throws {
-        func reason(_ json: String) -> String {
-            do {
-                _ = try ClassificationRunEvent.decode(.resultsRecorded, data: Array(json.utf8))
-                return "read"
-            } catch {
-                return "\(error)"
-            }
-        }
+        func reason(_ json: String) -> String { refusal(json) { _ = try ClassificationRunEvent.decode(.resultsRecorded, data: $0) } }
         #expect(
             reason(#"{"runId": "r", "part": 1, "clients": [{"clientId": "c", "status": "regular", "measure": "1"}]}"#)
                 .contains("missing field 'clients[0].sales'"))
@@ -216,14 +202,7 @@ import WireFormat
     }
 
     @Test func badClassificationsAreRefusedNamingTheField() throws {
-        func reason(_ json: String) -> String {
-            do {
-                _ = try SegmentEvent.decode(.clientClassified, data: Array(json.utf8))
-                return "read"
-            } catch {
-                return "\(error)"
-            }
-        }
+        func reason(_ json: String) -> String { refusal(json) { _ = try SegmentEvent.decode(.clientClassified, data: $0) } }
         #expect(reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-11-15", "status": "regular"}"#) == "read")
         #expect(reason(#"{"clientId": "c", "runId": "r", "status": "regular"}"#).contains("missing field 'asOf'"))
         #expect(reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-02-30", "status": "regular"}"#).contains("'asOf': '2026-02-30'"))
@@ -232,5 +211,15 @@ import WireFormat
         #expect(reason(#"{"clientId": 7, "runId": "r", "asOf": "2026-11-15", "status": "lost"}"#).contains("'clientId': expected a string"))
         #expect(
             reason(#"{"clientId": "c", "runId": "r", "asOf": "2026-11-15", "status": "lost", "parameters": {"periods": }}"#) != "read")
+    }
+}
+
+/// "read" when `read` takes the document, else the error it gives: what a reader refuses with.
+func refusal(_ json: String, _ read: ([UInt8]) throws -> Void) -> String {
+    do {
+        try read(Array(json.utf8))
+        return "read"
+    } catch {
+        return "\(error)"
     }
 }
