@@ -127,11 +127,18 @@ import WireSchema
             feed.order("OrderPlaced", "g-1", customer: "g", at: "2026-02-01T10:00:00Z", lines: [("3", "33.33", "20.1")])
             feed.order("OrderCompleted", "g-1", customer: "g", at: "2026-02-20T11:00:00Z", manager: "m1")
             feed.order("OrderCompleted", "g-1", customer: "g", at: "2026-02-22T11:00:00Z")
+            // An order placed again with other lines (the second is no first event: it is read and updated).
+            feed.order("OrderPlaced", "g-2", customer: "g", at: "2026-02-03T10:00:00Z", lines: [("1", "10", nil)])
+            feed.order("OrderPlaced", "g-2", customer: "g", at: "2026-02-04T10:00:00Z", manager: "m2", lines: [("2", "10.05", "4")])
+            feed.order("OrderCompleted", "g-2", customer: "g", at: "2026-02-20T12:00:00Z")
             try await service.feed(feed)
             let (served, rebuilt, report) = try await service.dumpsServedAndRebuilt(settings: AnalyticsSettings(), bulkLoading: true)
             #expect(report.deadLettered == 1)
             #expect(rebuilt == served, "a bulk load dumps what the batches kept")
             #expect(served.contains { $0.contains(#""client_id":"t1""#) && $0.contains(#""revenue":"62.5""#) }, "50 + 12.5 in February")
+            #expect(
+                served.contains { $0.contains(#""client_id":"g""#) && $0.contains(#""revenue":"120.09""#) },
+                "99.99 + 20.1 in February: the second placing's lines count")
         }
     }
 

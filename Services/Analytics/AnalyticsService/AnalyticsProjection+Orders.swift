@@ -4,6 +4,26 @@ import GRDB
 import WireFormat
 import WireSchema
 
+/// An order's revenue and cost as the store keeps them: exact decimal text. Made when an event is
+/// decoded, so that a replay's writer thread neither sums lines nor formats decimals.
+public struct StoredAmounts: Sendable, Equatable {
+    var revenue: String
+    var cost: String
+
+    init(_ amounts: OrderAmounts) {
+        revenue = Decimals.text(amounts.revenue)
+        cost = Decimals.text(amounts.cost)
+    }
+
+    init(revenue: String, cost: String) {
+        self.revenue = revenue
+        self.cost = cost
+    }
+
+    static let zero = StoredAmounts(OrderAmounts())
+    var exact: OrderAmounts { OrderAmounts(revenue: Decimals.parse(revenue), cost: Decimals.parse(cost)) }
+}
+
 /// An order as the store keeps it.
 struct StoredOrder {
     typealias State = ERPOrderState
@@ -11,10 +31,10 @@ struct StoredOrder {
     var managerId: String?
     var state: State
     var completedOn: Int?
-    var amounts: OrderAmounts
+    var amounts: StoredAmounts
 
     static func fetch(_ db: Database, id: String) throws -> StoredOrder? {
-        // Read for every ERP event (a replay's hot path): with the C API, not GRDB's `Row`.
+        // Read for every ERP event but an order's first (a replay's hot path): with the C API, not GRDB's `Row`.
         let select = try RawStatement(
             db, sql: "SELECT customer_id, manager_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?")
         select.bind(1, id)
@@ -23,10 +43,28 @@ struct StoredOrder {
             order = StoredOrder(
                 customerId: row.text(0) ?? "", managerId: row.text(1), state: row.text(2).flatMap(State.init(rawValue:)) ?? .placed,
                 completedOn: row.isNull(3) ? nil : Int(row.int64(3)),
-                amounts: OrderAmounts(revenue: Decimals.parse(row.text(4)), cost: Decimals.parse(row.text(5))))
+                amounts: StoredAmounts(revenue: row.text(4) ?? "0", cost: row.text(5) ?? "0"))
         }
         return order
     }
+}
+
+private enum OrderSQL {
+    static let insert = """
+        INSERT INTO erp_order(id, customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on,
+            reason, revenue, cost, last_event_id)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        """
+    static let insertNew = insert + " ON CONFLICT(id) DO NOTHING"
+    // Columns an event does not speak to keep what earlier events set (COALESCE with the stored value).
+    static let upsert =
+        insert + """
+             ON CONFLICT(id) DO UPDATE SET customer_id = ?2, manager_id = COALESCE(?3, manager_id),
+                deal_id = COALESCE(?4, deal_id), currency = COALESCE(?5, currency), state = ?6,
+                placed_on = COALESCE(?7, placed_on), completed_on = COALESCE(?8, completed_on),
+                cancelled_on = COALESCE(?9, cancelled_on), reason = COALESCE(?10, reason), revenue = ?11, cost = ?12,
+                last_event_id = ?13
+            """
 }
 
 /// Exact decimal text as the store keeps it.
@@ -36,13 +74,22 @@ enum Decimals {
 }
 
 extension AnalyticsProjection {
-    /// One ERP order event. What an order's own earlier events contradict (a second completion, an
-    /// event after its cancellation) is refused and dead-lettered with the reason. Without
-    /// `keepingSums` (a bulk load), the monthly and daily sums are left to `recomputeSums`.
-    func apply(_ event: ERPOrderEvent, eventId: String, keepingSums: Bool, _ db: Database) throws {
+    /// One ERP order event, with its lines' amounts if it has lines. What an order's own earlier
+    /// events contradict (a second completion, an event after its cancellation) is refused and
+    /// dead-lettered with the reason. Without `keepingSums` (a bulk load), the monthly and daily
+    /// sums are left to `recomputeSums`.
+    func apply(_ event: ERPOrderEvent, amounts eventAmounts: StoredAmounts?, eventId: String, keepingSums: Bool, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
+        // An order's first event (its placing, as a rule) is inserted without reading first; only
+        // when the order turns out to exist is it read and its state worked out.
+        if event.type == .placed, let eventAmounts,
+            try write(event, state: .placed, amounts: eventAmounts, eventId: eventId, db, placedOn: day, onlyIfNew: true)
+        {
+            try noteClient(of: event, db)
+            return
+        }
         let existing = try StoredOrder.fetch(db, id: event.orderId)
-        let amounts = event.lines.map(OrderAmounts.init(lines:)) ?? existing?.amounts ?? OrderAmounts()
+        let amounts = eventAmounts ?? existing?.amounts ?? .zero
         let state: ERPOrderState
         switch ERPOrderState.after(event, from: existing?.state, customerId: existing?.customerId) {
         case .success(let next): state = next
@@ -55,7 +102,8 @@ extension AnalyticsProjection {
             try write(
                 event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
             if keepingSums {
-                try addSale(customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts, sign: 1, db)
+                try addSale(
+                    customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts.exact, sign: 1, db)
             }
         case .cancelled:
             // Failed before completion: the order was never a sale; its lines say what was lost.
@@ -66,10 +114,15 @@ extension AnalyticsProjection {
             guard let existing, let completedOn = existing.completedOn else { return }
             try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
             if keepingSums {
-                try addSale(customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts, sign: -1, db)
+                try addSale(
+                    customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts.exact, sign: -1, db)
             }
         }
-        // The customer is a known client, and its latest order's manager is noted, in one statement.
+        try noteClient(of: event, db)
+    }
+
+    /// The customer is a known client, and its latest order's manager is noted, in one statement.
+    private func noteClient(of event: ERPOrderEvent, _ db: Database) throws {
         let client = try RawStatement(
             db,
             sql: """
@@ -81,23 +134,14 @@ extension AnalyticsProjection {
         try client.execute()
     }
 
+    /// Writes the order as `event` leaves it; with `onlyIfNew`, only if it is not stored yet (false
+    /// if it was).
+    @discardableResult
     private func write(
-        _ event: ERPOrderEvent, state: StoredOrder.State, amounts: OrderAmounts, eventId: String, _ db: Database,
-        placedOn: Int? = nil, completedOn: Int? = nil, cancelledOn: Int? = nil
-    ) throws {
-        // Columns an event does not speak to keep what earlier events set (COALESCE with the stored value).
-        let upsert = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO erp_order(id, customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on,
-                    reason, revenue, cost, last_event_id)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                ON CONFLICT(id) DO UPDATE SET customer_id = ?2, manager_id = COALESCE(?3, manager_id),
-                    deal_id = COALESCE(?4, deal_id), currency = COALESCE(?5, currency), state = ?6,
-                    placed_on = COALESCE(?7, placed_on), completed_on = COALESCE(?8, completed_on),
-                    cancelled_on = COALESCE(?9, cancelled_on), reason = COALESCE(?10, reason), revenue = ?11, cost = ?12,
-                    last_event_id = ?13
-                """)
+        _ event: ERPOrderEvent, state: StoredOrder.State, amounts: StoredAmounts, eventId: String, _ db: Database,
+        placedOn: Int? = nil, completedOn: Int? = nil, cancelledOn: Int? = nil, onlyIfNew: Bool = false
+    ) throws -> Bool {
+        let upsert = try RawStatement(db, sql: onlyIfNew ? OrderSQL.insertNew : OrderSQL.upsert)
         upsert.bind(1, event.orderId)
         upsert.bind(2, event.customerId)
         upsert.bind(3, event.managerId)
@@ -108,10 +152,10 @@ extension AnalyticsProjection {
         upsert.bind(8, completedOn)
         upsert.bind(9, cancelledOn)
         upsert.bind(10, event.type == .cancelled ? event.reason : nil)
-        upsert.bind(11, Decimals.text(amounts.revenue))
-        upsert.bind(12, Decimals.text(amounts.cost))
+        upsert.bind(11, amounts.revenue)
+        upsert.bind(12, amounts.cost)
         upsert.bind(13, eventId)
-        try upsert.execute()
+        return try upsert.execute() == 1
     }
 
     /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month and its manager's day.
@@ -159,47 +203,59 @@ extension AnalyticsProjection {
     /// no other state counts (a reversal takes back exactly what the completion added). A bulk load
     /// computes them once at its end instead of reading and rewriting two rows per sale.
     static func recomputeSums(_ db: Database) throws {
+        // Summed in integers (`ExactSum`): `Decimal` arithmetic was most of this pass.
         struct Sum {
-            var revenue: Decimal = 0
-            var grossProfit: Decimal = 0
+            var revenue = ExactSum()
+            var cost = ExactSum()
             var count = 0
-            mutating func add(_ amounts: OrderAmounts) {
-                revenue += amounts.revenue
-                grossProfit += amounts.grossProfit
+            mutating func add(_ row: RawRow, revenue revenueColumn: Int32, cost costColumn: Int32) {
+                if let text = row.utf8(revenueColumn) { revenue.add(text) }
+                if let text = row.utf8(costColumn) { cost.add(text) }
                 count += 1
             }
-        }
-        struct Key: Hashable, Comparable {
-            var id: String
-            var period: Int
-            static func < (a: Key, b: Key) -> Bool { (a.id, a.period) < (b.id, b.period) }
-        }
-        var months: [Key: Sum] = [:]
-        var days: [Key: Sum] = [:]
-        let sales = try RawStatement(
-            db, sql: "SELECT customer_id, manager_id, completed_on, revenue, cost FROM erp_order WHERE state = 'completed'")
-        try sales.forEachRow { row in
-            guard let customer = row.text(0), !row.isNull(2) else { return }
-            let day = Int(row.int64(2))
-            let amounts = OrderAmounts(revenue: Decimals.parse(row.text(3)), cost: Decimals.parse(row.text(4)))
-            months[Key(id: customer, period: PeriodKind.month.index(ofDay: day)), default: Sum()].add(amounts)
-            if let manager = row.text(1) { days[Key(id: manager, period: day), default: Sum()].add(amounts) }
-        }
-        for (table, keyColumn, periodColumn, countColumn, sums) in [
-            ("client_month", "client_id", "month", "sales", months), ("manager_day", "manager_id", "day", "orders", days),
-        ] {
-            try db.execute(sql: "DELETE FROM \(table)")
-            let insert = try RawStatement(
-                db, sql: "INSERT INTO \(table)(\(keyColumn), \(periodColumn), revenue, gross_profit, \(countColumn)) VALUES (?, ?, ?, ?, ?)"
-            )
-            for (key, sum) in sums.sorted(by: { $0.key < $1.key }) {
-                insert.bind(1, key.id)
-                insert.bind(2, Int64(key.period))
-                insert.bind(3, Decimals.text(sum.revenue))
-                insert.bind(4, Decimals.text(sum.grossProfit))
-                insert.bind(5, Int64(sum.count))
+            func write(_ insert: RawStatement, key: String, period: Int) throws {
+                insert.bind(1, key)
+                insert.bind(2, Int64(period))
+                insert.bind(3, revenue.text)
+                insert.bind(4, revenue.minus(cost).text)
+                insert.bind(5, Int64(count))
                 try insert.execute()
             }
+        }
+        try db.execute(sql: "DELETE FROM client_month; DELETE FROM manager_day")
+        let insertMonth = try RawStatement(
+            db, sql: "INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?, ?, ?, ?, ?)")
+        // Sales come by customer and day (the order of `erp_order_sales`), so each customer's month
+        // is complete, and written, when the next one starts.
+        var month: (customer: String, index: Int, sum: Sum)?
+        var days: [TextKey: [Int: Sum]] = [:]
+        var managers = TextKeys()
+        let sales = try RawStatement(
+            db,
+            sql: """
+                SELECT customer_id, completed_on, manager_id, revenue, cost FROM erp_order
+                WHERE state = 'completed' AND completed_on IS NOT NULL ORDER BY customer_id, completed_on
+                """)
+        try sales.forEachRow { row in
+            guard let customer = row.utf8(0) else { return }
+            let day = Int(row.int64(1))
+            let index = PeriodKind.month.index(ofDay: day)
+            if let current = month, current.index == index, current.customer.utf8.elementsEqual(customer) {
+                month!.sum.add(row, revenue: 3, cost: 4)
+            } else {
+                try month.map { try $0.sum.write(insertMonth, key: $0.customer, period: $0.index) }
+                var sum = Sum()
+                sum.add(row, revenue: 3, cost: 4)
+                month = (String(decoding: customer, as: UTF8.self), index, sum)
+            }
+            if let manager = row.utf8(2) { days[managers.key(manager), default: [:]][day, default: Sum()].add(row, revenue: 3, cost: 4) }
+        }
+        try month.map { try $0.sum.write(insertMonth, key: $0.customer, period: $0.index) }
+        let insertDay = try RawStatement(
+            db, sql: "INSERT INTO manager_day(manager_id, day, revenue, gross_profit, orders) VALUES (?, ?, ?, ?, ?)")
+        for (manager, sums) in days {
+            let id = managers.text(manager)
+            for (day, sum) in sums { try sum.write(insertDay, key: id, period: day) }
         }
     }
 }

@@ -8,7 +8,8 @@ import WireSchema
 
 /// An event of one of the topics the analytics service reads.
 public enum AnalyticsEvent: Sendable {
-    case order(ERPOrderEvent)
+    /// With its lines' amounts worked out as it is decoded (off the writer thread); nil without lines.
+    case order(ERPOrderEvent, StoredAmounts?)
     case counterparty(CounterpartyEvent)
     case staff(StaffEvent)
     case interaction(InteractionEvent)
@@ -56,7 +57,9 @@ public struct AnalyticsProjection: Projection {
     }
 
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<AnalyticsEvent> {
-        if record.topic == Topics.erpOrders { return try decodeERPOrder(record, AnalyticsEvent.order) }
+        if record.topic == Topics.erpOrders {
+            return try decodeERPOrder(record) { order in .order(order, order.lines.map { StoredAmounts(OrderAmounts(lines: $0)) }) }
+        }
         return try decodeCloudEvent(record) { type, data -> AnalyticsEvent in
             switch record.topic {
             case Topics.counterparties: .counterparty(try CounterpartyEvent.decode(type: type, data: data))
@@ -79,7 +82,7 @@ public struct AnalyticsProjection: Projection {
 
     public func apply(_ event: ProjectedEvent<AnalyticsEvent>, in db: Database, bulkLoading: Bool) throws {
         switch event.event {
-        case .order(let order): try apply(order, eventId: event.id, keepingSums: !bulkLoading, db)
+        case .order(let order, let amounts): try apply(order, amounts: amounts, eventId: event.id, keepingSums: !bulkLoading, db)
         case .counterparty(let change): try apply(change, db)
         case .staff(let change):
             let member = change.member
