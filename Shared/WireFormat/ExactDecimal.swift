@@ -72,49 +72,87 @@ public enum ExactDecimal {
         return NSDecimalString(&copy, Locale(identifier: "en_US_POSIX"))
     }
 
-    /// The text of a value whose significand fits 64 bits, written directly (what `NSDecimalString`
-    /// writes, without its locale lookups and intermediate strings); nil for any other.
-    static func formatSmall(_ value: Decimal) -> String? {
+    /// `a × b`: the value Foundation's `*` gives, without its arbitrary-precision arithmetic when
+    /// both significands fit 64 bits and so does their product (a price times a quantity).
+    public static func product(_ a: Decimal, _ b: Decimal) -> Decimal {
+        guard let x = smallParts(a), let y = smallParts(b) else { return a * b }
+        let (significand, overflow) = x.significand.multipliedReportingOverflow(by: y.significand)
+        let exponent = x.exponent + y.exponent
+        guard !overflow, Int(Int8.min)...Int(Int8.max) ~= exponent else { return a * b }
+        if significand == 0 { return 0 }
+        return Decimal(sign: a.sign == b.sign ? .plus : .minus, exponent: exponent, significand: Decimal(significand))
+    }
+
+    /// A value's exponent and significand when the significand fits 64 bits; nil for any other.
+    private static func smallParts(_ value: Decimal) -> (exponent: Int, significand: UInt64)? {
         guard !value.isNaN, MemoryLayout<Decimal>.size == 20 else { return nil }
         // Decimal's storage (NSDecimal's bit fields, as laid out here): the exponent (Int8), the
         // length in 16-bit words (the high 4 bits of the next byte, the flags below them), two
-        // reserved bytes, then the significand in eight
-        // little-endian 16-bit words. Its accessors are not public on Linux; the sign is read
-        // through the public API. `decimalTextAgreesWithFoundation` checks this against Foundation.
-        let (exponentByte, flags, words) = withUnsafeBytes(of: value) { raw -> (Int8, UInt8, [UInt64]) in
-            var words: [UInt64] = []
-            for index in 0..<4 {
-                let low = UInt64(raw[4 + 2 * index])
-                let high = UInt64(raw[5 + 2 * index])
-                words.append(low | high << 8)
+        // reserved bytes, then the significand in eight little-endian 16-bit words. Its accessors
+        // are not public on Linux; the sign is read through the public API.
+        // `decimalTextAgreesWithFoundation` checks this against Foundation.
+        return withUnsafeBytes(of: value) { raw -> (exponent: Int, significand: UInt64)? in
+            let length = Int(raw[1] >> 4)
+            guard length <= 4 else { return nil }
+            var significand: UInt64 = 0
+            for word in (0..<length).reversed() {
+                significand = significand << 16 | UInt64(raw[4 + 2 * word]) | UInt64(raw[5 + 2 * word]) << 8
             }
-            return (Int8(bitPattern: raw[0]), raw[1], words)
+            return (Int(Int8(bitPattern: raw[0])), significand)
         }
-        let length = Int(flags >> 4)
-        guard length <= 4 else { return nil }
-        var significand: UInt64 = 0
-        for word in (0..<length).reversed() { significand = significand << 16 | words[word] }
-        if length == 0 || significand == 0 { return "0" }
-        var exponent = Int(exponentByte)
+    }
+
+    /// The text of a value whose significand fits 64 bits, written directly (what `NSDecimalString`
+    /// writes, without its locale lookups); nil for any other. Its digits go into one stack buffer,
+    /// so the `String` is its only allocation (a list of a thousand offers formats six thousand).
+    static func formatSmall(_ value: Decimal) -> String? {
+        guard var (exponent, significand) = smallParts(value) else { return nil }
+        if significand == 0 { return "0" }
         while exponent < 0 && significand % 10 == 0 {
             significand /= 10
             exponent += 1
         }
-        var digits = Array(String(significand).utf8)
-        if exponent > 0 {
-            guard exponent <= 64 else { return nil }
-            digits += [UInt8](repeating: UInt8(ascii: "0"), count: exponent)
-        } else if exponent < 0 {
-            let point = digits.count + exponent
-            if point <= 0 {
-                let zeros = [UInt8](repeating: UInt8(ascii: "0"), count: -point)
-                digits = [UInt8(ascii: "0"), UInt8(ascii: ".")] + zeros + digits
-            } else {
-                digits.insert(UInt8(ascii: "."), at: point)
+        guard exponent <= 64 else { return nil }
+        // At most: a sign, 20 digits and 64 zeros, or "0." and 128 fraction digits (the exponent is an Int8).
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 160) { buffer -> String in
+            var length = 0
+            /// `number`'s digits, left-padded with zeros to `width`.
+            func append(_ number: UInt64, width: Int = 1) {
+                var digits = 0
+                var rest = number
+                repeat {
+                    digits += 1
+                    rest /= 10
+                } while rest > 0
+                let end = length + max(digits, width)
+                rest = number
+                for position in stride(from: end - 1, through: length, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                length = end
             }
+            if value.sign == .minus {
+                buffer[0] = UInt8(ascii: "-")
+                length = 1
+            }
+            if exponent >= 0 {
+                append(significand)
+                for _ in 0..<exponent {
+                    buffer[length] = UInt8(ascii: "0")
+                    length += 1
+                }
+            } else {
+                // The integer part and `fractionDigits` digits after the point (20 or more: all of them).
+                let fractionDigits = -exponent
+                let divisor = fractionDigits < 20 ? (0..<fractionDigits).reduce(UInt64(1)) { power, _ in power * 10 } : 0
+                append(divisor == 0 ? 0 : significand / divisor)
+                buffer[length] = UInt8(ascii: ".")
+                length += 1
+                append(divisor == 0 ? significand : significand % divisor, width: fractionDigits)
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<length]), as: UTF8.self)
         }
-        if value.sign == .minus { digits.insert(UInt8(ascii: "-"), at: 0) }
-        return String(decoding: digits, as: UTF8.self)
     }
 }
 

@@ -50,6 +50,25 @@ import Testing
         }
     }
 
+    @Test func productsAgreeWithFoundation() throws {
+        var generator = SystemRandomNumberGenerator()
+        var pairs: [(String, String)] = [
+            ("0", "5"), ("-2.5", "4"), ("-0.001", "-1000"), ("18446744073709551615", "2"), ("4294967296", "4294967296"),
+            ("1e60", "1e60"), ("1e-60", "1e-60"), ("99999999999999999999999", "3.5"),
+        ]
+        for _ in 0..<2000 {
+            let a =
+                "\(Bool.random(using: &generator) ? "-" : "")\(UInt64.random(in: 0...99_999_999, using: &generator)).\(UInt64.random(in: 0...9999, using: &generator))"
+            pairs.append((a, "\(UInt64.random(in: 0...10_000, using: &generator))e-\(Int.random(in: 0...6, using: &generator))"))
+        }
+        for (x, y) in pairs {
+            let a = try #require(ExactDecimal.parse(x))
+            let b = try #require(ExactDecimal.parse(y))
+            #expect(ExactDecimal.product(a, b) == a * b, "\(x) × \(y)")
+            #expect(ExactDecimal.format(ExactDecimal.product(a, b)) == ExactDecimal.format(a * b), "\(x) × \(y)")
+        }
+    }
+
     @Test func timestampsRoundTripInUTC() throws {
         let date = try #require(Timestamp.parse("2026-03-14T09:30:00Z"))
         #expect(Timestamp.format(date) == "2026-03-14T09:30:00.000Z")

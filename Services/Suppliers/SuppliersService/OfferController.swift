@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import GRDB
 import Hummingbird
@@ -101,6 +102,41 @@ struct OfferController {
         return jsonResponse(bytes: writer.bytes)
     }
 
+    /// A supplier's best line for the item, with its list, terms and standing, as `offers` reads it.
+    struct BestLine {
+        let supplierId: String
+        let price: Decimal
+        let minimum: Decimal?
+        let packagingUnit: String?
+        let priceListId: String
+        let currency: String
+        let validFrom: String?
+        let validTo: String?
+        let supplierName: String
+        let promisedLeadTimeDays: Int?
+        let minimumOrder: Decimal?
+        let termsCurrency: String?
+        let standing: SupplierStandingLevel?
+        let blocked: Bool
+
+        init(_ row: RawRow, price: Decimal, minimum: Decimal?) {
+            supplierId = row.text(0) ?? ""
+            self.price = price
+            self.minimum = minimum
+            packagingUnit = row.text(3)
+            priceListId = row.text(4) ?? ""
+            currency = row.text(5) ?? ""
+            validFrom = row.text(6)
+            validTo = row.text(7)
+            supplierName = row.text(8) ?? ""
+            promisedLeadTimeDays = row.isNull(9) ? nil : Int(row.int64(9))
+            minimumOrder = row.text(10).flatMap(ExactDecimal.parse)
+            termsCurrency = row.text(11)
+            standing = row.text(12).flatMap(SupplierStandingLevel.init)
+            blocked = !row.isNull(13) && row.int64(13) != 0
+        }
+    }
+
     static func offers(
         _ db: Database, sku: String, on day: CalendarDate, quantity: Decimal?, currency: String?, window: ReliabilityWindow,
         windowSums: WindowSums
@@ -108,33 +144,32 @@ struct OfferController {
         let date = day.description
         // The best line of each supplier in business (a counterparty that lost the role, was archived
         // or merged offers nothing), with what is known of it. The item's lines drive the joins
-        // (CROSS JOIN): SQLite would otherwise walk every current list's lines.
-        struct Line {
-            var row: Row
-            var price: Decimal
-            var minimum: Decimal?
-        }
-        var best: [String: Line] = [:]
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT l.supplier_id, l.price, l.min_quantity, l.packaging_unit, p.price_list_id, p.currency, p.valid_from, p.valid_to,
-                        c.name, t.promised_lead_time_days, t.minimum_order, t.currency, s.standing, s.blocked
-                    FROM price_line l CROSS JOIN price_publication p ON p.id = l.publication_id
-                        CROSS JOIN counterparty c ON c.id = l.supplier_id
-                        LEFT JOIN supplier_terms t ON t.supplier_id = l.supplier_id
-                        LEFT JOIN supplier_standing s ON s.supplier_id = l.supplier_id
-                    WHERE l.sku = ?1 AND p.current = 1 AND (p.valid_from IS NULL OR p.valid_from <= ?2)
-                        AND (p.valid_to IS NULL OR p.valid_to >= ?2)
-                        AND c.is_supplier = 1 AND c.archived = 0 AND c.merged_into IS NULL
-                    """), arguments: [sku, date])
-        while let row = try rows.next() {
-            if let currency, (row[5] as String) != currency { continue }
-            let price = ExactDecimal.parse(row[1] as String) ?? 0
-            let minimum = (row[2] as String?).flatMap(ExactDecimal.parse)
-            if let quantity, let minimum, minimum > quantity { continue }
-            let supplier: String = row[0]
-            if let current = best[supplier] {
+        // (CROSS JOIN): SQLite would otherwise walk every current list's lines. They come from
+        // `price_line_offer` in supplier order, so each supplier's lines are adjacent.
+        let rows = try RawStatement(
+            db,
+            sql: """
+                SELECT l.supplier_id, l.price, l.min_quantity, l.packaging_unit, p.price_list_id, p.currency, p.valid_from, p.valid_to,
+                    c.name, t.promised_lead_time_days, t.minimum_order, t.currency, s.standing, s.blocked
+                FROM price_line l CROSS JOIN price_publication p ON p.id = l.publication_id
+                    CROSS JOIN counterparty c ON c.id = l.supplier_id
+                    LEFT JOIN supplier_terms t ON t.supplier_id = l.supplier_id
+                    LEFT JOIN supplier_standing s ON s.supplier_id = l.supplier_id
+                WHERE l.sku = ?1 AND p.current = 1 AND (p.valid_from IS NULL OR p.valid_from <= ?2)
+                    AND (p.valid_to IS NULL OR p.valid_to >= ?2)
+                    AND c.is_supplier = 1 AND c.archived = 0 AND c.merged_into IS NULL
+                ORDER BY l.supplier_id
+                """)
+        rows.bind(1, sku)
+        rows.bind(2, date)
+        var best: [BestLine] = []
+        try rows.forEachRow { row in
+            guard let supplier = row.utf8(0) else { return }
+            if let currency, row.text(5) != currency { return }
+            let price = row.text(1).flatMap(ExactDecimal.parse) ?? 0
+            let minimum = row.text(2).flatMap(ExactDecimal.parse)
+            if let quantity, let minimum, minimum > quantity { return }
+            if let current = best.last, current.supplierId.utf8.elementsEqual(supplier) {
                 let better: Bool
                 if quantity != nil {
                     better = price < current.price
@@ -142,32 +177,33 @@ struct OfferController {
                     let (a, b) = (minimum ?? 0, current.minimum ?? 0)
                     better = a < b || (a == b && price < current.price)
                 }
-                if !better { continue }
+                if better { best[best.count - 1] = BestLine(row, price: price, minimum: minimum) }
+            } else {
+                best.append(BestLine(row, price: price, minimum: minimum))
             }
-            best[supplier] = Line(row: row.copy(), price: price, minimum: minimum)
         }
-        let ids = best.keys.sorted()
-        let sums = try windowSums.sums(window: window, ids: ids) ?? ReliabilityQueries.standardSums(db, supplierIds: ids, window: window)
+        let ids = best.map(\.supplierId)
+        var sums = windowSums.sums(window: window, ids: ids) ?? []
+        if sums.count != ids.count {
+            let found = try ReliabilityQueries.standardSums(db, supplierIds: ids, window: window)
+            sums = ids.map { found[$0] ?? ReliabilitySums() }
+        }
         var offers: [Offer] = []
         offers.reserveCapacity(ids.count)
-        for id in ids {
-            guard let line = best[id] else { continue }
-            let row = line.row
-            let promisedLeadTimeDays: Int? = row[9]
-            let termsCurrency: String? = row[11]
-            let (meanLeadTimeDays, score) = (sums[id] ?? ReliabilitySums()).leadTimeAndScore
-            let offerCurrency: String = row[5]
-            let total = quantity.map { $0 * line.price }
-            let minimumOrder =
-                termsCurrency == nil || termsCurrency == offerCurrency ? (row[10] as String?).flatMap(ExactDecimal.parse) : nil
-            let leadDays = meanLeadTimeDays ?? promisedLeadTimeDays.map { Decimal($0) }
+        for (line, sums) in zip(best, sums) {
+            let id = line.supplierId
+            let (meanLeadTimeDays, score) = sums.leadTimeAndScore
+            let total = quantity.map { ExactDecimal.product($0, line.price) }
+            let minimumOrder = line.termsCurrency == nil || line.termsCurrency == line.currency ? line.minimumOrder : nil
+            let leadDays = meanLeadTimeDays ?? line.promisedLeadTimeDays.map { Decimal($0) }
             offers.append(
                 Offer(
-                    supplierId: id, supplierName: row[8], priceListId: row[4], price: line.price, currency: offerCurrency,
-                    packagingUnit: row[3], minQuantity: line.minimum, validFrom: row[6], validTo: row[7], total: total,
-                    minimumOrder: minimumOrder, belowMinimumOrder: total.flatMap { total in minimumOrder.map { total < $0 } } ?? false,
-                    promisedLeadTimeDays: promisedLeadTimeDays, meanLeadTimeDays: meanLeadTimeDays, ordersDue: sums[id]?.ordersDue ?? 0,
-                    score: score, standing: (row[12] as String?).flatMap(SupplierStandingLevel.init), blocked: (row[13] as Bool?) ?? false,
+                    supplierId: id, supplierName: line.supplierName, priceListId: line.priceListId, price: line.price,
+                    currency: line.currency, packagingUnit: line.packagingUnit, minQuantity: line.minimum, validFrom: line.validFrom,
+                    validTo: line.validTo, total: total, minimumOrder: minimumOrder,
+                    belowMinimumOrder: total.flatMap { total in minimumOrder.map { total < $0 } } ?? false,
+                    promisedLeadTimeDays: line.promisedLeadTimeDays, meanLeadTimeDays: meanLeadTimeDays, ordersDue: sums.ordersDue,
+                    score: score, standing: line.standing, blocked: line.blocked,
                     weightedPrice: weightedPrice(line.price, leadDays: leadDays, score: score)))
         }
         // Sorted through indices and prices as doubles (Foundation's Decimal comparisons and moving the

@@ -232,13 +232,12 @@ public final class WindowSums: Sendable {
         }
     }
 
-    /// The sums of `ids` over `window`, or nil when that window's sums are not worked out yet.
-    func sums(window: ReliabilityWindow, ids: [String]) -> [String: ReliabilitySums]? {
+    /// The sums of `ids` over `window`, in their order (empty for a supplier with no order due), or
+    /// nil when that window's sums are not worked out yet.
+    func sums(window: ReliabilityWindow, ids: [String]) -> [ReliabilitySums]? {
         state.withLock { state in
             guard state.window == window else { return nil }
-            var found: [String: ReliabilitySums] = [:]
-            for id in ids { if let sums = state.sums[id] { found[id] = sums } }
-            return found
+            return ids.map { state.sums[$0] ?? ReliabilitySums() }
         }
     }
 }

@@ -110,6 +110,19 @@ enum SuppliersStore {
                         CREATE INDEX supplier_touched_seq ON supplier_touched(seq);
                         """)
             }
-        )
+        ),
+        (
+            "suppliers-v2-offer-index",
+            { db in
+                // Offers read every supplier's lines of one item: an index that holds what they need
+                // answers from a few adjacent pages, where `price_line_sku` sent each of a thousand
+                // lines to the table (a thousand random pages of a store of millions of lines).
+                try db.execute(
+                    sql: """
+                        CREATE INDEX price_line_offer ON price_line(sku, supplier_id, price, min_quantity, packaging_unit);
+                        DROP INDEX price_line_sku;
+                        """)
+            }
+        ),
     ]
 }
