@@ -144,6 +144,21 @@ enum SchedulerStore {
                         ) WITHOUT ROWID;
                         """)
             }
-        )
+        ),
+        (
+            "scheduler-v2-plan-index",
+            { db in
+                // A plan reads every activity of its owner in the period, a team plan tens of
+                // thousands: an index holding what a plan shows answers without visiting each
+                // activity's row (with its JSON record) in the table. It serves what
+                // `activity_owner_start`, its prefix, served.
+                try db.execute(
+                    sql: """
+                        CREATE INDEX activity_plan ON activity(owner_id, starts_at, id, kind, subject, counterparty_id, ends_at, state,
+                            completed_at);
+                        DROP INDEX activity_owner_start;
+                        """)
+            }
+        ),
     ]
 }
