@@ -7,9 +7,25 @@ import Synchronization
 public final class ProjectorStatus: Sendable {
     private struct Waiter {
         let id: UInt64
-        let partition: TopicPartition
-        let offset: Int64
+        let condition: Condition
         let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    /// What a waiter waits for.
+    private enum Condition {
+        /// The record at `offset` of `partition` applied (read-your-writes).
+        case applied(TopicPartition, offset: Int64)
+        /// A batch committed after the `count`-th.
+        case committed(after: Int64)
+
+        func holds(in state: State) -> Bool { holds(nextOffsets: state.nextOffsets, commits: state.commits) }
+
+        func holds(nextOffsets: [TopicPartition: Int64], commits: Int64) -> Bool {
+            switch self {
+            case .applied(let partition, let offset): (nextOffsets[partition] ?? 0) > offset
+            case .committed(let count): commits > count
+            }
+        }
     }
 
     private struct State {
@@ -24,6 +40,7 @@ public final class ProjectorStatus: Sendable {
         var expiredBeforeWaiting: Set<UInt64> = []
         var applied: Int64 = 0
         var deadLettered: Int64 = 0
+        var commits: Int64 = 0
         var timings = ProjectorTimings()
     }
 
@@ -38,6 +55,8 @@ public final class ProjectorStatus: Sendable {
     public var failure: String? { state.withLock { $0.failure } }
     public var appliedCount: Int64 { state.withLock { $0.applied } }
     public var deadLetterCount: Int64 { state.withLock { $0.deadLettered } }
+    /// How many batches the projector has committed: what `waitForCommit(after:timeout:)` counts.
+    public var commitCount: Int64 { state.withLock { $0.commits } }
     public var nextOffsets: [TopicPartition: Int64] { state.withLock { $0.nextOffsets } }
     public var timings: ProjectorTimings { state.withLock { $0.timings } }
 
@@ -82,6 +101,7 @@ public final class ProjectorStatus: Sendable {
             for (tp, offset) in nextOffsets { state.nextOffsets[tp] = max(state.nextOffsets[tp] ?? 0, offset) }
             state.applied += Int64(applied)
             state.deadLettered += Int64(deadLettered)
+            state.commits += 1
             return Self.refresh(&state)
         }
         for waiter in ready { waiter.resume(returning: true) }
@@ -119,8 +139,9 @@ public final class ProjectorStatus: Sendable {
             state.caughtUp = start.allSatisfy { tp, high in (state.nextOffsets[tp] ?? 0) >= high }
         }
         var done: [CheckedContinuation<Bool, Never>] = []
+        let (offsets, commits) = (state.nextOffsets, state.commits)
         state.waiters.removeAll { waiter in
-            guard (state.nextOffsets[waiter.partition] ?? 0) > waiter.offset else { return false }
+            guard waiter.condition.holds(nextOffsets: offsets, commits: commits) else { return false }
             done.append(waiter.continuation)
             return true
         }
@@ -130,18 +151,29 @@ public final class ProjectorStatus: Sendable {
     /// Waits until the record at `offset` of `partition` has been applied (read-your-writes).
     /// Returns false on timeout or if the projector failed.
     public func waitUntilApplied(_ partition: TopicPartition, offset: Int64, timeout: Duration) async -> Bool {
+        await wait(for: .applied(partition, offset: offset), timeout: timeout)
+    }
+
+    /// Waits until the projector commits a batch after the `count`-th, or `timeout` passes, or the
+    /// task is cancelled; returns the count then. Work that reacts to what the projector applies
+    /// waits here instead of waking on a timer (`timeout` bounds it for work that also follows the clock).
+    public func waitForCommit(after count: Int64, timeout: Duration) async -> Int64 {
+        _ = await wait(for: .committed(after: count), timeout: timeout)
+        return commitCount
+    }
+
+    /// Whether `condition` came to hold: false on timeout, cancellation or a failed projector.
+    private func wait(for condition: Condition, timeout: Duration) async -> Bool {
         let id: UInt64? = state.withLock { state in
-            if (state.nextOffsets[partition] ?? 0) > offset { return nil }
+            if condition.holds(in: state) { return nil }
             state.nextWaiterId += 1
             return state.nextWaiterId
         }
         guard let id else { return true }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            if Task.isCancelled { return }
-            let expired = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+        // Ends the wait unless it ended already (the timer, or cancellation, racing the registration below).
+        let expire: @Sendable () -> Void = { [self] in
+            let expired = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
                 guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
-                    // The timer won the race against the registration below.
                     state.expiredBeforeWaiting.insert(id)
                     return nil
                 }
@@ -149,16 +181,24 @@ public final class ProjectorStatus: Sendable {
             }
             expired?.resume(returning: false)
         }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { expire() }
+        }
         defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let immediate: Bool? = state.withLock { state in
-                if state.failure != nil { return false }
-                if (state.nextOffsets[partition] ?? 0) > offset { return true }
-                if state.expiredBeforeWaiting.remove(id) != nil { return false }
-                state.waiters.append(Waiter(id: id, partition: partition, offset: offset, continuation: continuation))
-                return nil
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate: Bool? = state.withLock { state in
+                    if state.failure != nil { return false }
+                    if condition.holds(in: state) { return true }
+                    if state.expiredBeforeWaiting.remove(id) != nil { return false }
+                    state.waiters.append(Waiter(id: id, condition: condition, continuation: continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
             }
-            if let immediate { continuation.resume(returning: immediate) }
+        } onCancel: {
+            expire()
         }
     }
 

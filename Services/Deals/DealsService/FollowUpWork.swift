@@ -9,7 +9,8 @@ import WireFormat
 import WireSchema
 
 /// What consumed events leave for the service to do, done once its store has caught up (so a
-/// rebuild or restart never acts on a half-read log), every `interval`:
+/// rebuild or restart never acts on a half-read log), each time the projector applies something
+/// and at the latest every `interval` (overrides run out with time alone):
 /// - close as won each open deal whose ERP order completed (`DealClosed`, actor `erp`);
 /// - publish `SalesConditionsAssigned` for each client whose effective conditions changed: all
 ///   clients after a start or a rules change, those a classification or override touched since the
@@ -19,12 +20,14 @@ import WireSchema
 struct FollowUpWork: ServiceLifecycle.Service {
     let context: DealsContext
     let logger: Logger
-    var interval: Duration = .milliseconds(200)
+    var interval: Duration = .seconds(1)
 
     func run() async throws {
         var sweptRulesVersion: Int?
         var touchedSeen = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Counted before the pass: what is applied while it runs wakes the next one at once.
+            let commits = context.status.commitCount
             if context.status.isReady {
                 do {
                     try await closeDealsWonByOrders()
@@ -62,7 +65,10 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     logger.error("follow-up work failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: interval) })) != nil else { return }
+            guard
+                (try? await cancelWhenGracefulShutdown({ _ = await context.status.waitForCommit(after: commits, timeout: interval) }))
+                    != nil
+            else { return }
         }
     }
 

@@ -9,8 +9,10 @@ import WireSchema
 /// Publishes `SupplierStandingChanged` whenever a supplier's standing over the default window (the
 /// 12 complete months before today) differs from the one last published: after a start and when
 /// the window moves (a new month) for every supplier, otherwise for the suppliers whose orders
-/// changed since the last pass. Runs once the store has caught up, and compares with what the
-/// store says was published, so a crash or a second pass publishes nothing twice.
+/// changed since the last pass. Runs once the store has caught up, each time the projector applies
+/// something and at the latest every `standingInterval` (the window moves with the date alone),
+/// and compares with what the store says was published, so a crash or a second pass publishes
+/// nothing twice.
 struct StandingWork: ServiceLifecycle.Service {
     let context: SuppliersContext
     let logger: Logger
@@ -19,6 +21,8 @@ struct StandingWork: ServiceLifecycle.Service {
         var comparedWindow: ReliabilityWindow?
         var touchedSeen = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Counted before the pass: what is applied while it runs wakes the next one at once.
+            let commits = context.status.commitCount
             if context.status.isReady {
                 do {
                     let today = context.today
@@ -48,7 +52,10 @@ struct StandingWork: ServiceLifecycle.Service {
                     logger.error("standing work failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: context.settings.standingInterval) })) != nil
+            guard
+                (try? await cancelWhenGracefulShutdown({
+                    _ = await context.status.waitForCommit(after: commits, timeout: context.settings.standingInterval)
+                })) != nil
             else { return }
         }
     }

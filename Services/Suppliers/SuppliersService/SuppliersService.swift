@@ -63,8 +63,9 @@ public typealias SuppliersContext = ServiceContext<SuppliersService>
 public struct SuppliersSettings: ServiceSettings {
     /// `CRM_CLOCK_START`: the service's clock (today's date: the default window, late orders).
     public var clock = ServiceClock()
-    /// How often standings are compared with what was published.
-    public var standingInterval: Duration = .milliseconds(200)
+    /// The longest time between two comparisons of standings with what was published (each
+    /// change the projector applies starts one at once).
+    public var standingInterval: Duration = .seconds(1)
 
     public init() {}
 
