@@ -65,10 +65,8 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     logger.error("follow-up work failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            guard
-                (try? await cancelWhenGracefulShutdown({ _ = await context.status.waitForCommit(after: commits, timeout: interval) }))
-                    != nil
-            else { return }
+            // Shutdown cancels the wait; the loop's condition then ends the work.
+            await cancelWhenGracefulShutdown { _ = await context.status.waitForCommit(after: commits, timeout: interval) }
         }
     }
 

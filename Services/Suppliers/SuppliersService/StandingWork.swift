@@ -52,11 +52,10 @@ struct StandingWork: ServiceLifecycle.Service {
                     logger.error("standing work failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            guard
-                (try? await cancelWhenGracefulShutdown({
-                    _ = await context.status.waitForCommit(after: commits, timeout: context.settings.standingInterval)
-                })) != nil
-            else { return }
+            // Shutdown cancels the wait; the loop's condition then ends the work.
+            await cancelWhenGracefulShutdown {
+                _ = await context.status.waitForCommit(after: commits, timeout: context.settings.standingInterval)
+            }
         }
     }
 
