@@ -18,6 +18,13 @@ public final class ProjectorStatus: Sendable {
         /// A batch committed after the `count`-th.
         case committed(after: Int64)
 
+        /// A failed projector applies nothing more: a read-your-writes wait ends at once, while a
+        /// wait for commits runs to its timeout (work waiting in a loop must not spin).
+        var endsWhenTheProjectorFails: Bool {
+            if case .applied = self { return true }
+            return false
+        }
+
         func holds(in state: State) -> Bool { holds(nextOffsets: state.nextOffsets, commits: state.commits) }
 
         func holds(nextOffsets: [TopicPartition: Int64], commits: Int64) -> Bool {
@@ -189,7 +196,7 @@ public final class ProjectorStatus: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate: Bool? = state.withLock { state in
-                    if state.failure != nil { return false }
+                    if state.failure != nil && condition.endsWhenTheProjectorFails { return false }
                     if condition.holds(in: state) { return true }
                     if state.expiredBeforeWaiting.remove(id) != nil { return false }
                     state.waiters.append(Waiter(id: id, condition: condition, continuation: continuation))

@@ -5,8 +5,8 @@ import Testing
 @testable import EventStore
 
 // Background work (standings, sales conditions) waits on the projector's commits instead of a
-// timer: a commit must wake it, and without one the wait must end at its timeout or when the
-// service shuts down (the task is cancelled).
+// timer: a commit must wake it, and without one the wait must end at its timeout (also when the
+// projector has failed) or when the service shuts down (the task is cancelled).
 struct ProjectorStatusTests {
     @Test func aCommitEndsTheWait() async {
         let status = ProjectorStatus()
@@ -31,6 +31,14 @@ struct ProjectorStatusTests {
         let start = ContinuousClock.now
         #expect(await status.waitForCommit(after: 0, timeout: .milliseconds(200)) == 0)
         #expect(ContinuousClock.now - start >= .milliseconds(200))
+    }
+
+    @Test func aFailedProjectorDoesNotEndTheWaitEarly() async {
+        let status = ProjectorStatus()
+        status.failed("the store is full")
+        let start = ContinuousClock.now
+        #expect(await status.waitForCommit(after: 0, timeout: .milliseconds(200)) == 0)
+        #expect(ContinuousClock.now - start >= .milliseconds(200), "a loop waiting here would spin")
     }
 
     @Test func cancellingTheTaskEndsTheWait() async {
