@@ -28,6 +28,7 @@ func withSuppliers(_ body: @Sendable (ServiceUnderTest<SuppliersService>, Servic
     let clock = ServiceClock(start: Timestamp.parse("2026-12-06T10:00:00Z")!)
     settings.clock = clock
     settings.standingInterval = .milliseconds(50)
+    settings.standingPause = .milliseconds(20)
     try await withService(SuppliersService.self, settings: settings, maxRequestBodyBytes: 1024 * 1024) { service in
         try await service.feed(try counterpartiesFeed())
         try await body(service, clock)

@@ -9,8 +9,9 @@ import WireFormat
 import WireSchema
 
 /// What consumed events leave for the service to do, done once its store has caught up (so a
-/// rebuild or restart never acts on a half-read log), each time the projector applies something
-/// and at the latest every `interval` (overrides run out with time alone):
+/// rebuild or restart never acts on a half-read log), after the projector applies something (at
+/// most once every `pause`: under a stream of commands it would otherwise run after each) and
+/// at the latest every `interval` (overrides run out with time alone):
 /// - close as won each open deal whose ERP order completed (`DealClosed`, actor `erp`);
 /// - publish `SalesConditionsAssigned` for each client whose effective conditions changed: all
 ///   clients after a start or a rules change, those a classification or override touched since the
@@ -21,6 +22,7 @@ struct FollowUpWork: ServiceLifecycle.Service {
     let context: DealsContext
     let logger: Logger
     var interval: Duration = .seconds(1)
+    var pause: Duration = .milliseconds(200)
 
     func run() async throws {
         var sweptRulesVersion: Int?
@@ -66,7 +68,10 @@ struct FollowUpWork: ServiceLifecycle.Service {
                 }
             }
             // Shutdown cancels the wait; the loop's condition then ends the work.
-            await cancelWhenGracefulShutdown { _ = await context.status.waitForCommit(after: commits, timeout: interval) }
+            await cancelWhenGracefulShutdown { [pause, interval, context] in
+                try? await Task.sleep(for: pause)
+                _ = await context.status.waitForCommit(after: commits, timeout: interval)
+            }
         }
     }
 

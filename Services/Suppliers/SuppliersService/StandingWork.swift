@@ -9,10 +9,11 @@ import WireSchema
 /// Publishes `SupplierStandingChanged` whenever a supplier's standing over the default window (the
 /// 12 complete months before today) differs from the one last published: after a start and when
 /// the window moves (a new month) for every supplier, otherwise for the suppliers whose orders
-/// changed since the last pass. Runs once the store has caught up, each time the projector applies
-/// something and at the latest every `standingInterval` (the window moves with the date alone),
-/// and compares with what the store says was published, so a crash or a second pass publishes
-/// nothing twice.
+/// changed since the last pass. Runs once the store has caught up, after the projector applies
+/// something (at most once every `standingPause`: under a stream of receipts it would otherwise
+/// run after each batch) and at the latest every `standingInterval` (the window moves with the
+/// date alone), and compares with what the store says was published, so a crash or a second pass
+/// publishes nothing twice.
 struct StandingWork: ServiceLifecycle.Service {
     let context: SuppliersContext
     let logger: Logger
@@ -53,7 +54,8 @@ struct StandingWork: ServiceLifecycle.Service {
                 }
             }
             // Shutdown cancels the wait; the loop's condition then ends the work.
-            await cancelWhenGracefulShutdown {
+            await cancelWhenGracefulShutdown { [context] in
+                try? await Task.sleep(for: context.settings.standingPause)
                 _ = await context.status.waitForCommit(after: commits, timeout: context.settings.standingInterval)
             }
         }

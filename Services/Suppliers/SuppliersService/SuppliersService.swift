@@ -63,9 +63,10 @@ public typealias SuppliersContext = ServiceContext<SuppliersService>
 public struct SuppliersSettings: ServiceSettings {
     /// `CRM_CLOCK_START`: the service's clock (today's date: the default window, late orders).
     public var clock = ServiceClock()
-    /// The longest time between two comparisons of standings with what was published (each
-    /// change the projector applies starts one at once).
+    /// The longest time between two comparisons of standings with what was published: a change
+    /// the projector applies starts one sooner, but no sooner than `standingPause` after the last.
     public var standingInterval: Duration = .seconds(1)
+    public var standingPause: Duration = .milliseconds(200)
 
     public init() {}
 
