@@ -163,8 +163,11 @@ public final class ProjectorStatus: Sendable {
 
     /// Waits until the projector commits a batch after the `count`-th, or `timeout` passes, or the
     /// task is cancelled; returns the count then. Work that reacts to what the projector applies
-    /// waits here instead of waking on a timer (`timeout` bounds it for work that also follows the clock).
-    public func waitForCommit(after count: Int64, timeout: Duration) async -> Int64 {
+    /// waits here instead of waking on a timer (`timeout` bounds it for work that also follows the
+    /// clock); with `pause`, not before that much time has passed, so that a stream of commits
+    /// does not run the work after each one.
+    public func waitForCommit(after count: Int64, pause: Duration = .zero, timeout: Duration) async -> Int64 {
+        if pause > .zero { try? await Task.sleep(for: pause) }
         _ = await wait(for: .committed(after: count), timeout: timeout)
         return commitCount
     }

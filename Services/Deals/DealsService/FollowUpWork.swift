@@ -69,8 +69,7 @@ struct FollowUpWork: ServiceLifecycle.Service {
             }
             // Shutdown cancels the wait; the loop's condition then ends the work.
             await cancelWhenGracefulShutdown { [pause, interval, context] in
-                try? await Task.sleep(for: pause)
-                _ = await context.status.waitForCommit(after: commits, timeout: interval)
+                _ = await context.status.waitForCommit(after: commits, pause: pause, timeout: interval)
             }
         }
     }

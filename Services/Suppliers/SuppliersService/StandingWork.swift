@@ -55,8 +55,8 @@ struct StandingWork: ServiceLifecycle.Service {
             }
             // Shutdown cancels the wait; the loop's condition then ends the work.
             await cancelWhenGracefulShutdown { [context] in
-                try? await Task.sleep(for: context.settings.standingPause)
-                _ = await context.status.waitForCommit(after: commits, timeout: context.settings.standingInterval)
+                let settings = context.settings
+                _ = await context.status.waitForCommit(after: commits, pause: settings.standingPause, timeout: settings.standingInterval)
             }
         }
     }
