@@ -47,6 +47,10 @@ public protocol Projection: Sendable {
     /// Indexes that only serve queries (never `apply`): a bulk load builds them once at the end
     /// instead of updating them row by row.
     var bulkLoadDeferredIndexes: [String] { get }
+    /// Runs at the start of every batch transaction, including a batch retried record by record after
+    /// a refusal rolled its first attempt back: the place to forget what the projection remembers
+    /// of an earlier attempt.
+    func beginBatch(in db: Database, bulkLoading: Bool) throws
     /// Runs at the end of every batch, inside its transaction (before its offsets are stored): the
     /// place to bring derived data up to date once per batch rather than once per event. During a
     /// bulk load it may leave that to `finishBulkLoad`.
@@ -64,6 +68,7 @@ public struct ProjectionRejection: Error, Sendable, CustomStringConvertible {
 extension Projection {
     public var bulkLoadDeferredIndexes: [String] { [] }
     public func apply(_ event: ProjectedEvent<Event>, in db: Database, bulkLoading: Bool) throws { try apply(event, in: db) }
+    public func beginBatch(in db: Database, bulkLoading: Bool) throws {}
     public func finishBatch(in db: Database, bulkLoading: Bool) throws {}
     public func finishBulkLoad(in db: Database) throws {}
 

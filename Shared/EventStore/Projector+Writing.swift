@@ -115,6 +115,7 @@ extension Projector {
             return try store.database.writeWithoutTransaction { db in
                 var outcome = BatchOutcome()
                 try db.inTransaction(.immediate) {
+                    try projection.beginBatch(in: db, bulkLoading: bulkLoading)
                     let applied = try AppliedEventGuard(db)
                     for items in batches {
                         for item in items {

@@ -15,7 +15,8 @@ extension AnalyticsProjection {
         try db.cachedStatement(sql: "INSERT INTO temp.completeness_dirty(id) VALUES (?) ON CONFLICT DO NOTHING").execute(arguments: [id])
     }
 
-    public func finishBatch(in db: Database, bulkLoading: Bool) throws {
+    /// At the end of a batch: recomputes the marked clients (a bulk load leaves them all to its end).
+    func refreshMarkedCompleteness(_ db: Database, bulkLoading: Bool) throws {
         if !bulkLoading {
             try refreshCompleteness(String.fetchAll(db.cachedStatement(sql: "SELECT id FROM temp.completeness_dirty")), db)
         }

@@ -80,27 +80,36 @@ extension AnalyticsProjection {
     /// sums are left to `recomputeSums`.
     func apply(_ event: ERPOrderEvent, amounts eventAmounts: StoredAmounts?, eventId: String, keepingSums: Bool, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
+        let writtenInBatch = batchWrites.order(event.orderId)
         // An order's first event (its placing, as a rule) is inserted without reading first; only
         // when the order turns out to exist is it read and its state worked out.
-        if event.type == .placed, let eventAmounts,
+        if writtenInBatch == nil, event.type == .placed, let eventAmounts,
             try write(event, state: .placed, amounts: eventAmounts, eventId: eventId, db, placedOn: day, onlyIfNew: true)
         {
-            try noteClient(of: event, db)
+            noteClient(of: event)
+            batchWrites.wrote(
+                StoredOrder(
+                    customerId: event.customerId, managerId: event.managerId, state: .placed, completedOn: nil, amounts: eventAmounts),
+                id: event.orderId)
             return
         }
-        let existing = try StoredOrder.fetch(db, id: event.orderId)
+        let existing = try writtenInBatch ?? StoredOrder.fetch(db, id: event.orderId)
         let amounts = eventAmounts ?? existing?.amounts ?? .zero
         let state: ERPOrderState
         switch ERPOrderState.after(event, from: existing?.state, customerId: existing?.customerId) {
         case .success(let next): state = next
         case .failure(let contradiction): throw ProjectionRejection(contradiction.description)
         }
+        var written = StoredOrder(
+            customerId: event.customerId, managerId: event.managerId ?? existing?.managerId, state: state,
+            completedOn: existing?.completedOn, amounts: amounts)
         switch state {
         case .placed:
             try write(event, state: .placed, amounts: amounts, eventId: eventId, db, placedOn: day)
         case .completed:
             try write(
                 event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
+            written.completedOn = day
             if keepingSums {
                 try addSale(
                     customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts.exact, sign: 1, db)
@@ -113,25 +122,25 @@ extension AnalyticsProjection {
             // Cancelled after completion: the sale is reversed where it was counted.
             guard let existing, let completedOn = existing.completedOn else { return }
             try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
+            written.amounts = existing.amounts
             if keepingSums {
                 try addSale(
                     customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts.exact, sign: -1, db)
             }
         }
-        try noteClient(of: event, db)
+        noteClient(of: event)
+        // Last, once every write of the event has succeeded.
+        batchWrites.wrote(written, id: event.orderId)
     }
 
-    /// The customer is a known client, and its latest order's manager is noted, in one statement.
-    private func noteClient(of event: ERPOrderEvent, _ db: Database) throws {
-        let client = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO client(id, mentioned, order_manager_id) VALUES (?1, 1, ?2)
-                ON CONFLICT(id) DO UPDATE SET mentioned = 1, order_manager_id = COALESCE(?2, order_manager_id)
-                """)
-        client.bind(1, event.customerId)
-        client.bind(2, event.managerId)
-        try client.execute()
+    /// The customer is a known client, and the event's manager a candidate for its order manager:
+    /// written once per batch (`BatchWrites.writeClients`).
+    private func noteClient(of event: ERPOrderEvent) {
+        let note = event.managerId.map { manager in
+            BatchWrites.ManagerNote(
+                managerId: manager, atMilliseconds: Int((event.occurredAt.timeIntervalSince1970 * 1000).rounded()), orderId: event.orderId)
+        }
+        batchWrites.named(event.customerId, note)
     }
 
     /// Writes the order as `event` leaves it; with `onlyIfNew`, only if it is not stored yet (false

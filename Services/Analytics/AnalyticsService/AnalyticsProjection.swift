@@ -29,6 +29,9 @@ public enum AnalyticsEvent: Sendable {
 /// order keeps its state and its amounts from its latest lines; the monthly sums per customer
 /// (`client_month`) change exactly when an order becomes a sale or stops being one.
 public struct AnalyticsProjection: Projection {
+    /// What the current batch wrote of orders and clients (the writer thread's alone).
+    let batchWrites = BatchWrites()
+
     public init() {}
 
     public var name: String { "analytics" }
@@ -54,6 +57,16 @@ public struct AnalyticsProjection: Projection {
     public func finishBulkLoad(in db: Database) throws {
         try Self.recomputeSums(db)
         try recomputeCompleteness(db)
+    }
+
+    public func beginBatch(in db: Database, bulkLoading: Bool) throws {
+        batchWrites.forget()
+    }
+
+    public func finishBatch(in db: Database, bulkLoading: Bool) throws {
+        try batchWrites.writeClients(db)
+        batchWrites.forget()
+        try refreshMarkedCompleteness(db, bulkLoading: bulkLoading)
     }
 
     public func decode(_ record: ConsumedRecord) throws -> ProjectedEvent<AnalyticsEvent> {

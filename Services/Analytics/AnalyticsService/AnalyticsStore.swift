@@ -8,7 +8,9 @@ import ServiceKit
 enum AnalyticsStore {
     /// Bump when the projection's tables or the way events fill them change: the store rebuilds itself.
     /// 2: each registered client's completeness is kept in `client.completeness`.
-    static let projectionVersion = 2
+    /// 3: a client's order manager is that of its latest order event by the ERP's time, not by the
+    ///    order events were applied in.
+    static let projectionVersion = 3
 
     static func open(path: String, logger: Logger) throws -> ServiceStore {
         try ServiceStore(
@@ -152,6 +154,19 @@ enum AnalyticsStore {
                         DROP INDEX client_manager;
                         CREATE INDEX client_scorecard ON client(responsible_manager_id, registered, archived, merged_into, completeness);
                         CREATE INDEX client_not_buyer ON client(id) WHERE is_client_role = 0 AND mentioned = 0;
+                        """)
+            }
+        ),
+        (
+            "analytics-v3",
+            { db in
+                try db.execute(
+                    sql: """
+                        -- When the order event that named the client's order manager happened (ms since
+                        -- 1970, UTC), and its order: a later event by these replaces the manager, so that
+                        -- a replay interleaving the ERP's partitions differently keeps the same one.
+                        ALTER TABLE client ADD COLUMN order_manager_at INTEGER;
+                        ALTER TABLE client ADD COLUMN order_manager_order TEXT;
                         """)
             }
         ),

@@ -1,0 +1,91 @@
+import EventStore
+import GRDB
+import Synchronization
+
+/// What the current batch transaction has written of orders, and the clients its order events
+/// named, written once at its end.
+///
+/// An order is placed and closed within one batch, as a rule, during a replay: its later event
+/// takes the order as the earlier one left it instead of reading it back. A client named by many
+/// events of a batch is written once, with the manager of the latest of them.
+///
+/// Only the writer thread uses it, inside a batch. It forgets everything when a batch begins and
+/// ends, so a batch rolled back and retried record by record starts from the store; an event records
+/// here only after all of its writes succeeded, so a refused event (its savepoint rolled back)
+/// leaves nothing behind.
+final class BatchWrites: Sendable {
+    /// The manager an order event names, and when: a client's order manager is that of the latest
+    /// such event by the ERP's time, then by order id (within an order, the later event), so that
+    /// a replay that interleaves partitions differently keeps the same one.
+    struct ManagerNote: Sendable {
+        var managerId: String
+        var atMilliseconds: Int
+        var orderId: String
+
+        func isAtLeastAsLate(as other: ManagerNote) -> Bool {
+            (atMilliseconds, orderId) >= (other.atMilliseconds, other.orderId)
+        }
+    }
+
+    private struct State {
+        var orders: [String: StoredOrder] = [:]
+        /// Clients named in this batch, with the latest manager note among their events (if any).
+        var clients: [String: ManagerNote?] = [:]
+    }
+    private let state = Mutex(State())
+
+    func forget() {
+        state.withLock { $0 = State() }
+    }
+
+    /// The order as this batch left it; nil if the batch has not written it.
+    func order(_ id: String) -> StoredOrder? {
+        state.withLock { $0.orders[id] }
+    }
+
+    func wrote(_ order: StoredOrder, id: String) {
+        state.withLock { $0.orders[id] = order }
+    }
+
+    /// Notes that an order event named the client, with its manager if it named one.
+    func named(_ clientId: String, _ note: ManagerNote?) {
+        state.withLock { state in
+            let current = state.clients[clientId] ?? nil
+            if let note, current.map({ note.isAtLeastAsLate(as: $0) }) ?? true {
+                state.clients[clientId] = .some(note)
+            } else if state.clients[clientId] == nil {
+                state.clients[clientId] = .some(current)
+            }
+        }
+    }
+
+    /// Writes the clients this batch named (in id order): each is a known client, and its order
+    /// manager is the note's unless the store holds a later one.
+    func writeClients(_ db: Database) throws {
+        let clients = state.withLock { state in
+            defer { state.clients = [:] }
+            return state.clients.sorted { $0.key < $1.key }
+        }
+        guard !clients.isEmpty else { return }
+        let upsert = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO client(id, mentioned, order_manager_id, order_manager_at, order_manager_order) VALUES (?1, 1, ?2, ?3, ?4)
+                ON CONFLICT(id) DO UPDATE SET mentioned = 1,
+                    order_manager_id = CASE WHEN \(Self.later) THEN ?2 ELSE order_manager_id END,
+                    order_manager_at = CASE WHEN \(Self.later) THEN ?3 ELSE order_manager_at END,
+                    order_manager_order = CASE WHEN \(Self.later) THEN ?4 ELSE order_manager_order END
+                """)
+        for (id, note) in clients {
+            upsert.bind(1, id)
+            upsert.bind(2, note?.managerId)
+            upsert.bind(3, note?.atMilliseconds)
+            upsert.bind(4, note?.orderId)
+            try upsert.execute()
+        }
+    }
+
+    /// Whether the bound note is at least as late as the stored one (`ManagerNote.isAtLeastAsLate`).
+    private static let later =
+        "?2 IS NOT NULL AND (order_manager_at IS NULL OR (?3, ?4) >= (order_manager_at, order_manager_order))"
+}
