@@ -9,11 +9,13 @@ import ServiceLifecycle
 import WireFormat
 import WireSchema
 
-/// Sends reminders as they fall due: every `dispatchInterval` it asks the planner for what falls due
-/// before the next few looks (and what changes since the last look made due in the past); when a
-/// planned reminder's moment comes, it checks that it is still wanted and not on
-/// `crm.reminders.v1` yet, and publishes it there, stamped with when it was sent and whether that
-/// was late. It starts once the store has caught up, so after a crash or a rebuild it knows what
+/// Sends reminders as they fall due. At each look it asks the planner for what falls due before
+/// the next few looks (and what changes since the last look made due in the past); when a planned
+/// reminder's moment comes, it checks that it is still wanted and not on `crm.reminders.v1` yet,
+/// and publishes it there, stamped with when it was sent and whether that was late. It looks again
+/// when the next planned reminder falls due, when the projector has applied something (at most once
+/// every `dispatchPause`), and at the latest after `dispatchInterval`: an idle scheduler looks once
+/// a second instead of five times. It starts once the store has caught up, so after a crash or a rebuild it knows what
 /// was sent and sends only what was not; at start it looks back `catchUp` for reminders missed
 /// while the service was down.
 ///
@@ -37,7 +39,16 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
 
     /// How far ahead reminders are planned: making thousands of them takes a while, and the work is
     /// done before they fall due rather than after.
+    /// Longer than `dispatchInterval`, so that a reminder is planned before its moment even when
+    /// nothing wakes the dispatcher in between.
     static let lookahead: TimeInterval = 3
+
+    /// How long until the first reminder planned ahead falls due (a few milliseconds after, so the
+    /// look finds it due); nil if none is planned.
+    private func untilNextDue(_ cursor: Cursor?) -> Duration? {
+        guard let next = cursor?.ahead.lazy.map(\.dueAt).min() else { return nil }
+        return .seconds(max(0, next.timeIntervalSince(settings.clock.now()))) + .milliseconds(5)
+    }
 
     func run() async throws {
         let membership = try settings.group.map { group in
@@ -50,6 +61,8 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
         var generation: Int?
         var cursor: Cursor?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Counted before the look: what is applied while it runs wakes the next one at once.
+            let commits = context.status.commitCount
             if context.status.isReady {
                 do {
                     var owned: Set<Int32>?
@@ -76,7 +89,12 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
                     logger.error("reminder dispatch failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: settings.dispatchInterval) })) != nil else { break }
+            let latest = min(settings.dispatchInterval, untilNextDue(cursor) ?? settings.dispatchInterval)
+            let pause = min(settings.dispatchPause, latest)
+            // Shutdown cancels the wait; the loop's condition then ends the work.
+            await cancelWhenGracefulShutdown { [context] in
+                _ = await context.status.waitForCommit(after: commits, pause: pause, timeout: latest - pause)
+            }
         }
         // Leaving the group hands this instance's partitions to the others at once.
         if let membership { try? await runOnThread(name: "group-leave") { membership.stop() } }

@@ -28,8 +28,12 @@ public struct SchedulerSettings: ServiceSettings {
     public var webhookAllowPrivate = false
     /// How deliveries reach receivers (tests record them instead).
     public var webhookTransport: any WebhookTransport = URLSessionWebhookTransport()
-    /// How often the dispatcher looks for due reminders.
-    public var dispatchInterval: Duration = .milliseconds(200)
+    /// How long the reminder dispatcher waits at most between two looks for due reminders (it also
+    /// looks when a planned reminder falls due and after the projector applies something).
+    public var dispatchInterval: Duration = .seconds(1)
+    /// How long the dispatcher waits at least between two looks, so that a stream of applied
+    /// events does not make it look after each one (unless a planned reminder falls due sooner).
+    public var dispatchPause: Duration = .milliseconds(200)
 
     public init() {}
 

@@ -64,7 +64,11 @@ public final class URLSessionWebhookTransport: NSObject, WebhookTransport, URLSe
 struct WebhookDeliverer: ServiceLifecycle.Service {
     let context: SchedulerContext
     let logger: Logger
-    var interval: Duration = .milliseconds(200)
+    /// Between two looks for new webhooks (and deliveries, in each worker): at most `interval`, or
+    /// sooner after the projector applies something (a registration, a reminder sent), but not
+    /// before `pause`.
+    var interval: Duration = .seconds(1)
+    var pause: Duration = .milliseconds(200)
     static let concurrency = 8
     static let batch = 200
 
@@ -72,16 +76,21 @@ struct WebhookDeliverer: ServiceLifecycle.Service {
         let running = RunningWorkers()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                // Counted before the look: what is applied while it runs wakes the next one at once.
+                let commits = context.status.commitCount
                 if context.status.isReady, let webhooks = try? await context.read({ db in try WebhookRow.active(db) }) {
                     for webhook in webhooks where running.ids.withLock({ $0.insert(webhook.id).inserted }) {
-                        group.addTask {
-                            await WebhookWorker(context: context, logger: logger, webhook: webhook).run()
+                        group.addTask { [interval, pause] in
+                            await WebhookWorker(context: context, logger: logger, webhook: webhook, interval: interval, pause: pause).run()
                             _ = running.ids.withLock { $0.remove(webhook.id) }
                         }
                     }
                     await updateQueueDepth()
                 }
-                guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: interval) })) != nil else { break }
+                // Shutdown cancels the wait; the loop's condition then ends the work.
+                await cancelWhenGracefulShutdown { [context, interval, pause] in
+                    _ = await context.status.waitForCommit(after: commits, pause: pause, timeout: interval)
+                }
             }
             group.cancelAll()
         }
@@ -132,6 +141,8 @@ struct WebhookWorker {
     let context: SchedulerContext
     let logger: Logger
     let webhook: WebhookRow
+    let interval: Duration
+    let pause: Duration
 
     private var settings: SchedulerSettings { context.settings }
 
@@ -151,11 +162,15 @@ struct WebhookWorker {
         var cursor = 0
         while !Task.isCancelled {
             do {
+                let commits = context.status.commitCount
                 guard try await context.read({ db in try WebhookRow.isActive(db, webhook.id) }) else { return }
                 let (pending, next) = try await context.read { [cursor] db in try candidates(db, after: cursor) }
                 cursor = next
                 if pending.isEmpty {
-                    try await Task.sleep(for: .milliseconds(200))
+                    // Until a reminder is sent (or the webhook changes), or a retry may be due.
+                    let retryBase = Duration.seconds(settings.webhookRetryBase)
+                    _ = await context.status.waitForCommit(after: commits, pause: min(pause, retryBase), timeout: min(interval, retryBase))
+                    try Task.checkCancellation()
                     continue
                 }
                 let results = await withTaskGroup(of: AttemptResult.self) { group in
