@@ -68,7 +68,8 @@ public final class ServiceStore: Sendable {
             // Checkpoints run on a thread of their own (`WALCheckpointer`); this one, in whichever commit
             // crosses 10,000 pages of log, is only the backstop for when that thread falls behind.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            // Never shrink the log in a commit: `WALCheckpointer` truncates it while the store is idle.
+            try db.execute(sql: "PRAGMA journal_size_limit = -1")
             try prepareConnection?(db)
         }
         configuration.busyMode = .timeout(10)

@@ -46,6 +46,34 @@ import Testing
         #expect(rows == rounds * 64)
     }
 
+    /// Commits never shrink the log file (that stalled commands); the checkpointer truncates it
+    /// once it has grown past its limit and no commit came for a round.
+    @Test func aLogGrownPastItsLimitIsTruncatedOnceTheStoreIsIdle() async throws {
+        let path = NSTemporaryDirectory() + "checkpointer-\(UUID().uuidString)/store.sqlite"
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let store = try ServiceStore(path: path, projectionVersion: 1, logger: quietLogger) { migrator in
+            migrator.registerMigration("blobs") { db in try db.execute(sql: "CREATE TABLE blob_row (data BLOB NOT NULL)") }
+        }
+        defer { try? store.close() }
+        func logSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0 }
+
+        // One commit of ~70 MiB: the log grows past the limit (and below the writer's own checkpoint).
+        let rows = (WALCheckpointer.idleTruncateBytes / 16_000) + 400
+        try await store.database.write { db in
+            for _ in 0..<rows { try db.execute(sql: "INSERT INTO blob_row(data) VALUES (randomblob(16000))") }
+        }
+        // Past the limit, unless the checkpointer was quicker than this check (a loaded machine).
+        let grown = try logSize()
+        #expect(grown > WALCheckpointer.idleTruncateBytes || grown == 0, "a log of \(grown) bytes")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while case let size = try logSize(), size > 0 {
+            try #require(ContinuousClock.now < deadline, "the log was not truncated: \(size) bytes")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let count = try await store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM blob_row") }
+        #expect(count == rows)
+    }
+
     @Test func closingTheStoreEndsTheCheckpointThread() throws {
         let path = NSTemporaryDirectory() + "checkpointer-\(UUID().uuidString)/store.sqlite"
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
