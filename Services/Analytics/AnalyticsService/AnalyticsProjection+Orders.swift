@@ -24,47 +24,96 @@ public struct StoredAmounts: Sendable, Equatable {
     var exact: OrderAmounts { OrderAmounts(revenue: Decimals.parse(revenue), cost: Decimals.parse(cost)) }
 }
 
-/// An order as the store keeps it.
+/// An order as the store keeps it: one row of `erp_order`.
 struct StoredOrder {
     typealias State = ERPOrderState
     var customerId: String
     var managerId: String?
+    var dealId: String?
+    var currency: String?
     var state: State
+    var placedOn: Int?
     var completedOn: Int?
+    var cancelledOn: Int?
+    var reason: String?
     var amounts: StoredAmounts
+    var lastEventId: String
+
+    /// The order as `event` leaves it, in `state` with `amounts`: what the event does not speak to
+    /// keeps what earlier events set.
+    init(
+        _ event: ERPOrderEvent, after existing: StoredOrder?, state: State, amounts: StoredAmounts, eventId: String,
+        placedOn: Int? = nil, completedOn: Int? = nil, cancelledOn: Int? = nil
+    ) {
+        customerId = event.customerId
+        managerId = event.managerId ?? existing?.managerId
+        dealId = event.dealId ?? existing?.dealId
+        currency = event.currency ?? existing?.currency
+        self.state = state
+        self.placedOn = placedOn ?? existing?.placedOn
+        self.completedOn = completedOn ?? existing?.completedOn
+        self.cancelledOn = cancelledOn ?? existing?.cancelledOn
+        reason = (event.type == .cancelled ? event.reason : nil) ?? existing?.reason
+        self.amounts = amounts
+        lastEventId = eventId
+    }
+
+    private init(_ row: RawRow) {
+        func day(_ column: Int32) -> Int? { row.isNull(column) ? nil : Int(row.int64(column)) }
+        customerId = row.text(0) ?? ""
+        managerId = row.text(1)
+        dealId = row.text(2)
+        currency = row.text(3)
+        state = row.text(4).flatMap(State.init(rawValue:)) ?? .placed
+        placedOn = day(5)
+        completedOn = day(6)
+        cancelledOn = day(7)
+        reason = row.text(8)
+        amounts = StoredAmounts(revenue: row.text(9) ?? "0", cost: row.text(10) ?? "0")
+        lastEventId = row.text(11) ?? ""
+    }
 
     static func fetch(_ db: Database, id: String) throws -> StoredOrder? {
-        // Read for every ERP event but an order's first (a replay's hot path): with the C API, not GRDB's `Row`.
+        // Read for every ERP event whose order this batch has not written (a replay's hot path):
+        // with the C API, not GRDB's `Row`.
         let select = try RawStatement(
-            db, sql: "SELECT customer_id, manager_id, state, completed_on, revenue, cost FROM erp_order WHERE id = ?")
+            db,
+            sql: """
+                SELECT customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on, reason,
+                    revenue, cost, last_event_id
+                FROM erp_order WHERE id = ?
+                """)
         select.bind(1, id)
         var order: StoredOrder?
-        try select.forEachRow { row in
-            order = StoredOrder(
-                customerId: row.text(0) ?? "", managerId: row.text(1), state: row.text(2).flatMap(State.init(rawValue:)) ?? .placed,
-                completedOn: row.isNull(3) ? nil : Int(row.int64(3)),
-                amounts: StoredAmounts(revenue: row.text(4) ?? "0", cost: row.text(5) ?? "0"))
-        }
+        try select.forEachRow { row in order = StoredOrder(row) }
         return order
     }
-}
 
-private enum OrderSQL {
-    static let insert = """
+    static let upsertSQL = """
         INSERT INTO erp_order(id, customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on,
             reason, revenue, cost, last_event_id)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        ON CONFLICT(id) DO UPDATE SET customer_id = ?2, manager_id = ?3, deal_id = ?4, currency = ?5, state = ?6,
+            placed_on = ?7, completed_on = ?8, cancelled_on = ?9, reason = ?10, revenue = ?11, cost = ?12, last_event_id = ?13
         """
-    static let insertNew = insert + " ON CONFLICT(id) DO NOTHING"
-    // Columns an event does not speak to keep what earlier events set (COALESCE with the stored value).
-    static let upsert =
-        insert + """
-             ON CONFLICT(id) DO UPDATE SET customer_id = ?2, manager_id = COALESCE(?3, manager_id),
-                deal_id = COALESCE(?4, deal_id), currency = COALESCE(?5, currency), state = ?6,
-                placed_on = COALESCE(?7, placed_on), completed_on = COALESCE(?8, completed_on),
-                cancelled_on = COALESCE(?9, cancelled_on), reason = COALESCE(?10, reason), revenue = ?11, cost = ?12,
-                last_event_id = ?13
-            """
+
+    /// Writes the whole row with `upsertSQL`.
+    func write(id: String, _ upsert: RawStatement) throws {
+        upsert.bind(1, id)
+        upsert.bind(2, customerId)
+        upsert.bind(3, managerId)
+        upsert.bind(4, dealId)
+        upsert.bind(5, currency)
+        upsert.bind(6, state.rawValue)
+        upsert.bind(7, placedOn)
+        upsert.bind(8, completedOn)
+        upsert.bind(9, cancelledOn)
+        upsert.bind(10, reason)
+        upsert.bind(11, amounts.revenue)
+        upsert.bind(12, amounts.cost)
+        upsert.bind(13, lastEventId)
+        try upsert.execute()
+    }
 }
 
 /// Exact decimal text as the store keeps it.
@@ -80,57 +129,39 @@ extension AnalyticsProjection {
     /// sums are left to `recomputeSums`.
     func apply(_ event: ERPOrderEvent, amounts eventAmounts: StoredAmounts?, eventId: String, keepingSums: Bool, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
-        let writtenInBatch = batchWrites.order(event.orderId)
-        // An order's first event (its placing, as a rule) is inserted without reading first; only
-        // when the order turns out to exist is it read and its state worked out.
-        if writtenInBatch == nil, event.type == .placed, let eventAmounts,
-            try write(event, state: .placed, amounts: eventAmounts, eventId: eventId, db, placedOn: day, onlyIfNew: true)
-        {
-            noteClient(of: event)
-            batchWrites.wrote(
-                StoredOrder(
-                    customerId: event.customerId, managerId: event.managerId, state: .placed, completedOn: nil, amounts: eventAmounts),
-                id: event.orderId)
-            return
-        }
-        let existing = try writtenInBatch ?? StoredOrder.fetch(db, id: event.orderId)
+        let existing = try batchWrites.order(event.orderId) ?? StoredOrder.fetch(db, id: event.orderId)
         let amounts = eventAmounts ?? existing?.amounts ?? .zero
         let state: ERPOrderState
         switch ERPOrderState.after(event, from: existing?.state, customerId: existing?.customerId) {
         case .success(let next): state = next
         case .failure(let contradiction): throw ProjectionRejection(contradiction.description)
         }
-        var written = StoredOrder(
-            customerId: event.customerId, managerId: event.managerId ?? existing?.managerId, state: state,
-            completedOn: existing?.completedOn, amounts: amounts)
+        let order: StoredOrder
         switch state {
         case .placed:
-            try write(event, state: .placed, amounts: amounts, eventId: eventId, db, placedOn: day)
+            order = StoredOrder(event, after: existing, state: .placed, amounts: amounts, eventId: eventId, placedOn: day)
         case .completed:
-            try write(
-                event, state: .completed, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, completedOn: day)
-            written.completedOn = day
-            if keepingSums {
-                try addSale(
-                    customer: event.customerId, manager: event.managerId ?? existing?.managerId, day: day, amounts.exact, sign: 1, db)
-            }
+            order = StoredOrder(
+                event, after: existing, state: .completed, amounts: amounts, eventId: eventId, placedOn: existing == nil ? day : nil,
+                completedOn: day)
+            if keepingSums { try addSale(customer: event.customerId, manager: order.managerId, day: day, amounts.exact, sign: 1, db) }
         case .cancelled:
             // Failed before completion: the order was never a sale; its lines say what was lost.
-            try write(
-                event, state: .cancelled, amounts: amounts, eventId: eventId, db, placedOn: existing == nil ? day : nil, cancelledOn: day)
+            order = StoredOrder(
+                event, after: existing, state: .cancelled, amounts: amounts, eventId: eventId, placedOn: existing == nil ? day : nil,
+                cancelledOn: day)
         case .reversed:
             // Cancelled after completion: the sale is reversed where it was counted.
             guard let existing, let completedOn = existing.completedOn else { return }
-            try write(event, state: .reversed, amounts: existing.amounts, eventId: eventId, db, cancelledOn: day)
-            written.amounts = existing.amounts
+            order = StoredOrder(event, after: existing, state: .reversed, amounts: existing.amounts, eventId: eventId, cancelledOn: day)
             if keepingSums {
                 try addSale(
                     customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts.exact, sign: -1, db)
             }
         }
+        // Last, once every write of the event has succeeded: the order is written at the batch's end.
         noteClient(of: event)
-        // Last, once every write of the event has succeeded.
-        batchWrites.wrote(written, id: event.orderId)
+        batchWrites.wrote(order, id: event.orderId)
     }
 
     /// The customer is a known client, and the event's manager a candidate for its order manager:
@@ -141,30 +172,6 @@ extension AnalyticsProjection {
                 managerId: manager, atMilliseconds: Int((event.occurredAt.timeIntervalSince1970 * 1000).rounded()), orderId: event.orderId)
         }
         batchWrites.named(event.customerId, note)
-    }
-
-    /// Writes the order as `event` leaves it; with `onlyIfNew`, only if it is not stored yet (false
-    /// if it was).
-    @discardableResult
-    private func write(
-        _ event: ERPOrderEvent, state: StoredOrder.State, amounts: StoredAmounts, eventId: String, _ db: Database,
-        placedOn: Int? = nil, completedOn: Int? = nil, cancelledOn: Int? = nil, onlyIfNew: Bool = false
-    ) throws -> Bool {
-        let upsert = try RawStatement(db, sql: onlyIfNew ? OrderSQL.insertNew : OrderSQL.upsert)
-        upsert.bind(1, event.orderId)
-        upsert.bind(2, event.customerId)
-        upsert.bind(3, event.managerId)
-        upsert.bind(4, event.dealId)
-        upsert.bind(5, event.currency)
-        upsert.bind(6, state.rawValue)
-        upsert.bind(7, placedOn)
-        upsert.bind(8, completedOn)
-        upsert.bind(9, cancelledOn)
-        upsert.bind(10, event.type == .cancelled ? event.reason : nil)
-        upsert.bind(11, amounts.revenue)
-        upsert.bind(12, amounts.cost)
-        upsert.bind(13, eventId)
-        return try upsert.execute() == 1
     }
 
     /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month and its manager's day.

@@ -29,7 +29,7 @@ public enum AnalyticsEvent: Sendable {
 /// order keeps its state and its amounts from its latest lines; the monthly sums per customer
 /// (`client_month`) change exactly when an order becomes a sale or stops being one.
 public struct AnalyticsProjection: Projection {
-    /// What the current batch wrote of orders and clients (the writer thread's alone).
+    /// The orders and clients the current batch changed, written at its end (the writer thread's alone).
     let batchWrites = BatchWrites()
 
     public init() {}
@@ -64,6 +64,7 @@ public struct AnalyticsProjection: Projection {
     }
 
     public func finishBatch(in db: Database, bulkLoading: Bool) throws {
+        try batchWrites.writeOrders(db)
         try batchWrites.writeClients(db)
         batchWrites.forget()
         try refreshMarkedCompleteness(db, bulkLoading: bulkLoading)

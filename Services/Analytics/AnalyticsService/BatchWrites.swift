@@ -2,12 +2,13 @@ import EventStore
 import GRDB
 import Synchronization
 
-/// What the current batch transaction has written of orders, and the clients its order events
-/// named, written once at its end.
+/// The orders the current batch transaction's order events left, and the clients they named: each
+/// written once, at the batch's end.
 ///
 /// An order is placed and closed within one batch, as a rule, during a replay: its later event
-/// takes the order as the earlier one left it instead of reading it back. A client named by many
-/// events of a batch is written once, with the manager of the latest of them.
+/// takes the order as the earlier one left it instead of reading it back, and the order is written
+/// once instead of once per event. A client named by many events of a batch is written once, with
+/// the manager of the latest of them.
 ///
 /// Only the writer thread uses it, inside a batch. It forgets everything when a batch begins and
 /// ends, so a batch rolled back and retried record by record starts from the store; an event records
@@ -38,13 +39,24 @@ final class BatchWrites: Sendable {
         state.withLock { $0 = State() }
     }
 
-    /// The order as this batch left it; nil if the batch has not written it.
+    /// The order as this batch left it; nil if no event of the batch changed it.
     func order(_ id: String) -> StoredOrder? {
         state.withLock { $0.orders[id] }
     }
 
     func wrote(_ order: StoredOrder, id: String) {
         state.withLock { $0.orders[id] = order }
+    }
+
+    /// Writes the orders this batch changed, in id order.
+    func writeOrders(_ db: Database) throws {
+        let orders = state.withLock { state in
+            defer { state.orders = [:] }
+            return state.orders.sorted { $0.key < $1.key }
+        }
+        guard !orders.isEmpty else { return }
+        let upsert = try RawStatement(db, sql: StoredOrder.upsertSQL)
+        for (id, order) in orders { try order.write(id: id, upsert) }
     }
 
     /// Notes that an order event named the client, with its manager if it named one.
