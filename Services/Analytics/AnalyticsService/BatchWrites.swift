@@ -11,9 +11,9 @@ import Synchronization
 /// the manager of the latest of them.
 ///
 /// Only the writer thread uses it, inside a batch. It forgets everything when a batch begins and
-/// ends, so a batch rolled back and retried record by record starts from the store; an event records
-/// here only after all of its writes succeeded, so a refused event (its savepoint rolled back)
-/// leaves nothing behind.
+/// ends, so a batch rolled back and retried record by record starts from the store; an event is
+/// recorded here last, once everything else it does has succeeded, so a refused event (its
+/// savepoint rolled back) leaves nothing behind.
 final class BatchWrites: Sendable {
     /// The manager an order event names, and when: a client's order manager is that of the latest
     /// such event by the ERP's time, then by order id (within an order, the later event), so that
@@ -23,8 +23,10 @@ final class BatchWrites: Sendable {
         var atMilliseconds: Int
         var orderId: String
 
+        /// Order ids compare as bytes, as SQLite compares the stored one.
         func isAtLeastAsLate(as other: ManagerNote) -> Bool {
-            (atMilliseconds, orderId) >= (other.atMilliseconds, other.orderId)
+            if atMilliseconds != other.atMilliseconds { return atMilliseconds > other.atMilliseconds }
+            return !orderId.utf8.lexicographicallyPrecedes(other.orderId.utf8)
         }
     }
 

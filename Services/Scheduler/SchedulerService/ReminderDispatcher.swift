@@ -15,9 +15,9 @@ import WireSchema
 /// and publishes it there, stamped with when it was sent and whether that was late. It looks again
 /// when the next planned reminder falls due, when the projector has applied something (at most once
 /// every `dispatchPause`), and at the latest after `dispatchInterval`: an idle scheduler looks once
-/// a second instead of five times. It starts once the store has caught up, so after a crash or a rebuild it knows what
-/// was sent and sends only what was not; at start it looks back `catchUp` for reminders missed
-/// while the service was down.
+/// a second instead of five times. It starts once the store has caught up, so after a crash or a
+/// rebuild it knows what was sent and sends only what was not; at start it looks back `catchUp`
+/// for reminders missed while the service was down.
 ///
 /// With a consumer group (`CRM_SCHEDULER_GROUP`), each instance sends only the reminders whose ids
 /// fall in the partitions of `crm.reminders.v1` the group gave it; on every new assignment it first
@@ -38,9 +38,8 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
     }
 
     /// How far ahead reminders are planned: making thousands of them takes a while, and the work is
-    /// done before they fall due rather than after.
-    /// Longer than `dispatchInterval`, so that a reminder is planned before its moment even when
-    /// nothing wakes the dispatcher in between.
+    /// done before they fall due rather than after. Longer than `dispatchInterval`, so that a
+    /// reminder is planned before its moment even when nothing wakes the dispatcher in between.
     static let lookahead: TimeInterval = 3
 
     /// How long until the first reminder planned ahead falls due (a few milliseconds after, so the
