@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import Kafka
 import Platform
+import ServiceLifecycle
 import WireFormat
 import WireSchema
 
@@ -121,6 +122,15 @@ public struct ServiceContext<Service: ServiceDefinition>: Sendable {
             guard await status.waitUntilApplied(partition, offset: offset, timeout: timeout ?? commands.timeout) else {
                 throw Problem.unavailable("the events were published but not applied yet; they will be as the service catches up")
             }
+        }
+    }
+
+    /// For background work that follows what the projector applies: waits until it commits a batch
+    /// after the `commits`-th (`commitCount` read before the work's pass), not before `pause` and
+    /// at most `timeout`, or until graceful shutdown begins (the work's loop then ends).
+    public func waitForCommit(after commits: Int64, pause: Duration, timeout: Duration) async {
+        await cancelWhenGracefulShutdown { [status] in
+            _ = await status.waitForCommit(after: commits, pause: pause, timeout: timeout)
         }
     }
 }

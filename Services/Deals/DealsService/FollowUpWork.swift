@@ -67,10 +67,7 @@ struct FollowUpWork: ServiceLifecycle.Service {
                     logger.error("follow-up work failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            // Shutdown cancels the wait; the loop's condition then ends the work.
-            await cancelWhenGracefulShutdown { [pause, interval, context] in
-                _ = await context.status.waitForCommit(after: commits, pause: pause, timeout: interval)
-            }
+            await context.waitForCommit(after: commits, pause: pause, timeout: interval)
         }
     }
 

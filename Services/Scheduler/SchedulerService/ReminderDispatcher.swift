@@ -90,10 +90,7 @@ struct ReminderDispatcher: ServiceLifecycle.Service {
             }
             let latest = min(settings.dispatchInterval, untilNextDue(cursor) ?? settings.dispatchInterval)
             let pause = min(settings.dispatchPause, latest)
-            // Shutdown cancels the wait; the loop's condition then ends the work.
-            await cancelWhenGracefulShutdown { [context] in
-                _ = await context.status.waitForCommit(after: commits, pause: pause, timeout: latest - pause)
-            }
+            await context.waitForCommit(after: commits, pause: pause, timeout: latest - pause)
         }
         // Leaving the group hands this instance's partitions to the others at once.
         if let membership { try? await runOnThread(name: "group-leave") { membership.stop() } }

@@ -87,10 +87,7 @@ struct WebhookDeliverer: ServiceLifecycle.Service {
                     }
                     await updateQueueDepth()
                 }
-                // Shutdown cancels the wait; the loop's condition then ends the work.
-                await cancelWhenGracefulShutdown { [context, interval, pause] in
-                    _ = await context.status.waitForCommit(after: commits, pause: pause, timeout: interval)
-                }
+                await context.waitForCommit(after: commits, pause: pause, timeout: interval)
             }
             group.cancelAll()
         }

@@ -53,11 +53,7 @@ struct StandingWork: ServiceLifecycle.Service {
                     logger.error("standing work failed; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            // Shutdown cancels the wait; the loop's condition then ends the work.
-            await cancelWhenGracefulShutdown { [context] in
-                let settings = context.settings
-                _ = await context.status.waitForCommit(after: commits, pause: settings.standingPause, timeout: settings.standingInterval)
-            }
+            await context.waitForCommit(after: commits, pause: context.settings.standingPause, timeout: context.settings.standingInterval)
         }
     }
 
