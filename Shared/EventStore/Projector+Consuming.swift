@@ -10,7 +10,10 @@ import WireSchema
 // The consumer thread: polls, puts each poll's records in timestamp order, cuts them into slices and
 // decodes them (the writer decodes a slice itself when it finds one still waiting).
 extension Projector {
-    func consumeLoop(_ consumer: KafkaConsumer, _ queue: BlockingQueue<DecodingSlice>, _ spent: BlockingQueue<[[Item]]>) throws {
+    func consumeLoop(
+        _ consumer: KafkaConsumer, _ queue: BlockingQueue<DecodingSlice>, _ spent: BlockingQueue<[[Item]]>, partitions: [TopicPartition]
+    ) throws {
+        var pause = IdleFetchPause(partitions: partitions, fetchWait: consumer.fetchWait, options: options)
         var lastWatermarkCheck = ContinuousClock.now
         let pollOrder = PollOrder(capacity: Self.pollSize)
         while isRunning {
@@ -19,14 +22,15 @@ extension Projector {
             let waitedBefore = consumer.waitedForRecords
             var slices = SliceBuilder()
             var failure: ProjectorError?
-            consumer.poll(
-                max: Self.pollSize, timeoutMs: 100, records: { pollOrder.append($0) },
+            let received = consumer.poll(
+                max: Self.pollSize, timeoutMs: pause.pollTimeoutMs(default: 100), records: { pollOrder.append($0) },
                 other: { event in
                     switch event {
                     case .record:
                         break  // records come through `records`
                     case .endOfPartition(let tp, let next):
                         status.reachedEnd(tp, nextOffset: next)
+                        pause.reachedEnd(tp, nextOffset: next)
                     case .error(let tp, let error):
                         if error.code == .autoOffsetReset || error.code == .offsetOutOfRange {
                             failure = failure ?? ProjectorError.offsetOutOfRange("\(tp.map(\.description) ?? "?"): \(error)")
@@ -35,11 +39,13 @@ extension Projector {
                     }
                 })
             if let failure { throw failure }
+            pause.polled(records: received)
             pollOrder.drain { slices.append($0) }
             status.addTimings(poll: ContinuousClock.now - pollStart, pollWaiting: consumer.waitedForRecords - waitedBefore)
             let ready = slices.finish()
             if !ready.isEmpty && !handOver(ready, to: queue) { return }
-            if ContinuousClock.now - lastWatermarkCheck > .seconds(1) {
+            try pause.update(consumer, status, logger)
+            if !pause.isPaused && ContinuousClock.now - lastWatermarkCheck > .seconds(1) {
                 lastWatermarkCheck = ContinuousClock.now
                 for tp in status.nextOffsets.keys {
                     if let marks = consumer.cachedWatermarks(tp) { status.observedHighWatermark(tp, marks.high) }

@@ -22,6 +22,11 @@ public struct ProjectorOptions: Sendable {
     /// prefetch keeps up with: fetching stalls whenever the prefetch fills, and such a replay
     /// waits for records. A slower one would only hold more memory.
     public var deepPrefetch = false
+    /// A consumer whose fetch wait is shorter than `idlePeekInterval` stops fetching once no
+    /// record has arrived for `idleAfter`, and looks for new records every `idlePeekInterval`
+    /// (and at once for a command's own event): see `IdleFetchPause`.
+    public var idleAfter: Duration = .seconds(1)
+    public var idlePeekInterval: Duration = .milliseconds(250)
 
     public init() {}
 }
@@ -161,11 +166,14 @@ public final class Projector<P: Projection>: Sendable {
         }
 
         var consumeError: (any Error)?
+        // A command waiting for its own event wakes a consumer that has stopped fetching.
+        status.onReadYourWritesWait { consumer.wake() }
         do {
-            try consumeLoop(consumer, queue, spent)
+            try consumeLoop(consumer, queue, spent, partitions: Array(starts.keys))
         } catch {
             consumeError = error
         }
+        status.onReadYourWritesWait(nil)
         stop()
         queue.close()
         writerDone.wait()

@@ -18,9 +18,10 @@ public final class ProjectorStatus: Sendable {
         /// A batch committed after the `count`-th.
         case committed(after: Int64)
 
-        /// A failed projector applies nothing more: a read-your-writes wait ends at once, while a
-        /// wait for commits runs to its timeout (work waiting in a loop must not spin).
-        var endsWhenTheProjectorFails: Bool {
+        /// A read-your-writes wait: a command's caller waits for it. A failed projector applies
+        /// nothing more, so such a wait ends at once, while a wait for commits runs to its timeout
+        /// (work waiting in a loop must not spin).
+        var isReadYourWrites: Bool {
             if case .applied = self { return true }
             return false
         }
@@ -45,6 +46,7 @@ public final class ProjectorStatus: Sendable {
         var waiters: [Waiter] = []
         var nextWaiterId: UInt64 = 0
         var expiredBeforeWaiting: Set<UInt64> = []
+        var fetchPaused = false
         var applied: Int64 = 0
         var deadLettered: Int64 = 0
         var commits: Int64 = 0
@@ -52,6 +54,8 @@ public final class ProjectorStatus: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Called when a read-your-writes wait begins (see `onReadYourWritesWait`).
+    private let readYourWritesHook = Mutex<(@Sendable () -> Void)?>(nil)
 
     public init() {}
 
@@ -66,6 +70,24 @@ public final class ProjectorStatus: Sendable {
     public var commitCount: Int64 { state.withLock { $0.commits } }
     public var nextOffsets: [TopicPartition: Int64] { state.withLock { $0.nextOffsets } }
     public var timings: ProjectorTimings { state.withLock { $0.timings } }
+    /// Whether the consumer has stopped fetching because nothing arrived for a while (it still
+    /// looks for new records now and then, and at once when a command waits for its event).
+    public var isFetchPaused: Bool { state.withLock { $0.fetchPaused } }
+
+    func setFetchPaused(_ paused: Bool) {
+        state.withLock { $0.fetchPaused = paused }
+    }
+
+    /// Whether a read-your-writes wait is waiting for a record not applied yet.
+    var awaitsReadYourWrites: Bool {
+        state.withLock { state in state.waiters.contains { $0.condition.isReadYourWrites } }
+    }
+
+    /// `hook` runs each time a read-your-writes wait begins that does not hold yet, on the waiting
+    /// task's thread; nil removes it (after which it is never called again).
+    func onReadYourWritesWait(_ hook: (@Sendable () -> Void)?) {
+        readYourWritesHook.withLock { $0 = hook }
+    }
 
     func addTimings(
         poll: Duration = .zero, pollWaiting: Duration = .zero, decode: Duration = .zero, write: Duration = .zero,
@@ -199,13 +221,17 @@ public final class ProjectorStatus: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate: Bool? = state.withLock { state in
-                    if state.failure != nil && condition.endsWhenTheProjectorFails { return false }
+                    if state.failure != nil && condition.isReadYourWrites { return false }
                     if condition.holds(in: state) { return true }
                     if state.expiredBeforeWaiting.remove(id) != nil { return false }
                     state.waiters.append(Waiter(id: id, condition: condition, continuation: continuation))
                     return nil
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if let immediate {
+                    continuation.resume(returning: immediate)
+                } else if condition.isReadYourWrites {
+                    readYourWritesHook.withLock { $0?() }
+                }
             }
         } onCancel: {
             expire()

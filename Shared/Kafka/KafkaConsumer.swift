@@ -23,6 +23,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var isClosed = false
     /// Time `poll` spent blocked until a first record arrived (for benchmarks and tuning).
     public private(set) var waitedForRecords: Duration = .zero
+    /// How long the broker may hold a fetch that finds nothing (`fetch.wait.max.ms`).
+    public let fetchWait: Duration
     public let logger: Logger
 
     /// Offsets live in the service's store, in the same transaction as the state they produced.
@@ -66,6 +68,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         var properties = configuration.withDefaults(Self.defaultProperties).merging(Self.requiredProperties).properties
         // A group id is required by librdkafka's consumer even though we never join the group.
         if properties["group.id"] == nil { properties["group.id"] = "crm-\(name)-\(UUID().uuidString.prefix(8))" }
+        fetchWait = .milliseconds(Int(properties["fetch.wait.max.ms"] ?? "") ?? 500)
         (handle, contextPointer) = try makeClient(type: RD_KAFKA_CONSUMER, properties: properties, name: name, logger: logger)
         rd_kafka_poll_set_consumer(handle)
         queue = rd_kafka_queue_get_consumer(handle)
@@ -87,6 +90,42 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         let err = rd_kafka_assign(handle, list)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "assign partitions") }
+    }
+
+    /// Stops fetching these partitions; records fetched but not yet polled are dropped, and fetching
+    /// resumes after the last record polled (librdkafka keeps that position).
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try withPartitionList(partitions) { list in
+            let err = rd_kafka_pause_partitions(handle, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "pause partitions") }
+        }
+    }
+
+    /// Fetches paused partitions again, from the record after the last one polled. librdkafka 2.0.2
+    /// applies a resume on its main thread, and a broker thread with nothing to fetch notices it only
+    /// when it next wakes, up to a second later; so this then asks the partitions' leaders for their
+    /// end offsets, a request that wakes each of those threads (twice: sending it, and its answer).
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try withPartitionList(partitions) { list in
+            let err = rd_kafka_resume_partitions(handle, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "resume partitions") }
+        }
+        _ = try? endOffsets(partitions, timeoutMs: 1000)
+    }
+
+    /// Makes a `poll` blocked on another thread return at once (with nothing). Safe from any thread
+    /// until `close`.
+    public func wake() {
+        rd_kafka_queue_yield(queue)
+    }
+
+    private func withPartitionList<T>(
+        _ partitions: [TopicPartition], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> T
+    ) rethrows -> T {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        return try body(list)
     }
 
     /// Waits up to `timeoutMs` for the first message, then returns what has arrived (at most `max`)
@@ -211,30 +250,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Low and high watermarks of many partitions in two requests per broker (ListOffsets for the
     /// earliest and the latest offset of all of them), instead of two round trips per partition.
     public func watermarks(_ partitions: [TopicPartition], timeoutMs: Int32 = 5000) throws -> [TopicPartition: (low: Int64, high: Int64)] {
-        func offsets(at logical: Int64) throws -> [TopicPartition: Int64] {
-            let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for tp in partitions {
-                // The "timestamp" -2 asks for the earliest offset, -1 for the latest (Kafka's ListOffsets).
-                rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = logical
-            }
-            let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "list offsets") }
-            var result: [TopicPartition: Int64] = [:]
-            for index in 0..<Int(list!.pointee.cnt) {
-                let element = list!.pointee.elems[index]
-                let tp = TopicPartition(String(cString: element.topic), element.partition)
-                if element.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(element.err, context: "list offsets of \(tp)") }
-                guard element.offset >= 0 else {
-                    throw KafkaError(code: .badMessage, message: "list offsets of \(tp): no offset returned")
-                }
-                result[tp] = element.offset
-            }
-            return result
-        }
         if partitions.isEmpty { return [:] }
-        let low = try offsets(at: Int64(RD_KAFKA_OFFSET_BEGINNING))
-        let high = try offsets(at: Int64(RD_KAFKA_OFFSET_END))
+        let low = try listOffsets(partitions, at: Int64(RD_KAFKA_OFFSET_BEGINNING), timeoutMs: timeoutMs)
+        let high = try listOffsets(partitions, at: Int64(RD_KAFKA_OFFSET_END), timeoutMs: timeoutMs)
         var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
         for tp in partitions {
             guard let l = low[tp], let h = high[tp] else {
@@ -243,6 +261,36 @@ public final class KafkaConsumer: @unchecked Sendable {
             marks[tp] = (l, h)
         }
         return marks
+    }
+
+    /// The offset the next record of each partition will get, as far as this consumer can read
+    /// (with `read_committed`, the last stable offset): one request per broker.
+    public func endOffsets(_ partitions: [TopicPartition], timeoutMs: Int32 = 5000) throws -> [TopicPartition: Int64] {
+        if partitions.isEmpty { return [:] }
+        return try listOffsets(partitions, at: Int64(RD_KAFKA_OFFSET_END), timeoutMs: timeoutMs)
+    }
+
+    /// Kafka's ListOffsets for every partition: the "timestamp" -2 asks for the earliest offset, -1
+    /// for the latest.
+    private func listOffsets(_ partitions: [TopicPartition], at logical: Int64, timeoutMs: Int32) throws -> [TopicPartition: Int64] {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition)?.pointee.offset = logical
+        }
+        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "list offsets") }
+        var result: [TopicPartition: Int64] = [:]
+        for index in 0..<Int(list!.pointee.cnt) {
+            let element = list!.pointee.elems[index]
+            let tp = TopicPartition(String(cString: element.topic), element.partition)
+            if element.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(element.err, context: "list offsets of \(tp)") }
+            guard element.offset >= 0 else {
+                throw KafkaError(code: .badMessage, message: "list offsets of \(tp): no offset returned")
+            }
+            result[tp] = element.offset
+        }
+        return result
     }
 
     /// Partition counts of the named topics, from cluster metadata. A missing topic is an error.

@@ -88,6 +88,9 @@ struct HealthController {
             "# HELP crm_ready 1 when caught up with the topics and healthy.",
             "# TYPE crm_ready gauge",
             "crm_ready{\(service)} \(status.isReady ? 1 : 0)",
+            "# HELP crm_consumer_fetch_paused 1 while the consumer, idle, has stopped fetching and only peeks for new records.",
+            "# TYPE crm_consumer_fetch_paused gauge",
+            "crm_consumer_fetch_paused{\(service)} \(status.isFetchPaused ? 1 : 0)",
             "# HELP crm_consumer_lag Records not yet applied, per partition.",
             "# TYPE crm_consumer_lag gauge",
         ]

@@ -262,6 +262,68 @@ final class Fixture: Sendable {
     }
 }
 
+/// An idle consumer stops fetching (`IdleFetchPause`) and still sees every record.
+@Suite(.serialized) struct IdleFetchPauseTests {
+    /// Waits (up to a minute) until `condition` holds.
+    func eventually(_ condition: () throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return try condition()
+    }
+
+    @Test func aCommandsOwnEventWakesAPausedConsumerAtOnce() async throws {
+        let fixture = try Fixture(partitions: 2)
+        let store = try CountingProjection.openStore(fixture.storePath)
+        var options = ProjectorOptions()
+        options.idleAfter = .milliseconds(50)
+        options.idlePeekInterval = .seconds(3600)  // it never peeks: only the wait can wake it
+        let projector = fixture.projector(store: store, options: options)
+        let task = Task { try await projector.run() }
+        #expect(await projector.status.waitUntilReady(timeout: .seconds(20)))
+        for round in 0..<3 {
+            #expect(await eventually { projector.status.isFetchPaused }, "round \(round): paused once idle")
+            let report = try await fixture.producer.send(fixture.event("k"))
+            #expect(
+                await projector.status.waitUntilApplied(
+                    TopicPartition(report.topic, report.partition), offset: report.offset, timeout: .seconds(60)))
+            #expect(try fixture.counts(store)["k"] == round + 1)
+        }
+        projector.stop()
+        try await task.value
+    }
+
+    @Test func aPausedConsumerFindsRecordsOthersPublishWhenItPeeks() async throws {
+        let fixture = try Fixture(partitions: 3)
+        let store = try CountingProjection.openStore(fixture.storePath)
+        var options = ProjectorOptions()
+        options.idleAfter = .milliseconds(50)
+        options.idlePeekInterval = .milliseconds(50)
+        let projector = fixture.projector(store: store, options: options)
+        let task = Task { try await projector.run() }
+        #expect(await projector.status.waitUntilReady(timeout: .seconds(20)))
+        for round in 1...3 {
+            #expect(await eventually { projector.status.isFetchPaused })
+            try fixture.send((0..<30).map { fixture.event("key-\($0)") })
+            #expect(try await eventually { try fixture.counts(store).values.reduce(0, +) == 30 * round }, "round \(round)")
+        }
+        #expect(await eventually { projector.status.isFetchPaused })
+        #expect(try fixture.counts(store).count == 30 && fixture.counts(store).values.allSatisfy { $0 == 3 })
+        projector.stop()
+        try await task.value
+    }
+
+    @Test func onlyAConsumerWhoseFetchesComeBackSoonerThanItsPeeksPauses() {
+        let partitions = [TopicPartition("t", 0)]
+        let options = ProjectorOptions()
+        #expect(IdleFetchPause(partitions: partitions, fetchWait: .milliseconds(3), options: options).enabled)
+        #expect(!IdleFetchPause(partitions: partitions, fetchWait: .milliseconds(500), options: options).enabled)
+        #expect(!IdleFetchPause(partitions: [], fetchWait: .milliseconds(3), options: options).enabled)
+    }
+}
+
 @Suite struct ProjectorPrefetchTests {
     @Test func deepPrefetchIsAskedForAndTheOperatorStillWins() {
         let service = KafkaConfiguration(brokers: "b:9092", properties: ["queued.max.messages.kbytes": "65536"])

@@ -177,6 +177,59 @@ func consumeAll(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seco
         #expect(end == 10)
     }
 
+    @Test func pausingDropsNothingUnpolledAndResumingFetchesAfterTheLastRecordPolled() throws {
+        let cluster = try MockCluster(brokers: 1, logger: quietLogger)
+        try cluster.createTopic("paused", partitions: 2)
+        let config = KafkaConfiguration(brokers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(configuration: config, logger: quietLogger)
+        defer { producer.close() }
+        func send(_ values: Range<Int>) throws {
+            let records = values.map { OutgoingRecord(topic: "paused", partition: Int32($0 % 2), key: nil, value: [UInt8($0)]) }
+            #expect(try producer.sendAllBlocking(records) == values.count)
+        }
+        try send(0..<40)
+        let consumer = try KafkaConsumer(configuration: config, logger: quietLogger)
+        defer { consumer.close() }
+        let partitions = [TopicPartition("paused", 0), TopicPartition("paused", 1)]
+        try consumer.assign([partitions[0]: nil, partitions[1]: nil])
+        // A few records polled, the rest fetched and queued when the partitions are paused.
+        var polled: [ConsumedRecord] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        while polled.isEmpty && ContinuousClock.now < deadline {
+            for case .record(let record) in consumer.poll(max: 5, timeoutMs: 100) { polled.append(record) }
+        }
+        #expect(!polled.isEmpty && polled.count <= 5)
+        try consumer.pause(partitions)
+        try send(40..<60)
+        #expect(try consumer.endOffsets(partitions) == [partitions[0]: 30, partitions[1]: 30])
+        try consumer.resume(partitions)
+        polled += consumeAll(consumer, count: 60 - polled.count)
+        for tp in partitions {
+            let offsets = polled.filter { $0.partition == tp.partition }.map(\.offset)
+            #expect(offsets == Array(0..<30), "\(tp): each record once, in order")
+        }
+        #expect(consumeAll(consumer, count: 1, timeout: .milliseconds(300)).isEmpty)
+    }
+
+    @Test func wakeEndsAPollWaitingOnAnotherThread() throws {
+        let cluster = try MockCluster(brokers: 1, logger: quietLogger)
+        try cluster.createTopic("quiet", partitions: 1)
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(brokers: cluster.bootstrapServers), logger: quietLogger)
+        defer { consumer.close() }
+        try consumer.assign([TopicPartition("quiet", 0): nil])
+        _ = consumer.poll(max: 10, timeoutMs: 500)  // the end of the empty partition
+        let woken = DispatchSemaphore(value: 0)
+        let start = ContinuousClock.now
+        Thread.detachNewThread {
+            _ = consumer.poll(max: 10, timeoutMs: 600_000)
+            woken.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.1)
+        consumer.wake()
+        #expect(woken.wait(timeout: .now() + 60) == .success, "a ten-minute poll ended by wake()")
+        #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
     @Test func aFailedDeliveryReachesTheCaller() async throws {
         let cluster = try MockCluster(brokers: 1, logger: quietLogger)
         try cluster.createTopic("down", partitions: 1)
