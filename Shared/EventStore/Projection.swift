@@ -55,7 +55,16 @@ public protocol Projection: Sendable {
     /// place to bring derived data up to date once per batch rather than once per event. During a
     /// bulk load it may leave that to `finishBulkLoad`.
     func finishBatch(in db: Database, bulkLoading: Bool) throws
-    /// Runs once when a bulk load has caught up, in the transaction that rebuilds the deferred indexes.
+    /// What `prepareBulkLoadFinish` works out for `finishBulkLoad(in:prepared:)`.
+    associatedtype BulkLoadPreparation: Sendable = Void
+    /// Runs once when a bulk load has caught up, on a read-only connection of its own, while the
+    /// writer rebuilds the deferred indexes: reading and computing here what the end of the load
+    /// writes puts the second core to work. It sees every row the load wrote, but no deferred index.
+    func prepareBulkLoadFinish(reading db: Database) throws -> BulkLoadPreparation
+    /// Runs once when a bulk load has caught up, in the transaction that rebuilds the deferred
+    /// indexes, after them, with what `prepareBulkLoadFinish` returned.
+    func finishBulkLoad(in db: Database, prepared: BulkLoadPreparation) throws
+    /// The same for a projection that prepares nothing (`BulkLoadPreparation` is `Void`).
     func finishBulkLoad(in db: Database) throws
 }
 
@@ -63,6 +72,11 @@ public protocol Projection: Sendable {
 public struct ProjectionRejection: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension Projection where BulkLoadPreparation == Void {
+    public func prepareBulkLoadFinish(reading db: Database) throws {}
+    public func finishBulkLoad(in db: Database, prepared: Void) throws { try finishBulkLoad(in: db) }
 }
 
 extension Projection {

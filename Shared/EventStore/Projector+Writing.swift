@@ -46,7 +46,9 @@ extension Projector {
         if status.isBulkLoading {
             let start = ContinuousClock.now
             do {
-                try store.completeBulkLoad { db in try projection.finishBulkLoad(in: db) }
+                try store.completeBulkLoad(
+                    prepare: { [projection] db in try projection.prepareBulkLoadFinish(reading: db) },
+                    rebuildDerived: { db, prepared in try projection.finishBulkLoad(in: db, prepared: prepared) })
             } catch {
                 throw ProjectorError.storeFailed("finishing the bulk load: \(error)")
             }

@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import Platform
+import Synchronization
 
 /// Bulk loading: how a store catches up with a long log from empty several times faster. While it
 /// lasts, the projection's secondary indexes are set aside (rebuilt in one sorted pass at the end) and
@@ -67,6 +69,23 @@ extension ServiceStore {
     /// rebuild what it derives, in one transaction. The store then answers every query as it will
     /// once finished, but it is still marked as bulk loading and its commits are still not synced.
     public func completeBulkLoad(rebuildDerived: (Database) throws -> Void = { _ in }) throws {
+        try completeBulkLoad(prepare: { _ in () }, rebuildDerived: { db, _ in try rebuildDerived(db) })
+    }
+
+    /// `completeBulkLoad`, with `prepare` run on a read-only connection of its own (another core)
+    /// while this one rebuilds the indexes; `rebuildDerived` then gets what it returned.
+    public func completeBulkLoad<Prepared: Sendable>(
+        prepare: @escaping @Sendable (Database) throws -> Prepared, rebuildDerived: (Database, Prepared) throws -> Void
+    ) throws {
+        let prepared = Mutex<Result<Prepared, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        startThread(name: "bulk-load-prep") { [database] in
+            let result = Result { try database.read(prepare) }
+            prepared.withLock { $0 = result }
+            done.signal()
+        }
+        var joined = false
+        defer { if !joined { done.wait() } }
         try database.writeWithoutTransaction { db in
             try db.inTransaction {
                 for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM crm_deferred_indexes") {
@@ -78,7 +97,9 @@ extension ServiceStore {
                     }
                 }
                 try db.execute(sql: "DELETE FROM crm_deferred_indexes")
-                try rebuildDerived(db)
+                done.wait()
+                joined = true
+                try rebuildDerived(db, prepared.withLock { $0! }.get())
                 return .commit
             }
         }

@@ -126,7 +126,7 @@ extension AnalyticsProjection {
     /// One ERP order event, with its lines' amounts if it has lines. What an order's own earlier
     /// events contradict (a second completion, an event after its cancellation) is refused and
     /// dead-lettered with the reason. Without `keepingSums` (a bulk load), the monthly and daily
-    /// sums are left to `recomputeSums`.
+    /// sums are left to the end of the load (`computeSums`).
     func apply(_ event: ERPOrderEvent, amounts eventAmounts: StoredAmounts?, eventId: String, keepingSums: Bool, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
         let existing = try batchWrites.order(event.orderId) ?? StoredOrder.fetch(db, id: event.orderId)
@@ -217,8 +217,9 @@ extension AnalyticsProjection {
     /// The monthly and daily sums from the orders as they stand: what `addSale` keeps event by
     /// event, since a completed order is a sale of its customer's month and its manager's day and
     /// no other state counts (a reversal takes back exactly what the completion added). A bulk load
-    /// computes them once at its end instead of reading and rewriting two rows per sale.
-    static func recomputeSums(_ db: Database) throws {
+    /// computes them once at its end, on a connection of its own while the writer builds the
+    /// deferred indexes (so without them), instead of reading and rewriting two rows per sale.
+    static func computeSums(_ db: Database) throws -> SalesSums {
         // Summed in integers (`ExactSum`): `Decimal` arithmetic was most of this pass.
         struct Sum {
             var revenue = ExactSum()
@@ -229,20 +230,12 @@ extension AnalyticsProjection {
                 if let text = row.utf8(costColumn) { cost.add(text) }
                 count += 1
             }
-            func write(_ insert: RawStatement, key: String, period: Int) throws {
-                insert.bind(1, key)
-                insert.bind(2, Int64(period))
-                insert.bind(3, revenue.text)
-                insert.bind(4, revenue.minus(cost).text)
-                insert.bind(5, Int64(count))
-                try insert.execute()
+            func row(key: String, period: Int) -> SalesSums.Row {
+                SalesSums.Row(key: key, period: period, revenue: revenue.text, grossProfit: revenue.minus(cost).text, count: count)
             }
         }
-        try db.execute(sql: "DELETE FROM client_month; DELETE FROM manager_day")
-        let insertMonth = try RawStatement(
-            db, sql: "INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?, ?, ?, ?, ?)")
-        // Sales come by customer and day (the order of `erp_order_sales`), so each customer's month
-        // is complete, and written, when the next one starts.
+        var sums = SalesSums()
+        // Sales sorted by customer and day, so each customer's month is complete when the next starts.
         var month: (customer: String, index: Int, sum: Sum)?
         var days: [TextKey: [Int: Sum]] = [:]
         var managers = TextKeys()
@@ -259,19 +252,55 @@ extension AnalyticsProjection {
             if let current = month, current.index == index, current.customer.utf8.elementsEqual(customer) {
                 month!.sum.add(row, revenue: 3, cost: 4)
             } else {
-                try month.map { try $0.sum.write(insertMonth, key: $0.customer, period: $0.index) }
+                if let current = month { sums.clientMonths.append(current.sum.row(key: current.customer, period: current.index)) }
                 var sum = Sum()
                 sum.add(row, revenue: 3, cost: 4)
                 month = (String(decoding: customer, as: UTF8.self), index, sum)
             }
             if let manager = row.utf8(2) { days[managers.key(manager), default: [:]][day, default: Sum()].add(row, revenue: 3, cost: 4) }
         }
-        try month.map { try $0.sum.write(insertMonth, key: $0.customer, period: $0.index) }
-        let insertDay = try RawStatement(
-            db, sql: "INSERT INTO manager_day(manager_id, day, revenue, gross_profit, orders) VALUES (?, ?, ?, ?, ?)")
-        for (manager, sums) in days {
+        if let current = month { sums.clientMonths.append(current.sum.row(key: current.customer, period: current.index)) }
+        for (manager, managerSums) in days {
             let id = managers.text(manager)
-            for (day, sum) in sums { try sum.write(insertDay, key: id, period: day) }
+            for (day, sum) in managerSums { sums.managerDays.append(sum.row(key: id, period: day)) }
+        }
+        // In key order, so that the writer appends to each table's primary key.
+        sums.managerDays.sort { ($0.key, $0.period) < ($1.key, $1.period) }
+        return sums
+    }
+}
+
+/// Sales summed per customer and month and per manager and day, with their amounts as the store
+/// writes them: worked out off the writer (`computeSums`), written by it.
+public struct SalesSums: Sendable {
+    struct Row: Sendable {
+        var key: String
+        var period: Int
+        var revenue: String
+        var grossProfit: String
+        var count: Int
+    }
+    var clientMonths: [Row] = []
+    var managerDays: [Row] = []
+
+    /// Replaces the sums in the store.
+    func write(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM client_month; DELETE FROM manager_day")
+        try Self.insert(
+            clientMonths, sql: "INSERT INTO client_month(client_id, month, revenue, gross_profit, sales) VALUES (?, ?, ?, ?, ?)", db)
+        try Self.insert(
+            managerDays, sql: "INSERT INTO manager_day(manager_id, day, revenue, gross_profit, orders) VALUES (?, ?, ?, ?, ?)", db)
+    }
+
+    private static func insert(_ rows: [Row], sql: String, _ db: Database) throws {
+        let insert = try RawStatement(db, sql: sql)
+        for row in rows {
+            insert.bind(1, row.key)
+            insert.bind(2, Int64(row.period))
+            insert.bind(3, row.revenue)
+            insert.bind(4, row.grossProfit)
+            insert.bind(5, Int64(row.count))
+            try insert.execute()
         }
     }
 }

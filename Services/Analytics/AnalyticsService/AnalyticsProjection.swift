@@ -53,9 +53,14 @@ public struct AnalyticsProjection: Projection {
     }
 
     /// A bulk load fills an empty store (or resumes filling it): what batches keep row by row, the
-    /// sales sums and each client's completeness, is computed once at its end.
-    public func finishBulkLoad(in db: Database) throws {
-        try Self.recomputeSums(db)
+    /// sales sums and each client's completeness, is computed once at its end; the sums are worked
+    /// out while the writer builds the deferred indexes.
+    public func prepareBulkLoadFinish(reading db: Database) throws -> SalesSums {
+        try Self.computeSums(db)
+    }
+
+    public func finishBulkLoad(in db: Database, prepared sums: SalesSums) throws {
+        try sums.write(db)
         try recomputeCompleteness(db)
     }
 
