@@ -62,7 +62,7 @@ extension Projector {
                 throw ProjectorError.storeFailed("syncing the bulk load: \(error)")
             }
             let synced = ContinuousClock.now
-            status.addTimings(bulkLoadSync: synced - completed)
+            status.addTimings(bulkLoadFinish: completed - start, bulkLoadSync: synced - completed)
             logger.info(
                 "bulk load finished",
                 metadata: [

@@ -91,7 +91,7 @@ public final class ProjectorStatus: Sendable {
 
     func addTimings(
         poll: Duration = .zero, pollWaiting: Duration = .zero, decode: Duration = .zero, write: Duration = .zero,
-        writerWaiting: Duration = .zero, bulkLoadSync: Duration = .zero
+        writerWaiting: Duration = .zero, bulkLoadFinish: Duration = .zero, bulkLoadSync: Duration = .zero
     ) {
         state.withLock { state in
             state.timings.poll += poll
@@ -100,6 +100,7 @@ public final class ProjectorStatus: Sendable {
             state.timings.write += write
             if write > .zero { state.timings.transactions += 1 }
             state.timings.writerWaiting += writerWaiting
+            state.timings.bulkLoadFinish += bulkLoadFinish
             state.timings.bulkLoadSync += bulkLoadSync
         }
     }
@@ -266,12 +267,16 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
     public var writerWaiting: Duration = .zero
     /// Writer thread, after a bulk load was complete and the projector ready: syncing the store.
     public var bulkLoadSync: Duration = .zero
+    /// Writer thread, once a bulk load caught up (part of the replay): the deferred indexes and the
+    /// projection's derived data.
+    public var bulkLoadFinish: Duration = .zero
 
     public var description: String {
         func s(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         return String(
             format: "consumer thread: poll %.2f s (waiting for records %.2f s); decode %.2f s (both threads); "
-                + "writer thread: SQLite %.2f s in %ld transactions, waiting for events %.2f s; bulk load synced in %.2f s",
-            s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting), s(bulkLoadSync))
+                + "writer thread: SQLite %.2f s in %ld transactions, waiting for events %.2f s; "
+                + "end of bulk load %.2f s (indexes and derived data), synced in %.2f s",
+            s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting), s(bulkLoadFinish), s(bulkLoadSync))
     }
 }

@@ -127,6 +127,7 @@ import WireSchema
         let projector = try await fixture.runUntilCaughtUp(store: reopened)
         #expect(projector.status.appliedCount == 0)
         #expect(projector.status.timings.bulkLoadSync > .zero, "the projector did the sync (timed apart from the replay)")
+        #expect(projector.status.timings.bulkLoadFinish > .zero, "and rebuilt the deferred indexes")
         #expect(try !reopened.isBulkLoading)
         #expect(try fixture.counts(reopened) == expected)
         let synchronous = try await reopened.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
