@@ -46,6 +46,8 @@ struct HealthController {
         var deadLetters: Int64
         /// Records not yet applied, per topic (the sum over its partitions).
         var lag: [String: Int64]
+        /// `active`, or `paused` while the consumer, idle, only peeks for new records.
+        var fetching: String
         var storePath: String
         /// The SQLite file and its write-ahead log.
         var storeBytes: Int64
@@ -64,6 +66,7 @@ struct HealthController {
         return OperatorStatus(
             service: serviceName, ready: ready, state: ready ? "ready" : failure == nil ? "catching-up" : "failed", failure: failure,
             startedAt: started, appliedRecords: status.appliedCount, deadLetters: status.deadLetterCount, lag: lagByTopic,
+            fetching: status.isFetchPaused ? "paused" : "active",
             storePath: storePath, storeBytes: storeBytes, residentMemoryBytes: Self.residentMemoryBytes())
     }
 

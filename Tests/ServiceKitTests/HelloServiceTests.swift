@@ -156,20 +156,34 @@ enum HelloService: ServiceDefinition {
             #expect(status["appliedRecords"] as? Int == 2 && status["deadLetters"] as? Int == 1, "the repeated greeting was dead-lettered")
             #expect((status["storeBytes"] as? Int ?? 0) > 0 && status["failure"] == nil)
             #expect((status["lag"] as? [String: Int])?.values.allSatisfy { $0 == 0 } == true)
+            // Idle, the consumer stops fetching; a command's own event still comes back.
+            let deadline = ContinuousClock.now + .seconds(60)
+            var fetching = status["fetching"] as? String
+            while fetching != "paused" && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                fetching = try object(try await service.client.send(.get, "/health/status"))["fetching"] as? String
+            }
+            #expect(fetching == "paused")
             #expect(
                 String(buffer: try await service.client.send(.get, "/metrics").body).contains(
-                    #"crm_records_applied_total{service="hello"} 2"#))
+                    #"crm_consumer_fetch_paused{service="hello"} 1"#))
+            let afterIdle = try await service.client.send(.post, "/greetings", #"{"id":"g3","text":"hey"}"#, headers: auth)
+            #expect(afterIdle.status == .created)
+            #expect(try object(afterIdle)["text"] as? String == "hey!!")
+            #expect(
+                String(buffer: try await service.client.send(.get, "/metrics").body).contains(
+                    #"crm_records_applied_total{service="hello"} 3"#))
 
             nonisolated(unsafe) var served: [String] = []
             try HelloService.dump(service.host.configuration) { served.append($0) }
-            #expect(served.count == 2)
+            #expect(served.count == 3)
             #expect(served[0].hasPrefix(#"{"greeting":{"createdAt":"#) && served[0].contains(#""text":"hello!!""#))
 
             var rebuilt = service.host.configuration
             rebuilt.dataDirectory += "-rebuilt"
             defer { try? FileManager.default.removeItem(atPath: rebuilt.dataDirectory) }
             let report = try await HelloService.rebuild(rebuilt, settings: settings, logger: quietLogger)
-            #expect(report.applied == 2 && report.deadLettered == 1, "the repeated greeting is dead-lettered on replay too")
+            #expect(report.applied == 3 && report.deadLettered == 1, "the repeated greeting is dead-lettered on replay too")
             nonisolated(unsafe) var dumped: [String] = []
             try HelloService.dump(rebuilt) { dumped.append($0) }
             #expect(dumped == served, "a rebuilt store dumps identically")

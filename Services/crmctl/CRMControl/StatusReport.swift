@@ -40,15 +40,18 @@ public struct StatusReport: Sendable {
 
     /// A table, one service per row, then the lag of every topic each one reads.
     public func rendered() -> String {
-        var rows = [["service", "health", "state", "lag", "applied", "dead letters", "store", "memory", "url"]]
+        var rows = [["service", "health", "state", "fetching", "lag", "applied", "dead letters", "store", "memory", "url"]]
         for entry in entries {
             guard let status = entry.status else {
-                rows.append([entry.endpoint.name, "down", entry.unreachable ?? "", "", "", "", "", "", entry.endpoint.url.absoluteString])
+                rows.append([
+                    entry.endpoint.name, "down", entry.unreachable ?? "", "", "", "", "", "", "", entry.endpoint.url.absoluteString,
+                ])
                 continue
             }
             let lag = (status["lag"] as? [String: Any] ?? [:]).values.compactMap { ($0 as? NSNumber)?.int64Value }.reduce(0, +)
             rows.append([
-                entry.endpoint.name, "live", status["state"] as? String ?? "?", String(lag), Self.number(status["appliedRecords"]),
+                entry.endpoint.name, "live", status["state"] as? String ?? "?", status["fetching"] as? String ?? "?", String(lag),
+                Self.number(status["appliedRecords"]),
                 Self.number(status["deadLetters"]), Self.bytes(status["storeBytes"]), Self.bytes(status["residentMemoryBytes"]),
                 entry.endpoint.url.absoluteString,
             ])
