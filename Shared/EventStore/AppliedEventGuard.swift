@@ -4,7 +4,7 @@ import GRDB
 /// 16 bytes, which keeps the guard's index small and its comparisons short; any other id as its text.
 /// The two never collide: the column has no affinity, and SQLite never finds a blob equal to a text.
 /// Parsed when the event is decoded (off the write transaction), bound on the writer thread.
-public enum AppliedEventKey: Sendable {
+public enum AppliedEventKey: Sendable, Hashable {
     case uuid(UInt64, UInt64)
     case text(String)
 
@@ -53,16 +53,42 @@ public enum AppliedEventKey: Sendable {
 }
 
 /// The redelivery guard: remembers applied event ids, refusing one seen before. Prepare it once per
-/// transaction (it holds a prepared statement of that connection).
+/// transaction (it holds a prepared statement of that connection). During a bulk load it asks the
+/// ids the load holds in memory instead of the table (`BulkLoadEventIds`).
 public struct AppliedEventGuard {
-    private let insert: RawStatement
+    private let insert: RawStatement?
+    private let bulkLoad: BulkLoadEventIds?
 
     public init(_ db: Database) throws {
         insert = try RawStatement(db, sql: "INSERT INTO crm_applied_events(event_id) VALUES (?) ON CONFLICT DO NOTHING")
+        bulkLoad = nil
+    }
+
+    private init(holding ids: BulkLoadEventIds) {
+        ids.beginBatch()
+        insert = nil
+        bulkLoad = ids
+    }
+
+    /// The guard of a batch transaction: the bulk load's ids while it holds them, the table otherwise.
+    static func forBatch(_ db: Database, bulkLoad ids: BulkLoadEventIds?) throws -> AppliedEventGuard {
+        if let ids, ids.isHolding { return AppliedEventGuard(holding: ids) }
+        return try AppliedEventGuard(db)
     }
 
     /// Records the event as applied; false when it already was (a redelivery to skip).
     public func markNew(_ key: AppliedEventKey) throws -> Bool {
-        try key.execute(insert, boundAt: 1) > 0
+        if let bulkLoad { return bulkLoad.markNew(key) }
+        return try key.execute(insert!, boundAt: 1) > 0
+    }
+
+    /// The event's savepoint was rolled back: it was not applied after all.
+    func rolledBack(_ key: AppliedEventKey) {
+        bulkLoad?.forget(key)
+    }
+
+    /// Last in the batch transaction: stores what the bulk load holds in memory.
+    func finishBatch(_ db: Database) throws {
+        try bulkLoad?.writeBatch(db)
     }
 }

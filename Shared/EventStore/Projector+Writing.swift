@@ -52,14 +52,15 @@ extension Projector {
             } catch {
                 throw ProjectorError.storeFailed("finishing the bulk load: \(error)")
             }
-            // Ready before the sync: the store is complete, and until the mark is cleared a machine
-            // restart rebuilds it from the topics, which hold every event applied since.
+            // Ready before the guard's table and the sync: the store is complete (no event is applied
+            // until they are done), and until the mark is cleared a machine restart rebuilds it from
+            // the topics, which hold every event applied since.
             status.setBulkLoading(false)
             let completed = ContinuousClock.now
             do {
                 try store.makeBulkLoadDurable()
             } catch {
-                throw ProjectorError.storeFailed("syncing the bulk load: \(error)")
+                throw ProjectorError.storeFailed("filling the guard's table and syncing the bulk load: \(error)")
             }
             let synced = ContinuousClock.now
             status.addTimings(bulkLoadFinish: completed - start, bulkLoadSync: synced - completed)
@@ -98,12 +99,21 @@ extension Projector {
     func write(_ batches: [[Item]]) throws {
         let start = ContinuousClock.now
         defer { status.addTimings(write: ContinuousClock.now - start) }
+        if let held = store.bulkLoadEventIds.heldCount, held >= options.bulkLoadIdsInMemory {
+            do {
+                try store.moveBulkLoadEventIdsToTable()
+            } catch {
+                throw ProjectorError.storeFailed("moving the bulk load's event ids to the guard's table: \(error)")
+            }
+            logger.info("the bulk load's event ids moved to the guard's table", metadata: ["ids": "\(held)"])
+        }
         var outcome: BatchOutcome
         do {
             outcome = try writeTransaction(batches, careful: false)
         } catch is RetryCarefully {
             outcome = try writeTransaction(batches, careful: true)
         }
+        store.bulkLoadEventIds.commitBatch()
         status.committed(nextOffsets: outcome.nextOffsets, applied: outcome.applied, deadLettered: outcome.deadLettered)
         if outcome.deadLettered > 0 { outboxSignal.signal() }
         if outcome.duplicates > 0 {
@@ -118,13 +128,14 @@ extension Projector {
                 var outcome = BatchOutcome()
                 try db.inTransaction(.immediate) {
                     try projection.beginBatch(in: db, bulkLoading: bulkLoading)
-                    let applied = try AppliedEventGuard(db)
+                    let applied = try AppliedEventGuard.forBatch(db, bulkLoad: bulkLoading ? store.bulkLoadEventIds : nil)
                     for items in batches {
                         for item in items {
                             try write(item, careful: careful, bulkLoading: bulkLoading, applied: applied, db, &outcome)
                         }
                     }
                     try projection.finishBatch(in: db, bulkLoading: bulkLoading)
+                    try applied.finishBatch(db)
                     let saveOffset = try db.cachedStatement(
                         sql: """
                             INSERT INTO crm_partition_offsets(topic, partition, next_offset) VALUES (?, ?, ?)
@@ -164,6 +175,7 @@ extension Projector {
                         return .commit
                     }
                 } catch let error where Self.isRejection(error) {
+                    applied.rolledBack(event.appliedKey)
                     try enqueueDeadLetter(event.record, reason: Self.reason(error), db)
                     outcome.deadLettered += 1
                 }

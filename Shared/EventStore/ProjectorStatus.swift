@@ -265,7 +265,8 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
     public var transactions = 0
     /// Writer thread: waiting for events to write (the consumer thread was behind, or all was written).
     public var writerWaiting: Duration = .zero
-    /// Writer thread, after a bulk load was complete and the projector ready: syncing the store.
+    /// Writer thread, after a bulk load was complete and the projector ready: filling the redelivery
+    /// guard's table and syncing the store.
     public var bulkLoadSync: Duration = .zero
     /// Writer thread, once a bulk load caught up (part of the replay): the deferred indexes and the
     /// projection's derived data.
@@ -276,7 +277,7 @@ public struct ProjectorTimings: Sendable, CustomStringConvertible {
         return String(
             format: "consumer thread: poll %.2f s (waiting for records %.2f s); decode %.2f s (both threads); "
                 + "writer thread: SQLite %.2f s in %ld transactions, waiting for events %.2f s; "
-                + "end of bulk load %.2f s (indexes and derived data), synced in %.2f s",
+                + "end of bulk load %.2f s (indexes and derived data), then guard table and sync %.2f s",
             s(poll), s(pollWaiting), s(decode), s(write), transactions, s(writerWaiting), s(bulkLoadFinish), s(bulkLoadSync))
     }
 }

@@ -41,14 +41,18 @@ public struct RawStatement {
     /// of JSON, and Debian's SQLite (no lookaside) would allocate and copy for each.
     @discardableResult
     public func execute(bindingUTF8 bytes: [UInt8], at index: Int32) throws -> Int {
-        guard !bytes.isEmpty else {
+        try bytes.withUnsafeBytes { try execute(bindingUTF8: $0, at: index) }
+    }
+
+    /// `execute(bindingUTF8:at:)` with bytes that live elsewhere.
+    @discardableResult
+    public func execute(bindingUTF8 bytes: UnsafeRawBufferPointer, at index: Int32) throws -> Int {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
             sqlite3_bind_text(handle, index, "", 0, Self.transient)
             return try execute()
         }
-        return try bytes.withUnsafeBytes { buffer in
-            sqlite3_bind_text(handle, index, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), Self.static)
-            return try execute()
-        }
+        sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.static)
+        return try execute()
     }
 
     /// Runs the statement with `bytes` bound as a BLOB at `index`, not copied (as `execute(bindingUTF8:at:)`).
@@ -120,6 +124,12 @@ public struct RawRow {
         guard let bytes = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// The column's bytes as a BLOB (empty when NULL), valid while the row is current.
+    public func blob(_ column: Int32) -> UnsafeRawBufferPointer {
+        guard let bytes = sqlite3_column_blob(handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
     }
 
     /// The column's UTF-8 bytes, valid while the row is current; nil when NULL.

@@ -4,8 +4,8 @@ import Platform
 import Synchronization
 
 /// Bulk loading: how a store catches up with a long log from empty several times faster. While it
-/// lasts, the projection's secondary indexes are set aside (rebuilt in one sorted pass at the end) and
-/// commits are not synced. A killed process loses nothing (the kernel still holds every write), so a
+/// lasts, the projection's secondary indexes are set aside (rebuilt in one sorted pass at the end),
+/// the redelivery guard's ids are held in memory (`BulkLoadEventIds`) and commits are not synced. A killed process loses nothing (the kernel still holds every write), so a
 /// restart on the same boot resumes; a machine restart may lose unsynced writes, so a store still
 /// marked as bulk loading after a reboot is deleted and rebuilt from the topics.
 enum BulkLoad {
@@ -51,6 +51,7 @@ extension ServiceStore {
                 try db.execute(
                     sql: "INSERT INTO crm_store_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     arguments: [BulkLoad.metaKey, BulkLoad.currentBootId])
+                try bulkLoadEventIds.begin(db)
                 return .commit
             }
             try db.execute(sql: "PRAGMA synchronous = OFF")
@@ -59,7 +60,8 @@ extension ServiceStore {
     }
 
     /// Rebuilds the indexes set aside, lets the projection rebuild what it derives (`rebuildDerived`,
-    /// in the same transaction), makes everything written so far durable, then clears the mark.
+    /// in the same transaction), fills the redelivery guard's table, makes everything written so far
+    /// durable, then clears the mark.
     public func finishBulkLoad(rebuildDerived: (Database) throws -> Void = { _ in }) throws {
         try completeBulkLoad(rebuildDerived: rebuildDerived)
         try makeBulkLoadDurable()
@@ -105,9 +107,19 @@ extension ServiceStore {
         }
     }
 
-    /// The second half of `finishBulkLoad`: syncs everything written so far (the kernel may still
-    /// hold hundreds of MB of it), then clears the mark and syncs commits again from then on.
+    /// Moves the ids a bulk load holds in memory into the guard's table (its own transaction); the
+    /// table is the guard for the rest of the load.
+    func moveBulkLoadEventIdsToTable() throws {
+        try database.write { db in try BulkLoadEventIds.moveToTable(db) }
+        bulkLoadEventIds.stopHolding()
+    }
+
+    /// The second half of `finishBulkLoad`: moves the event ids the load held in memory into the
+    /// guard's table (queries do not need them, the next event does), syncs everything written so far
+    /// (the kernel may still hold hundreds of MB of it), then clears the mark and syncs commits again
+    /// from then on.
     public func makeBulkLoadDurable() throws {
+        try moveBulkLoadEventIdsToTable()
         try database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // From here on background checkpoints sync again; the unsynced ones are finished.

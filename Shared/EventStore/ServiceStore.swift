@@ -10,6 +10,8 @@ public final class ServiceStore: Sendable {
     public let path: String
     public let projectionVersion: Int
     let checkpointer: WALCheckpointer
+    /// The redelivery guard's ids while a bulk load holds them in memory.
+    let bulkLoadEventIds = BulkLoadEventIds()
 
     /// How the platform tables encode what they hold (2: event ids of the redelivery guard as
     /// 16-byte UUIDs). A store written in another format is rebuilt, like a projection-version bump.
@@ -131,6 +133,10 @@ public final class ServiceStore: Sendable {
                     CREATE TABLE crm_applied_events (event_id PRIMARY KEY) WITHOUT ROWID;
                     CREATE TABLE crm_deferred_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;
                     """)
+        }
+        migrator.registerMigration("platform-v3") { db in
+            // The event ids a bulk load applied, one row per batch (`BulkLoadEventIds`).
+            try db.execute(sql: "CREATE TABLE crm_bulk_load_event_ids (batch INTEGER PRIMARY KEY, ids BLOB NOT NULL)")
         }
     }
 

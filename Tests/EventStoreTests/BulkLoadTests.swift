@@ -154,6 +154,132 @@ import WireSchema
         #expect(try fixture.counts(store)["a"] == 3)
     }
 
+    /// Event ids of every kind the guard keeps apart: UUIDs, short and long texts, and texts that
+    /// a JSON array would have to escape.
+    static let mixedIds = [
+        "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6", "0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a7", "erp-42", "ORD-000000001-p",
+        "an event id longer than fifteen bytes", #"quoted "id" with \ backslash"#, "tab\there", "",
+    ]
+
+    @Test func aBulkLoadRefusesRedeliveriesAcrossBatchesAndLeavesEveryIdInTheGuard() async throws {
+        let fixture = try Fixture(partitions: 1)
+        // Each id three times: the second in the same batch as a rule, the third several batches later.
+        let ids = Self.mixedIds + (0..<200).map { "id-\($0)" }
+        try fixture.send(ids.flatMap { [fixture.event("a", id: $0), fixture.event("a", id: $0)] } + ids.map { fixture.event("b", id: $0) })
+        let store = try CountingProjection.openStore(fixture.storePath)
+        var options = ProjectorOptions()
+        options.bulkLoadThreshold = 1
+        options.maxBatchRecords = 7
+        let projector = try await fixture.runUntilCaughtUp(store: store, options: options)
+        #expect(projector.status.appliedCount == Int64(ids.count))
+        #expect(try fixture.counts(store) == ["a": ids.count])
+        let (guarded, appended) = try await store.database.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM crm_applied_events") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM crm_bulk_load_event_ids") ?? -1
+            )
+        }
+        #expect(guarded == ids.count, "every id applied is in the guard's table")
+        #expect(appended == 0, "and no longer in the bulk load's rows")
+        #expect(!store.bulkLoadEventIds.isHolding)
+
+        // After the load, the table refuses them.
+        try fixture.send(Self.mixedIds.map { fixture.event("c", id: $0) } + [fixture.event("c", id: "new")])
+        try await fixture.runUntilCaughtUp(store: store)
+        #expect(try fixture.counts(store) == ["a": ids.count, "c": 1])
+    }
+
+    @Test func aBulkLoadHoldingMoreIdsThanItsLimitMovesThemToTheGuardsTableAndGoesOn() async throws {
+        let fixture = try Fixture(partitions: 1)
+        let ids = (0..<100).map { "id-\($0)" }
+        // Every id again 40 events later: some redeliveries come before the move, some after.
+        var records = [OutgoingRecord]()
+        for (index, id) in ids.enumerated() {
+            records.append(fixture.event("a", id: id))
+            if index >= 40 { records.append(fixture.event("b", id: ids[index - 40])) }
+        }
+        try fixture.send(records)
+        let store = try CountingProjection.openStore(fixture.storePath)
+        var options = ProjectorOptions()
+        options.bulkLoadThreshold = 1
+        options.maxBatchRecords = 9
+        options.bulkLoadIdsInMemory = 30
+        try await fixture.runUntilCaughtUp(store: store, options: options)
+        #expect(try fixture.counts(store) == ["a": 100])
+        let guarded = try await store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM crm_applied_events") }
+        #expect(guarded == 100)
+    }
+
+    @Test func anInterruptedBulkLoadHoldsTheIdsItsCommittedBatchesAppliedAndForgetsTheRest() async throws {
+        let fixture = try Fixture()
+        let store = try CountingProjection.openStore(fixture.storePath)
+        try store.beginBulkLoad(deferring: [])
+        let ids = store.bulkLoadEventIds
+        func batch(_ keys: [String], commit: Bool) throws -> [Bool] {
+            try store.database.writeWithoutTransaction { db in
+                var marked: [Bool] = []
+                try db.inTransaction {
+                    let guarded = try AppliedEventGuard.forBatch(db, bulkLoad: ids)
+                    marked = try keys.map { try guarded.markNew(AppliedEventKey($0)) }
+                    try guarded.finishBatch(db)
+                    return commit ? .commit : .rollback
+                }
+                if commit { ids.commitBatch() }
+                return marked
+            }
+        }
+        #expect(
+            try batch(Self.mixedIds + Self.mixedIds, commit: true) == Self.mixedIds.map { _ in true } + Self.mixedIds.map { _ in false })
+        #expect(try batch(["rolled-back", "erp-42"], commit: false) == [true, false])
+        #expect(try batch(["rolled-back"], commit: true) == [true], "a rolled-back batch's ids are forgotten")
+        try await store.database.writeWithoutTransaction { db in
+            let guarded = try AppliedEventGuard.forBatch(db, bulkLoad: ids)
+            #expect(try guarded.markNew(AppliedEventKey("refused")))
+            guarded.rolledBack(AppliedEventKey("refused"))
+            #expect(try guarded.markNew(AppliedEventKey("refused")), "an event whose savepoint rolled back was not applied")
+        }
+        try store.close()
+
+        // Killed: the next start resumes the load with the ids the committed batches applied.
+        let resumed = try CountingProjection.openStore(fixture.storePath)
+        try resumed.beginBulkLoad(deferring: [])
+        #expect(resumed.bulkLoadEventIds.heldCount == Self.mixedIds.count + 1)
+        for id in Self.mixedIds + ["rolled-back"] { #expect(!resumed.bulkLoadEventIds.markNew(AppliedEventKey(id)), "\(id)") }
+        resumed.bulkLoadEventIds.beginBatch()
+        try resumed.completeBulkLoad()
+        #expect(resumed.bulkLoadEventIds.isHolding, "held until the second half")
+        try resumed.makeBulkLoadDurable()
+        #expect(!resumed.bulkLoadEventIds.isHolding)
+        try await resumed.database.write { db in
+            let guarded = try AppliedEventGuard.forBatch(db, bulkLoad: resumed.bulkLoadEventIds)
+            for id in Self.mixedIds + ["rolled-back"] { #expect(try !guarded.markNew(AppliedEventKey(id)), "\(id) is in the table") }
+            #expect(try guarded.markNew(AppliedEventKey("refused")))
+        }
+        try await resumed.database.write { db in try db.execute(sql: "DELETE FROM crm_applied_events") }
+        try resumed.beginBulkLoad(deferring: [])
+        #expect(resumed.bulkLoadEventIds.heldCount == 0, "nothing left to hold once moved")
+    }
+
+    @Test func aBulkLoadDeadLettersWhatItRefusesAsAnyBatchDoes() async throws {
+        func run(bulk: Bool) async throws -> (counts: [String: Int], deadLetters: Int64) {
+            let fixture = try Fixture(partitions: 1)
+            try fixture.send([
+                fixture.event("a", id: "1"), fixture.event("r", id: "2", reject: true), fixture.event("b", id: "3"),
+                fixture.event("r", id: "2", reject: true), fixture.event("a", id: "1"), fixture.event("b", id: "4"),
+            ])
+            let store = try CountingProjection.openStore(fixture.storePath)
+            var options = ProjectorOptions()
+            options.bulkLoadThreshold = bulk ? 1 : 1_000
+            let projector = try await fixture.runUntilCaughtUp(store: store, options: options)
+            return (try fixture.counts(store), projector.status.deadLetterCount)
+        }
+        let bulk = try await run(bulk: true)
+        #expect(bulk.counts == ["a": 1, "b": 2])
+        #expect(bulk.deadLetters == 2, "a refused event is not applied, so its redelivery is refused again")
+        let normal = try await run(bulk: false)
+        #expect(bulk.counts == normal.counts && bulk.deadLetters == normal.deadLetters)
+    }
+
     @Test func canonicalUUIDsBecomeSixteenBytes() {
         func key(_ text: String) -> AppliedEventKey { AppliedEventKey(text) }
         guard case .uuid(let high, let low) = key("0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6") else {
