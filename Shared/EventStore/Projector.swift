@@ -15,8 +15,9 @@ public struct ProjectorOptions: Sendable {
     /// An empty store with at least this many records to catch up loads in bulk (see `ServiceStore`'s
     /// bulk load); so does a store whose bulk load was interrupted.
     public var bulkLoadThreshold: Int64 = 50_000
-    /// How many applied event ids a bulk load holds in memory (`BulkLoadEventIds`; about 40 bytes
-    /// each, more for ids longer than 15 bytes) before they move to the guard's table.
+    /// How many applied event ids a bulk load holds in memory (`BulkLoadEventIds`; 17 bytes per slot
+    /// of a table at most 70 % full, so 2,000,000 ids of up to 15 bytes take about 70 MB; longer
+    /// ids take more) before they move to the guard's table.
     public var bulkLoadIdsInMemory = 2_000_000
     /// How long start-up keeps retrying while the brokers or topics are not there yet.
     public var startupRetryInterval: Duration = .seconds(2)
