@@ -55,6 +55,9 @@ public protocol Projection: Sendable {
     /// place to bring derived data up to date once per batch rather than once per event. During a
     /// bulk load it may leave that to `finishBulkLoad`.
     func finishBatch(in db: Database, bulkLoading: Bool) throws
+    /// Runs once when a bulk load has caught up, in the transaction that rebuilds the deferred
+    /// indexes, before them: rows written here cost no upkeep of those indexes.
+    func finishBulkLoadRows(in db: Database) throws
     /// What `prepareBulkLoadFinish` works out for `finishBulkLoad(in:prepared:)`.
     associatedtype BulkLoadPreparation: Sendable = Void
     /// Runs once when a bulk load has caught up, on a read-only connection of its own, while the
@@ -85,6 +88,7 @@ extension Projection {
     public func beginBatch(in db: Database, bulkLoading: Bool) throws {}
     public func finishBatch(in db: Database, bulkLoading: Bool) throws {}
     public func finishBulkLoad(in db: Database) throws {}
+    public func finishBulkLoadRows(in db: Database) throws {}
 
     /// Decodes a CloudEvents binary-mode record: attributes from headers, data from the value.
     public func decodeCloudEvent(

@@ -48,6 +48,7 @@ extension Projector {
             do {
                 try store.completeBulkLoad(
                     prepare: { [projection] db in try projection.prepareBulkLoadFinish(reading: db) },
+                    beforeIndexes: { db in try projection.finishBulkLoadRows(in: db) },
                     rebuildDerived: { db, prepared in try projection.finishBulkLoad(in: db, prepared: prepared) })
             } catch {
                 throw ProjectorError.storeFailed("finishing the bulk load: \(error)")

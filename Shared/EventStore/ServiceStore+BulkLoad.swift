@@ -71,13 +71,15 @@ extension ServiceStore {
     /// rebuild what it derives, in one transaction. The store then answers every query as it will
     /// once finished, but it is still marked as bulk loading and its commits are still not synced.
     public func completeBulkLoad(rebuildDerived: (Database) throws -> Void = { _ in }) throws {
-        try completeBulkLoad(prepare: { _ in () }, rebuildDerived: { db, _ in try rebuildDerived(db) })
+        try completeBulkLoad(prepare: { _ in () }, beforeIndexes: { _ in }, rebuildDerived: { db, _ in try rebuildDerived(db) })
     }
 
     /// `completeBulkLoad`, with `prepare` run on a read-only connection of its own (another core)
-    /// while this one rebuilds the indexes; `rebuildDerived` then gets what it returned.
+    /// while this one runs `beforeIndexes`, then rebuilds the indexes; `rebuildDerived` then gets
+    /// what `prepare` returned.
     public func completeBulkLoad<Prepared: Sendable>(
-        prepare: @escaping @Sendable (Database) throws -> Prepared, rebuildDerived: (Database, Prepared) throws -> Void
+        prepare: @escaping @Sendable (Database) throws -> Prepared, beforeIndexes: (Database) throws -> Void,
+        rebuildDerived: (Database, Prepared) throws -> Void
     ) throws {
         let prepared = Mutex<Result<Prepared, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -90,6 +92,7 @@ extension ServiceStore {
         defer { if !joined { done.wait() } }
         try database.writeWithoutTransaction { db in
             try db.inTransaction {
+                try beforeIndexes(db)
                 for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM crm_deferred_indexes") {
                     let name: String = row[0]
                     let exists = try Bool.fetchOne(

@@ -31,6 +31,9 @@ import WireSchema
             first.order("OrderPlaced", "h-1", customer: "h", at: "2026-03-05T09:00:00Z", lines: [("1", "1", nil)])
             first.order("OrderPlaced", "k-1", customer: "k", at: "2026-03-05T09:00:00Z", manager: "m3", lines: [("1", "7", nil)])
             first.order("OrderPlaced", "k-1", customer: "k", at: "2026-03-05T10:00:00Z", lines: [("1", "8", nil)])
+            // Placed for p, then for q (the ERP corrected it): p stays a known client, with m7.
+            first.order("OrderPlaced", "p-1", customer: "p", at: "2026-03-06T09:00:00Z", manager: "m7", lines: [("1", "3", nil)])
+            first.order("OrderPlaced", "p-1", customer: "q", at: "2026-03-06T10:00:00Z", manager: "m8", lines: [("1", "3", nil)])
             try await service.feed(first)
             #expect(service.host.projector.status.deadLetterCount == 1)
 
@@ -39,6 +42,8 @@ import WireSchema
             // Applied last but earlier by the ERP's time: not the client's order manager.
             second.order("OrderPlaced", "h-3", customer: "h", at: "2026-02-01T09:00:00Z", manager: "m6", lines: [("1", "1", nil)])
             second.order("OrderCompleted", "k-1", customer: "k", at: "2026-03-10T09:00:00Z", manager: "m4")
+            // Earlier by the ERP's time than its placing: the order's manager, not q's order manager.
+            second.order("OrderCompleted", "p-1", customer: "q", at: "2026-03-06T08:00:00Z", manager: "m9")
             try await service.feed(second)
 
             let (served, rebuilt, report) = try await service.dumpsServedAndRebuilt(settings: AnalyticsSettings(), bulkLoading: true)
@@ -53,6 +58,8 @@ import WireSchema
             let clients = try rows(served, "client", by: "id")
             #expect(clients["h"]?["order_manager_id"] as? String == "m5", "the latest order event that names a manager")
             #expect(clients["k"]?["order_manager_id"] as? String == "m4")
+            #expect(clients["p"]?["mentioned"] as? Int == 1 && clients["p"]?["order_manager_id"] as? String == "m7")
+            #expect(clients["q"]?["order_manager_id"] as? String == "m8" && orders["p-1"]?["manager_id"] as? String == "m9")
             let months = try rows(served, "client_month", by: "client_id")
             #expect(months["h"]?["revenue"] as? String == "5", "h-1 reversed: only h-2 is a sale of March")
             #expect(months["k"]?["revenue"] as? String == "8")

@@ -38,6 +38,10 @@ struct StoredOrder {
     var reason: String?
     var amounts: StoredAmounts
     var lastEventId: String
+    /// The latest event by the ERP's time (the later of equal times) that named a manager, among
+    /// the order's events since it was last placed for another customer: its customer's order
+    /// manager is that of the latest such note among its orders.
+    var managerNote: BatchWrites.ManagerNote?
 
     /// The order as `event` leaves it, in `state` with `amounts`: what the event does not speak to
     /// keeps what earlier events set.
@@ -56,6 +60,12 @@ struct StoredOrder {
         reason = (event.type == .cancelled ? event.reason : nil) ?? existing?.reason
         self.amounts = amounts
         lastEventId = eventId
+        let earlier = existing?.customerId == event.customerId ? existing?.managerNote : nil
+        if let note = BatchWrites.ManagerNote(naming: event), earlier.map({ note.isAtLeastAsLate(as: $0) }) ?? true {
+            managerNote = note
+        } else {
+            managerNote = earlier
+        }
     }
 
     private init(_ row: RawRow) {
@@ -71,6 +81,9 @@ struct StoredOrder {
         reason = row.text(8)
         amounts = StoredAmounts(revenue: row.text(9) ?? "0", cost: row.text(10) ?? "0")
         lastEventId = row.text(11) ?? ""
+        managerNote = row.text(12).map {
+            BatchWrites.ManagerNote(managerId: $0, atMilliseconds: Int(row.int64(13)), orderId: row.text(14) ?? "")
+        }
     }
 
     static func fetch(_ db: Database, id: String) throws -> StoredOrder? {
@@ -80,7 +93,7 @@ struct StoredOrder {
             db,
             sql: """
                 SELECT customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on, reason,
-                    revenue, cost, last_event_id
+                    revenue, cost, last_event_id, noted_manager_id, noted_manager_at, id
                 FROM erp_order WHERE id = ?
                 """)
         select.bind(1, id)
@@ -91,10 +104,11 @@ struct StoredOrder {
 
     static let upsertSQL = """
         INSERT INTO erp_order(id, customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on,
-            reason, revenue, cost, last_event_id)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            reason, revenue, cost, last_event_id, noted_manager_id, noted_manager_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
         ON CONFLICT(id) DO UPDATE SET customer_id = ?2, manager_id = ?3, deal_id = ?4, currency = ?5, state = ?6,
-            placed_on = ?7, completed_on = ?8, cancelled_on = ?9, reason = ?10, revenue = ?11, cost = ?12, last_event_id = ?13
+            placed_on = ?7, completed_on = ?8, cancelled_on = ?9, reason = ?10, revenue = ?11, cost = ?12, last_event_id = ?13,
+            noted_manager_id = ?14, noted_manager_at = ?15
         """
 
     /// Writes the whole row with `upsertSQL`.
@@ -112,6 +126,8 @@ struct StoredOrder {
         upsert.bind(11, amounts.revenue)
         upsert.bind(12, amounts.cost)
         upsert.bind(13, lastEventId)
+        upsert.bind(14, managerNote?.managerId)
+        upsert.bind(15, managerNote?.atMilliseconds)
         try upsert.execute()
     }
 }
@@ -125,9 +141,9 @@ enum Decimals {
 extension AnalyticsProjection {
     /// One ERP order event, with its lines' amounts if it has lines. What an order's own earlier
     /// events contradict (a second completion, an event after its cancellation) is refused and
-    /// dead-lettered with the reason. Without `keepingSums` (a bulk load), the monthly and daily
-    /// sums are left to the end of the load (`computeSums`).
-    func apply(_ event: ERPOrderEvent, amounts eventAmounts: StoredAmounts?, eventId: String, keepingSums: Bool, _ db: Database) throws {
+    /// dead-lettered with the reason. A bulk load leaves the monthly and daily sums and the clients
+    /// the orders name to its end (`computeSums`, `writeOrderClients`).
+    func apply(_ event: ERPOrderEvent, amounts eventAmounts: StoredAmounts?, eventId: String, bulkLoading: Bool, _ db: Database) throws {
         let day = CalendarDate(utc: event.occurredAt).dayNumber
         let existing = try batchWrites.order(event.orderId) ?? StoredOrder.fetch(db, id: event.orderId)
         let amounts = eventAmounts ?? existing?.amounts ?? .zero
@@ -144,7 +160,7 @@ extension AnalyticsProjection {
             order = StoredOrder(
                 event, after: existing, state: .completed, amounts: amounts, eventId: eventId, placedOn: existing == nil ? day : nil,
                 completedOn: day)
-            if keepingSums { try addSale(customer: event.customerId, manager: order.managerId, day: day, amounts.exact, sign: 1, db) }
+            if !bulkLoading { try addSale(customer: event.customerId, manager: order.managerId, day: day, amounts.exact, sign: 1, db) }
         case .cancelled:
             // Failed before completion: the order was never a sale; its lines say what was lost.
             order = StoredOrder(
@@ -154,24 +170,22 @@ extension AnalyticsProjection {
             // Cancelled after completion: the sale is reversed where it was counted.
             guard let existing, let completedOn = existing.completedOn else { return }
             order = StoredOrder(event, after: existing, state: .reversed, amounts: existing.amounts, eventId: eventId, cancelledOn: day)
-            if keepingSums {
+            if !bulkLoading {
                 try addSale(
                     customer: existing.customerId, manager: existing.managerId, day: completedOn, existing.amounts.exact, sign: -1, db)
             }
         }
-        // Last, once every write of the event has succeeded: the order is written at the batch's end.
-        noteClient(of: event)
-        batchWrites.wrote(order, id: event.orderId)
-    }
-
-    /// The customer is a known client, and the event's manager a candidate for its order manager:
-    /// written once per batch (`BatchWrites.writeClients`).
-    private func noteClient(of event: ERPOrderEvent) {
-        let note = event.managerId.map { manager in
-            BatchWrites.ManagerNote(
-                managerId: manager, atMilliseconds: Int((event.occurredAt.timeIntervalSince1970 * 1000).rounded()), orderId: event.orderId)
+        // Last, once every write of the event has succeeded: the order is written at the batch's end,
+        // and the customer is a known client, with the event's manager a candidate for its order
+        // manager, written once per batch (`BatchWrites.writeClients`). A bulk load leaves that to
+        // its end, from the orders' notes (`writeOrderClients`), except for a customer an order
+        // was placed for before it was placed for another: its note goes now.
+        if !bulkLoading {
+            batchWrites.named(event.customerId, BatchWrites.ManagerNote(naming: event))
+        } else if let existing, existing.customerId != event.customerId {
+            batchWrites.named(existing.customerId, existing.managerNote)
         }
-        batchWrites.named(event.customerId, note)
+        batchWrites.wrote(order, id: event.orderId)
     }
 
     /// Adds a sale to (sign 1) or takes it from (sign -1) its customer's month and its manager's day.
@@ -267,6 +281,46 @@ extension AnalyticsProjection {
         // In key order, so that the writer appends to each table's primary key.
         sums.managerDays.sort { ($0.key, $0.period) < ($1.key, $1.period) }
         return sums
+    }
+}
+
+extension AnalyticsProjection {
+    /// The clients the orders name, each with the latest manager note among its orders: what
+    /// `BatchWrites.writeClients` keeps batch by batch, worked out once at the end of a bulk load.
+    /// Run by the writer before the deferred indexes are rebuilt, so that no index of `client` is
+    /// kept up to date row by row (0.2 s for 50,000 clients, against 0.05 s).
+    static func writeOrderClients(_ db: Database) throws {
+        // Ids as `TextKey`s while scanning: a `String` per order was most of this pass.
+        struct Note {
+            var manager: TextKey
+            var at: Int
+            var order: TextKey
+        }
+        var customers = TextKeys()
+        var ids = TextKeys()
+        var notes: [TextKey: Note?] = [:]
+        // In id order, so that of equal times the later order's note wins, as `isAtLeastAsLate` says.
+        let orders = try RawStatement(
+            db, sql: "SELECT customer_id, id, noted_manager_id, noted_manager_at FROM erp_order ORDER BY id")
+        try orders.forEachRow { row in
+            guard let customer = row.utf8(0), let order = row.utf8(1) else { return }
+            let key = customers.key(customer)
+            guard let manager = row.utf8(2) else {
+                if notes[key] == nil { notes[key] = .some(nil) }
+                return
+            }
+            let at = Int(row.int64(3))
+            if let seen = notes[key], let current = seen, at < current.at { return }
+            notes[key] = Note(manager: ids.key(manager), at: at, order: ids.key(order))
+        }
+        let clients = notes.map { customer, note in
+            BatchWrites.NamedClient(
+                id: customers.text(customer),
+                note: note.map {
+                    BatchWrites.ManagerNote(managerId: ids.text($0.manager), atMilliseconds: $0.at, orderId: ids.text($0.order))
+                })
+        }
+        try BatchWrites.write(clients.sorted { $0.id < $1.id }, db)
     }
 }
 

@@ -53,8 +53,13 @@ public struct AnalyticsProjection: Projection {
     }
 
     /// A bulk load fills an empty store (or resumes filling it): what batches keep row by row, the
-    /// sales sums and each client's completeness, is computed once at its end; the sums are worked
-    /// out while the writer builds the deferred indexes.
+    /// sales sums, the clients orders name and each client's completeness, is computed once at its
+    /// end. The clients are written before the deferred indexes are rebuilt; the sums are worked
+    /// out while the writer builds them.
+    public func finishBulkLoadRows(in db: Database) throws {
+        try Self.writeOrderClients(db)
+    }
+
     public func prepareBulkLoadFinish(reading db: Database) throws -> SalesSums {
         try Self.computeSums(db)
     }
@@ -101,7 +106,7 @@ public struct AnalyticsProjection: Projection {
 
     public func apply(_ event: ProjectedEvent<AnalyticsEvent>, in db: Database, bulkLoading: Bool) throws {
         switch event.event {
-        case .order(let order, let amounts): try apply(order, amounts: amounts, eventId: event.id, keepingSums: !bulkLoading, db)
+        case .order(let order, let amounts): try apply(order, amounts: amounts, eventId: event.id, bulkLoading: bulkLoading, db)
         case .counterparty(let change): try apply(change, db)
         case .staff(let change):
             let member = change.member

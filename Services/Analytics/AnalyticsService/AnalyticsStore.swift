@@ -10,7 +10,9 @@ enum AnalyticsStore {
     /// 2: each registered client's completeness is kept in `client.completeness`.
     /// 3: a client's order manager is that of its latest order event by the ERP's time, not by the
     ///    order events were applied in.
-    static let projectionVersion = 3
+    /// 4: each order keeps the manager note of its latest event naming one (a bulk load works out
+    ///    the clients' order managers from them at its end).
+    static let projectionVersion = 4
 
     static func open(path: String, logger: Logger) throws -> ServiceStore {
         try ServiceStore(
@@ -167,6 +169,18 @@ enum AnalyticsStore {
                         -- a replay interleaving the ERP's partitions differently keeps the same one.
                         ALTER TABLE client ADD COLUMN order_manager_at INTEGER;
                         ALTER TABLE client ADD COLUMN order_manager_order TEXT;
+                        """)
+            }
+        ),
+        (
+            "analytics-v4",
+            { db in
+                try db.execute(
+                    sql: """
+                        -- The order's latest event by the ERP's time that named a manager: that manager,
+                        -- and when (ms since 1970, UTC). Its customer's order manager is the latest of these.
+                        ALTER TABLE erp_order ADD COLUMN noted_manager_id TEXT;
+                        ALTER TABLE erp_order ADD COLUMN noted_manager_at INTEGER;
                         """)
             }
         ),

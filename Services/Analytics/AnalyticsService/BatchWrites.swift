@@ -1,6 +1,8 @@
 import EventStore
+import Foundation
 import GRDB
 import Synchronization
+import WireSchema
 
 /// The orders the current batch transaction's order events left, and the clients they named: each
 /// written once, at the batch's end.
@@ -22,6 +24,19 @@ final class BatchWrites: Sendable {
         var managerId: String
         var atMilliseconds: Int
         var orderId: String
+
+        init(managerId: String, atMilliseconds: Int, orderId: String) {
+            self.managerId = managerId
+            self.atMilliseconds = atMilliseconds
+            self.orderId = orderId
+        }
+
+        /// The event's note, if it names a manager.
+        init?(naming event: ERPOrderEvent) {
+            guard let manager = event.managerId else { return nil }
+            self.init(
+                managerId: manager, atMilliseconds: Int((event.occurredAt.timeIntervalSince1970 * 1000).rounded()), orderId: event.orderId)
+        }
 
         /// Order ids compare as bytes, as SQLite compares the stored one.
         func isAtLeastAsLate(as other: ManagerNote) -> Bool {
@@ -73,13 +88,24 @@ final class BatchWrites: Sendable {
         }
     }
 
-    /// Writes the clients this batch named (in id order): each is a known client, and its order
-    /// manager is the note's unless the store holds a later one.
+    /// A client orders named, with the latest manager note among their events.
+    struct NamedClient: Sendable {
+        var id: String
+        var note: ManagerNote?
+    }
+
+    /// Writes the clients this batch named (in id order).
     func writeClients(_ db: Database) throws {
         let clients = state.withLock { state in
             defer { state.clients = [:] }
-            return state.clients.sorted { $0.key < $1.key }
+            return state.clients.sorted { $0.key < $1.key }.map { NamedClient(id: $0.key, note: $0.value) }
         }
+        try Self.write(clients, db)
+    }
+
+    /// Writes clients orders named: each is a known client, and its order manager is the note's
+    /// unless the store holds a later one.
+    static func write(_ clients: [NamedClient], _ db: Database) throws {
         guard !clients.isEmpty else { return }
         let upsert = try RawStatement(
             db,
@@ -90,11 +116,11 @@ final class BatchWrites: Sendable {
                     order_manager_at = CASE WHEN \(Self.later) THEN ?3 ELSE order_manager_at END,
                     order_manager_order = CASE WHEN \(Self.later) THEN ?4 ELSE order_manager_order END
                 """)
-        for (id, note) in clients {
-            upsert.bind(1, id)
-            upsert.bind(2, note?.managerId)
-            upsert.bind(3, note?.atMilliseconds)
-            upsert.bind(4, note?.orderId)
+        for client in clients {
+            upsert.bind(1, client.id)
+            upsert.bind(2, client.note?.managerId)
+            upsert.bind(3, client.note?.atMilliseconds)
+            upsert.bind(4, client.note?.orderId)
             try upsert.execute()
         }
     }
