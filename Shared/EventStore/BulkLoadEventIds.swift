@@ -92,7 +92,7 @@ final class BulkLoadEventIds: Sendable {
     /// Moves the ids the bulk load appended into the guard's table, in the table's order (SQLite
     /// sorts text before blobs, each bytewise) so that every insert appends, in two statements: one
     /// over a JSON array of the texts, one over the UUIDs' bytes laid end to end. Statement by
-    /// statement, 500,000 ids took the writer 0.3 s at the end of the load.
+    /// statement, 500,000 ids took the writer 0.3 s.
     static func moveToTable(_ db: Database) throws {
         var bytes: [UInt8] = []
         try RawStatement(db, sql: "SELECT ids FROM crm_bulk_load_event_ids ORDER BY rowid").forEachRow { row in
@@ -137,13 +137,14 @@ final class BulkLoadEventIds: Sendable {
             var uuidBytes: [UInt8] = []
             uuidBytes.reserveCapacity(16 * uuids.count)
             for (high, low) in uuids { withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { uuidBytes.append(contentsOf: $0) } }
+            // The rows numbered by `json_each` over as many zeros: 0.12 s for 500,000, a recursive CTE 0.21 s.
             let insertUUIDs = try RawStatement(
                 db,
                 sql: """
-                    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
-                    INSERT INTO crm_applied_events(event_id) SELECT substr(?1, i * 16 + 1, 16) FROM n WHERE true ON CONFLICT DO NOTHING
+                    INSERT INTO crm_applied_events(event_id) SELECT substr(?1, key * 16 + 1, 16) FROM json_each(?2)
+                    WHERE true ON CONFLICT DO NOTHING
                     """)
-            insertUUIDs.bind(2, Int64(uuids.count))
+            insertUUIDs.bind(2, "[" + String(repeating: "0,", count: uuids.count - 1) + "0]")
             try uuidBytes.withUnsafeBytes { _ = try insertUUIDs.execute(bindingBlob: $0, at: 1) }
         }
         try db.execute(sql: "DELETE FROM crm_bulk_load_event_ids")
