@@ -3,16 +3,16 @@ import GRDB
 import Synchronization
 
 /// The redelivery guard while a bulk load lasts. Inserting every event id into the guard's B-tree
-/// as it is applied was a fifth of a replay's writer time; instead, the ids applied are held in
-/// memory, where a redelivery is found, and each batch appends the ids it applied as one row of
-/// `crm_bulk_load_event_ids` in its own transaction, so that a bulk load resumed after a kill finds
-/// them again. At the end of the load, or once more than `ProjectorOptions.bulkLoadIdsInMemory`
-/// are held, the ids move into the guard's table in one sorted pass, and the table is the guard
-/// again for the rest of the load.
+/// as it was applied took a fifth to a quarter of the analytics replay's writer time; instead, the
+/// ids applied are held in memory, where a redelivery is found, and each batch appends the ids it
+/// applied as one row of `crm_bulk_load_event_ids` in its own transaction, so that a bulk load
+/// resumed after a kill finds them again. Once the load is complete, or once more than
+/// `ProjectorOptions.bulkLoadIdsInMemory` are held, the ids move into the guard's table in two
+/// sorted statements, and the table is the guard from then on.
 ///
 /// Ids are held only while the guard's table is empty (a bulk load begins on an empty store), so
-/// that an id not held was never applied. Only the writer thread uses it: a batch's ids are kept
-/// apart until its transaction commits, and forgotten if it rolls back.
+/// that an id not held was never applied. Only the writer thread uses it: a batch's ids are listed
+/// until its transaction commits, and taken out again if it rolls back.
 final class BulkLoadEventIds: Sendable {
     private struct State {
         /// The ids applied, those of the current batch included; nil while the table is the guard.

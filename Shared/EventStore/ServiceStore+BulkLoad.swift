@@ -5,9 +5,10 @@ import Synchronization
 
 /// Bulk loading: how a store catches up with a long log from empty several times faster. While it
 /// lasts, the projection's secondary indexes are set aside (rebuilt in one sorted pass at the end),
-/// the redelivery guard's ids are held in memory (`BulkLoadEventIds`) and commits are not synced. A killed process loses nothing (the kernel still holds every write), so a
-/// restart on the same boot resumes; a machine restart may lose unsynced writes, so a store still
-/// marked as bulk loading after a reboot is deleted and rebuilt from the topics.
+/// the redelivery guard's ids are held in memory (`BulkLoadEventIds`) and commits are not synced.
+/// A killed process loses nothing (the kernel still holds every write), so a restart on the same
+/// boot resumes; a machine restart may lose unsynced writes, so a store still marked as bulk
+/// loading after a reboot is deleted and rebuilt from the topics.
 enum BulkLoad {
     static let metaKey = "bulk_load_boot_id"
 
