@@ -68,7 +68,7 @@ struct StoredOrder {
         }
     }
 
-    private init(_ row: RawRow) {
+    private init(_ row: RawRow, id: String) {
         func day(_ column: Int32) -> Int? { row.isNull(column) ? nil : Int(row.int64(column)) }
         customerId = row.text(0) ?? ""
         managerId = row.text(1)
@@ -82,7 +82,7 @@ struct StoredOrder {
         amounts = StoredAmounts(revenue: row.text(9) ?? "0", cost: row.text(10) ?? "0")
         lastEventId = row.text(11) ?? ""
         managerNote = row.text(12).map {
-            BatchWrites.ManagerNote(managerId: $0, atMilliseconds: Int(row.int64(13)), orderId: row.text(14) ?? "")
+            BatchWrites.ManagerNote(managerId: $0, atMilliseconds: Int(row.int64(13)), orderId: id)
         }
     }
 
@@ -93,12 +93,12 @@ struct StoredOrder {
             db,
             sql: """
                 SELECT customer_id, manager_id, deal_id, currency, state, placed_on, completed_on, cancelled_on, reason,
-                    revenue, cost, last_event_id, noted_manager_id, noted_manager_at, id
+                    revenue, cost, last_event_id, noted_manager_id, noted_manager_at
                 FROM erp_order WHERE id = ?
                 """)
         select.bind(1, id)
         var order: StoredOrder?
-        try select.forEachRow { row in order = StoredOrder(row) }
+        try select.forEachRow { row in order = StoredOrder(row, id: id) }
         return order
     }
 
